@@ -1,0 +1,460 @@
+"""The function manifest: one declarative source of wiring for every function.
+
+`functions/manifest.toml` lists every Lambda function with its trigger(s),
+sizing, environment, layers and the resources it uses. The CDK app builds the
+AWS resources from it and the local runtime wires the same functions to local
+servers from it, so both read this one model.
+
+Only the standard library and pydantic are imported here: the CDK app, the
+local runtime and tests all load it without pulling in the runtime clients.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# layers/shared/tradeplane/manifest.py -> the repository root (only meaningful in a checkout).
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_MANIFEST = REPO_ROOT / "functions" / "manifest.toml"
+
+NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
+TOPIC_RE = r"^[a-zA-Z0-9._-]{1,249}$"
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Lambda reserves these; setting them is rejected by the service.
+RESERVED_ENV = re.compile(r"^(AWS_.*|LAMBDA_.*|_HANDLER|_X_AMZN_TRACE_ID|TZ)$")
+MAX_LAYERS = 5  # AWS Lambda limit per function
+HTTP_MAX_TIMEOUT = 30  # API Gateway HTTP API integration timeout (seconds)
+RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+CRON_RE = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
+
+
+class ManifestError(ValueError):
+    """The manifest is invalid; each line names the function (or section) and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid function manifest:\n  " + "\n  ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+class HttpTrigger(_Strict):
+    """An API Gateway HTTP API route (payload format 2.0)."""
+
+    type: Literal["http"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: Annotated[str, Field(pattern=r"^/v1(/[A-Za-z0-9_.{}+-]+)*/?$")]
+    auth: Literal["authorizer", "none"] = "authorizer"
+    # Per-route throttling in AWS (requests/second and burst); None uses the API default.
+    throttle_rate: Annotated[float, Field(gt=0)] | None = None
+    throttle_burst: Annotated[int, Field(gt=0)] | None = None
+
+
+class KafkaTrigger(_Strict):
+    """An MSK event source mapping. Defaults follow AWS where AWS has them."""
+
+    type: Literal["kafka"]
+    topic: Annotated[str, Field(pattern=TOPIC_RE)]
+    group: Annotated[str, Field(pattern=r"^[a-zA-Z0-9._-]{1,200}$")]
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    batching_window_ms: Annotated[int, Field(ge=0, le=300_000)] = 500
+    starting_position: Literal["LATEST", "TRIM_HORIZON"] = "TRIM_HORIZON"
+    # Finite on purpose: an endless retry lets one poison record block its partition.
+    max_retries: Annotated[int, Field(ge=0, le=10_000)] = 3
+    bisect_on_error: bool = True
+    # Dead-letter topic for records that still fail; derived from the function name when unset.
+    on_failure: Annotated[str, Field(pattern=TOPIC_RE)] | None = None
+
+
+class ScheduleTrigger(_Strict):
+    """An EventBridge schedule: `rate(N unit)` or a six-field `cron(...)`."""
+
+    type: Literal["schedule"]
+    expression: str
+
+    @field_validator("expression")
+    @classmethod
+    def _valid_expression(cls, value: str) -> str:
+        if not (RATE_RE.match(value) or CRON_RE.match(value)):
+            raise ValueError("must be 'rate(N minute(s)|hour(s)|day(s))' or 'cron(m h dom mon dow year)'")
+        return value
+
+
+class S3Trigger(_Strict):
+    """S3 object-created notifications for one bucket and key prefix."""
+
+    type: Literal["s3"]
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9-]{3,40}$")]
+    prefix: str = ""
+    suffix: str = ""
+
+
+class LogsTrigger(_Strict):
+    """CloudWatch Logs subscription filters on every other function's log group."""
+
+    type: Literal["logs"]
+    filter_pattern: str = ""
+
+
+class AuthorizerTrigger(_Strict):
+    """Marks the function as the HTTP API's Lambda authorizer (simple responses)."""
+
+    type: Literal["authorizer"]
+    identity_sources: tuple[str, ...] = ("$request.header.Authorization",)
+    # Authorizer result cache; bounded so a revoked key stops working within this time.
+    result_ttl_s: Annotated[int, Field(ge=0, le=3600)] = 60
+
+
+Trigger = Annotated[
+    HttpTrigger | KafkaTrigger | ScheduleTrigger | S3Trigger | LogsTrigger | AuthorizerTrigger,
+    Field(discriminator="type"),
+]
+
+# --------------------------------------------------------------------------- resources
+
+
+class Uses(_Strict):
+    """What a function touches. Drives its environment, VPC placement and IAM policy."""
+
+    postgres: Literal["primary", "replica"] | None = None
+    redis: bool = False
+    # Topics the function produces to (consumption comes from its kafka triggers).
+    produces: tuple[Annotated[str, Field(pattern=TOPIC_RE)], ...] = ()
+    secrets: tuple[str, ...] = ()
+    buckets: Mapping[str, Literal["read", "write", "readwrite"]] = Field(default_factory=dict)
+    # Core API routes it calls with a service JWT (their function names).
+    calls: tuple[str, ...] = ()
+
+
+class FunctionSpec(_Strict):
+    name: str = ""  # filled from the table key
+    component: Literal["core", "strategy", "etl", "execution", "logging", "platform", "test"]
+    path: str  # folder under the functions root, e.g. "core/auth_token"
+    handler: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")] = "handler.handler"
+    description: str = ""
+    memory: Annotated[int, Field(ge=128, le=10_240)] | None = None
+    timeout: Annotated[int, Field(ge=1, le=900)] | None = None
+    reserved_concurrency: Annotated[int, Field(ge=0, le=1000)] | None = None
+    environment: Mapping[str, str] = Field(default_factory=dict)
+    layers: tuple[str, ...] | None = None
+    uses: Uses = Field(default_factory=Uses)
+    triggers: tuple[Trigger, ...] = ()
+
+    @field_validator("environment")
+    @classmethod
+    def _env_names(cls, env: Mapping[str, str]) -> Mapping[str, str]:
+        for key in env:
+            if not ENV_NAME_RE.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+            if RESERVED_ENV.match(key):
+                raise ValueError(f"{key!r} is reserved by AWS Lambda")
+        return env
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    def triggers_of(self, kind: type[Any]) -> list[Any]:
+        return [t for t in self.triggers if isinstance(t, kind)]
+
+    def dead_letter_topic(self, trigger: KafkaTrigger) -> str:
+        return trigger.on_failure or f"dlq.{self.name}"
+
+
+class Defaults(_Strict):
+    memory: Annotated[int, Field(ge=128, le=10_240)] = 256
+    timeout: Annotated[int, Field(ge=1, le=900)] = 10
+    layers: tuple[str, ...] = ("shared", "deps-base")
+    environment: Mapping[str, str] = Field(default_factory=dict)
+
+
+class LayerSpec(_Strict):
+    name: str = ""
+    description: str = ""
+    # "source": our own package(s) from `source`; "dependencies": locked third-party packages.
+    kind: Literal["source", "dependencies"]
+    source: str | None = None
+    packages: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _shape(self) -> LayerSpec:
+        if self.kind == "source" and not self.source:
+            raise ValueError("a source layer needs 'source'")
+        if self.kind == "dependencies" and not self.packages:
+            raise ValueError("a dependencies layer needs 'packages'")
+        return self
+
+
+class TopicSpec(_Strict):
+    name: str = ""
+    key: str
+    partitions: Annotated[int, Field(ge=1, le=1000)] = 3
+    retention_hours: Annotated[int, Field(ge=1)] = 168
+    description: str = ""
+
+
+class SecretSpec(_Strict):
+    name: str = ""
+    description: str = ""
+    # How the local runtime seeds it in moto; AWS generates or is given the value.
+    local_seed: Literal["jwt-keyset", "random-token", "none"] = "none"
+
+
+class BucketSpec(_Strict):
+    name: str = ""
+    description: str = ""
+
+
+class Project(_Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")] = "tradeplane"
+    runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    metrics_namespace: str = "Tradeplane"
+
+
+class Manifest(_Strict):
+    project: Project = Field(default_factory=Project)
+    defaults: Defaults = Field(default_factory=Defaults)
+    layers: Mapping[str, LayerSpec]
+    topics: Mapping[Annotated[str, Field(pattern=TOPIC_RE)], TopicSpec] = Field(default_factory=dict)
+    secrets: Mapping[str, SecretSpec] = Field(default_factory=dict)
+    buckets: Mapping[Annotated[str, Field(pattern=r"^[a-z0-9-]{3,40}$")], BucketSpec] = Field(
+        default_factory=dict
+    )
+    functions: Mapping[Annotated[str, Field(pattern=NAME_RE)], FunctionSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: Any) -> Any:
+        # Each table's key is its name; copy it in so specs can be passed around alone.
+        if isinstance(data, dict):
+            for section in ("layers", "topics", "secrets", "buckets", "functions"):
+                table = data.get(section)
+                if isinstance(table, dict):
+                    data[section] = {
+                        k: ({**v, "name": k} if isinstance(v, dict) else v) for k, v in table.items()
+                    }
+        return data
+
+    # ------------------------------------------------------------------ derived views
+
+    def function(self, name: str) -> FunctionSpec:
+        return self.functions[name]
+
+    def memory_of(self, fn: FunctionSpec) -> int:
+        return fn.memory or self.defaults.memory
+
+    def timeout_of(self, fn: FunctionSpec) -> int:
+        return fn.timeout or self.defaults.timeout
+
+    def layers_of(self, fn: FunctionSpec) -> tuple[str, ...]:
+        return fn.layers if fn.layers is not None else self.defaults.layers
+
+    def authorizer(self) -> FunctionSpec | None:
+        found = [f for f in self.functions.values() if f.triggers_of(AuthorizerTrigger)]
+        return found[0] if found else None
+
+    def routes(self) -> list[tuple[HttpTrigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(HttpTrigger)]
+
+    def kafka_consumers(self) -> list[tuple[KafkaTrigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(KafkaTrigger)]
+
+    def schedules(self) -> list[tuple[ScheduleTrigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(ScheduleTrigger)]
+
+    def s3_notifications(self) -> list[tuple[S3Trigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(S3Trigger)]
+
+    def log_subscribers(self) -> list[tuple[LogsTrigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(LogsTrigger)]
+
+    def dead_letter_topics(self) -> dict[str, TopicSpec]:
+        """One DLQ topic per consumer trigger, partitioned like its source topic."""
+        out: dict[str, TopicSpec] = {}
+        for trig, fn in self.kafka_consumers():
+            name = fn.dead_letter_topic(trig)
+            if name not in self.topics:
+                src = self.topics[trig.topic]
+                out[name] = TopicSpec(
+                    name=name, key=src.key, partitions=src.partitions, description=f"dead letters of {fn.name}"
+                )
+        return out
+
+    def all_topics(self) -> dict[str, TopicSpec]:
+        return {**dict(self.topics), **self.dead_letter_topics()}
+
+    # ------------------------------------------------------------------ cross-checks
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Manifest:
+        problems: list[str] = []
+        routes: dict[tuple[str, str], str] = {}
+        authorizers = [f.name for f in self.functions.values() if f.triggers_of(AuthorizerTrigger)]
+        if len(authorizers) > 1:
+            problems.append(f"functions: more than one authorizer ({', '.join(authorizers)})")
+        for fn in self.functions.values():
+            where = f"functions.{fn.name}"
+            layers = self.layers_of(fn)
+            for layer in layers:
+                if layer not in self.layers:
+                    problems.append(f"{where}.layers: unknown layer {layer!r}")
+            if len(layers) > MAX_LAYERS:
+                problems.append(f"{where}.layers: {len(layers)} layers, Lambda allows {MAX_LAYERS}")
+            if len(set(layers)) != len(layers):
+                problems.append(f"{where}.layers: a layer is listed twice")
+            for topic in fn.uses.produces:
+                if topic not in self.topics:
+                    problems.append(f"{where}.uses.produces: unknown topic {topic!r}")
+            for secret in fn.uses.secrets:
+                if secret not in self.secrets:
+                    problems.append(f"{where}.uses.secrets: unknown secret {secret!r}")
+            for bucket in fn.uses.buckets:
+                if bucket not in self.buckets:
+                    problems.append(f"{where}.uses.buckets: unknown bucket {bucket!r}")
+            for callee in fn.uses.calls:
+                if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger):
+                    problems.append(f"{where}.uses.calls: {callee!r} is not a function with an HTTP route")
+            for i, trig in enumerate(fn.triggers):
+                at = f"{where}.triggers[{i}]"
+                if isinstance(trig, HttpTrigger):
+                    key = (trig.method, trig.path.rstrip("/") or "/")
+                    if key in routes:
+                        problems.append(f"{at}: route {trig.method} {trig.path} is also {routes[key]}'s")
+                    routes[key] = fn.name
+                    if self.timeout_of(fn) > HTTP_MAX_TIMEOUT:
+                        problems.append(
+                            f"{where}.timeout: {self.timeout_of(fn)} s exceeds the HTTP API's "
+                            f"{HTTP_MAX_TIMEOUT} s integration limit"
+                        )
+                    if trig.auth == "authorizer" and not authorizers:
+                        problems.append(f"{at}.auth: route needs an authorizer but no function has one")
+                elif isinstance(trig, KafkaTrigger):
+                    if trig.topic not in self.topics:
+                        problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
+                elif isinstance(trig, S3Trigger):
+                    if trig.bucket not in self.buckets:
+                        problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """Where a function's resources are, as the deploying side (CDK or local runtime) knows them.
+
+    `environment_for` turns these into the environment variables the shared layer's
+    settings read, so the names live in one place.
+    """
+
+    stage: str
+    db_dsn: str | None = None  # local: full DSN; AWS: host-only DSN, password from the secret/IAM
+    db_read_dsn: str | None = None
+    db_secret: str | None = None
+    redis_url: str | None = None
+    redis_auth_secret: str | None = None
+    kafka_bootstrap: str | None = None
+    kafka_security: Literal["plaintext", "iam"] = "plaintext"
+    secret_ids: Mapping[str, str] = field(default_factory=dict)
+    bucket_names: Mapping[str, str] = field(default_factory=dict)
+    service_urls: Mapping[str, str] = field(default_factory=dict)  # component -> base URL
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def env_key(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
+    """The complete environment a function gets; the same names locally and in AWS."""
+    env: dict[str, str] = {
+        "TP_STAGE": b.stage,
+        "TP_FUNCTION": fn.name,
+        "POWERTOOLS_SERVICE_NAME": fn.component,
+        "POWERTOOLS_METRICS_NAMESPACE": manifest.project.metrics_namespace,
+    }
+    env.update(manifest.defaults.environment)
+    u = fn.uses
+    if u.postgres and b.db_dsn:
+        env["TP_DB_DSN"] = b.db_dsn
+        if b.db_secret:
+            env["TP_DB_SECRET_ID"] = b.db_secret
+        if u.postgres == "replica" and b.db_read_dsn:
+            env["TP_DB_READ_DSN"] = b.db_read_dsn
+    if u.redis and b.redis_url:
+        env["TP_REDIS_URL"] = b.redis_url
+        if b.redis_auth_secret:
+            env["TP_REDIS_AUTH_SECRET_ID"] = b.redis_auth_secret
+    if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
+        env["TP_KAFKA_BOOTSTRAP"] = b.kafka_bootstrap
+        env["TP_KAFKA_SECURITY"] = b.kafka_security
+    for secret in u.secrets:
+        if secret in b.secret_ids:
+            env[f"TP_SECRET_{env_key(secret)}"] = b.secret_ids[secret]
+    for bucket in u.buckets:
+        if bucket in b.bucket_names:
+            env[f"TP_BUCKET_{env_key(bucket)}"] = b.bucket_names[bucket]
+    for callee in u.calls:
+        component = manifest.functions[callee].component
+        if component in b.service_urls:
+            env[f"TP_SERVICE_URL_{env_key(component)}"] = b.service_urls[component]
+    env.update(b.extra)
+    env.update(fn.environment)  # the function's own settings win
+    return env
+
+
+def parse_manifest(data: Mapping[str, Any]) -> Manifest:
+    try:
+        return Manifest.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.extend(f"{loc}: {m}" if loc else m for m in msg.split("; "))
+        raise ManifestError(problems) from None
+
+
+def load_manifest(path: Path, *, check_files: bool = True, repo_root: Path | None = None) -> Manifest:
+    """Load and validate `manifest.toml`; optionally check each handler and layer source exists.
+
+    Function paths are relative to the manifest's folder, layer sources to the repository root.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError([f"{path}: not valid TOML: {exc}"]) from None
+    manifest = parse_manifest(data)
+    if check_files:
+        root, repo = path.parent, repo_root or REPO_ROOT
+        missing = [
+            f"functions.{fn.name}.handler: {root / fn.path / (fn.module + '.py')} does not exist"
+            for fn in manifest.functions.values()
+            if not (root / fn.path / (fn.module + ".py")).is_file()
+        ]
+        missing += [
+            f"layers.{layer.name}.source: {repo / layer.source} does not exist"
+            for layer in manifest.layers.values()
+            if layer.source and not (repo / layer.source).is_dir()
+        ]
+        if missing:
+            raise ManifestError(missing)
+    return manifest
+

@@ -1,0 +1,229 @@
+"""RFC 9457 problem details (`application/problem+json`) for every HTTP error.
+
+Raise a `Problem` (or use a helper) anywhere in a request handler; the
+Powertools resolver turns it into a response once `register_problem_handlers(app)`
+has run. No exception text, stack trace or SQL ever reaches the client:
+unexpected errors become a generic 500 and are logged with the correlation id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "PROBLEM_TYPE_BASE",
+    "Problem",
+    "bad_request",
+    "conflict",
+    "field_errors",
+    "forbidden",
+    "from_validation_error",
+    "internal_error",
+    "not_found",
+    "problem_response",
+    "register_problem_handlers",
+    "too_many_requests",
+    "unauthorized",
+    "unprocessable",
+]
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://tradeplane.dev/problems/"
+_RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+class Problem(Exception):  # noqa: N818 (it is the RFC's name; raising it is the normal way to answer with an error)
+    """An RFC 9457 problem; raise it to answer a request with an error."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str | None = None,
+        *,
+        type: str | None = None,
+        slug: str | None = None,
+        detail: str | None = None,
+        instance: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError(f"problem status must be 4xx or 5xx, got {status}")
+        clash = _RESERVED & extensions.keys()
+        if clash:
+            raise ValueError(f"extension members may not reuse standard names: {sorted(clash)}")
+        self.status = status
+        self.title = title or HTTPStatus(status).phrase
+        self.type = type or (PROBLEM_TYPE_BASE + slug if slug else "about:blank")
+        self.detail = detail
+        self.instance = instance
+        self.headers: dict[str, str] = dict(headers or {})
+        self.extensions: dict[str, Any] = extensions
+        super().__init__(f"{status} {self.title}" + (f": {detail}" if detail else ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        if self.instance is not None:
+            body["instance"] = self.instance
+        body.update(self.extensions)
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=str)
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Content-Type": PROBLEM_CONTENT_TYPE, "Cache-Control": "no-store", **self.headers}
+
+
+def problem_response(problem: Problem) -> dict[str, Any]:
+    """The API Gateway HTTP API (payload v2) response for `problem`."""
+    return {
+        "statusCode": problem.status,
+        "headers": problem.response_headers(),
+        "body": problem.to_json(),
+        "isBase64Encoded": False,
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def bad_request(detail: str | None = None, **extensions: Any) -> Problem:
+    return Problem(400, slug="bad-request", detail=detail, **extensions)
+
+
+def unauthorized(detail: str | None = None, **extensions: Any) -> Problem:
+    return Problem(401, slug="unauthorized", detail=detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+def forbidden(detail: str | None = None, **extensions: Any) -> Problem:
+    return Problem(403, slug="forbidden", detail=detail, **extensions)
+
+
+def not_found(detail: str | None = None, **extensions: Any) -> Problem:
+    return Problem(404, slug="not-found", detail=detail, **extensions)
+
+
+def conflict(detail: str | None = None, **extensions: Any) -> Problem:
+    return Problem(409, slug="conflict", detail=detail, **extensions)
+
+
+def unprocessable(detail: str | None = None, errors: Sequence[Mapping[str, Any]] = (), **extensions: Any) -> Problem:
+    return Problem(
+        422, title="Validation failed", slug="validation", detail=detail, errors=list(errors), **extensions
+    )
+
+
+def too_many_requests(retry_after_s: float, detail: str | None = None, **extensions: Any) -> Problem:
+    seconds = max(1, int(-(-retry_after_s // 1)))  # round up: never tell a client to retry too early
+    return Problem(
+        429,
+        slug="rate-limited",
+        detail=detail or "Too many requests; retry later.",
+        headers={"Retry-After": str(seconds)},
+        retry_after_s=seconds,
+        **extensions,
+    )
+
+
+def internal_error(instance: str | None = None) -> Problem:
+    """A generic 500. Never pass exception text here; log it instead."""
+    return Problem(
+        500, slug="internal", detail="An unexpected error occurred; it has been logged.", instance=instance
+    )
+
+
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """pydantic-style error dicts -> [{"loc": "body.qty", "msg": "..."}] without the offending input values."""
+    out: list[dict[str, str]] = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg, kind = str(err.get("msg", "invalid value")), str(err.get("type", ""))
+        out.append({"loc": loc or "<root>", "msg": msg, "type": kind})
+    return out
+
+
+def from_validation_error(exc: ValidationError, detail: str | None = None) -> Problem:
+    """A 422 listing each field error (location and message; input values are never echoed)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    return unprocessable(detail or "The request is not valid.", errors=field_errors(errors))
+
+
+# --------------------------------------------------------------------------- Powertools
+
+
+def _to_response(problem: Problem) -> Response[str]:
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(
+        status_code=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=problem.to_json(),
+        headers=problem.response_headers(),
+    )
+
+
+def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
+    """Map every error a route can raise to a problem+json response on `app`."""
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    from tradeplane.observability import logger
+
+    def instance() -> str | None:
+        try:
+            path = app.current_event.raw_path
+        except Exception:  # noqa: BLE001 (no current event: keep the problem without an instance)
+            return None
+        return path if isinstance(path, str) else None
+
+    def _problem(exc: Problem) -> Response[str]:
+        if exc.instance is None:
+            exc.instance = instance()
+        if exc.status >= 500:
+            logger.error("problem response", extra={"status": exc.status, "title": exc.title})
+        return _to_response(exc)
+
+    def _request_validation(exc: RequestValidationError) -> Response[str]:
+        problem = unprocessable("The request is not valid.", errors=field_errors(list(exc.errors())))
+        problem.instance = instance()
+        return _to_response(problem)
+
+    def _validation(exc: ValidationError) -> Response[str]:
+        problem = from_validation_error(exc)
+        problem.instance = instance()
+        return _to_response(problem)
+
+    def _not_found(exc: NotFoundError) -> Response[str]:
+        problem = not_found("No such resource or route.")
+        problem.instance = instance()
+        return _to_response(problem)
+
+    def _service_error(exc: ServiceError) -> Response[str]:
+        status = exc.status_code if 400 <= exc.status_code <= 599 else 500
+        # 4xx messages are written by us for the client; 5xx text is never shown.
+        detail = exc.msg if status < 500 and isinstance(exc.msg, str) else None
+        problem = Problem(status, detail=detail, instance=instance())
+        return _to_response(problem)
+
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error in route")
+        return _to_response(internal_error(instance()))
+
+    app.exception_handler(Problem)(_problem)
+    app.exception_handler(RequestValidationError)(_request_validation)
+    app.exception_handler(ValidationError)(_validation)
+    app.exception_handler(NotFoundError)(_not_found)
+    app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(Exception)(_unexpected)

@@ -1,0 +1,305 @@
+"""JWTs for users and services: issue and verify against a rotating keyset.
+
+The keyset lives in a Secrets Manager secret (JSON):
+
+    {"active_kid": "k1", "issuer": "tradeplane",
+     "keys": {"k1": {"alg": "ES256", "private_pem": "...", "public_pem": "..."}}}
+
+Tokens carry `kid` in the header. Verification looks the key up by `kid` and
+pins the algorithm to the one the keyset records for that key (never the one
+the token claims), and requires exp, iat, iss, aud and sub. Service-to-service
+tokens use the same functions with `audience` = the target service ("core").
+Verifier-only secrets may omit `private_pem`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "ALLOWED_ALGORITHMS",
+    "Claims",
+    "Keyset",
+    "TokenError",
+    "TokenErrorReason",
+    "generate_keyset",
+    "issue",
+    "issue_service_token",
+    "load_keyset",
+    "rotate_keyset",
+    "verify",
+]
+
+# Asymmetric only: a verifier never holds a secret that can also sign.
+ALLOWED_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "EdDSA"})
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "scope"})
+LEEWAY_S = 30
+MAX_TTL_S = 24 * 3600
+
+TokenErrorReason = Literal[
+    "malformed",
+    "unknown_kid",
+    "bad_algorithm",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "wrong_audience",
+    "wrong_issuer",
+    "missing_claim",
+    "invalid",
+]
+
+
+class TokenError(Exception):
+    """The token was rejected; `reason` says why (safe to log, not meant for clients verbatim)."""
+
+    def __init__(self, reason: TokenErrorReason, detail: str = "") -> None:
+        self.reason: TokenErrorReason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class KeyEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    alg: str
+    public_pem: str
+    private_pem: str | None = None
+
+    @field_validator("alg")
+    @classmethod
+    def _asymmetric(cls, value: str) -> str:
+        if value not in ALLOWED_ALGORITHMS:
+            raise ValueError(f"algorithm {value!r} not allowed; use one of {sorted(ALLOWED_ALGORITHMS)}")
+        return value
+
+
+class Keyset(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    active_kid: str
+    issuer: str = "tradeplane"
+    keys: dict[str, KeyEntry] = Field(min_length=1)
+
+    @classmethod
+    def parse(cls, keyset: Mapping[str, Any] | Keyset) -> Keyset:
+        if isinstance(keyset, Keyset):
+            return keyset
+        try:
+            parsed = cls.model_validate(dict(keyset))
+        except ValidationError as exc:
+            raise ValueError(f"invalid JWT keyset: {exc.errors(include_input=False)}") from None
+        if parsed.active_kid not in parsed.keys:
+            raise ValueError(f"invalid JWT keyset: active_kid {parsed.active_kid!r} is not in keys")
+        return parsed
+
+
+class Claims(BaseModel):
+    """Verified claims. Custom claims passed as `extra_claims` are kept (see `model_extra`)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    iss: str
+    sub: str
+    aud: str | list[str]
+    iat: int
+    exp: int
+    nbf: int | None = None
+    jti: str | None = None
+    scope: tuple[str, ...] = ()
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _split_scope(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return tuple(value.split())
+        return value
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.exp, UTC)
+
+    def extra(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _new_es256_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+def generate_keyset(kid: str | None = None, *, issuer: str = "tradeplane") -> dict[str, Any]:
+    """A new keyset with one ES256 key (store it as the secret's JSON string)."""
+    kid = kid or datetime.now(UTC).strftime("k%Y%m%d%H%M%S")
+    private_pem, public_pem = _new_es256_pair()
+    return {
+        "active_kid": kid,
+        "issuer": issuer,
+        "keys": {kid: {"alg": "ES256", "private_pem": private_pem, "public_pem": public_pem}},
+    }
+
+
+def rotate_keyset(keyset: Mapping[str, Any], new_kid: str, *, keep: int = 2) -> dict[str, Any]:
+    """Add a new ES256 key and make it active, keeping the newest `keep` keys for verification."""
+    current = dict(keyset)
+    keys = dict(current.get("keys", {}))
+    if new_kid in keys:
+        raise ValueError(f"kid {new_kid!r} already exists")
+    private_pem, public_pem = _new_es256_pair()
+    keys[new_kid] = {"alg": "ES256", "private_pem": private_pem, "public_pem": public_pem}
+    kept = list(keys)[-max(keep, 1) :]
+    return {**current, "active_kid": new_kid, "keys": {k: keys[k] for k in kept}}
+
+
+def load_keyset(secret_id: str, max_age: int = 300) -> dict[str, Any]:
+    """Fetch the keyset secret (JSON), cached in the container for `max_age` seconds."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    value = get_secret(secret_id, transform="json", max_age=max_age)
+    if not isinstance(value, dict):
+        raise ValueError(f"secret {secret_id} does not hold a JSON object keyset")
+    Keyset.parse(value)  # fail fast on a malformed secret
+    return value
+
+
+@lru_cache(maxsize=32)
+def _private_key(pem: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+@lru_cache(maxsize=32)
+def _public_key(pem: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_public_key(pem.encode())
+
+
+# --------------------------------------------------------------------------- issue / verify
+
+
+def issue(
+    keyset: Mapping[str, Any],
+    subject: str,
+    audience: str,
+    *,
+    ttl_s: int = 900,
+    scope: Iterable[str] = (),
+    extra_claims: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Sign a token with the active key: iss/sub/aud/iat/nbf/exp/jti/scope (+ extra_claims)."""
+    ks = Keyset.parse(keyset)
+    entry = ks.keys[ks.active_kid]
+    if entry.private_pem is None:
+        raise ValueError(f"keyset key {ks.active_kid!r} has no private_pem; it can only verify")
+    if not subject:
+        raise ValueError("subject must not be empty")
+    if not 1 <= ttl_s <= MAX_TTL_S:
+        raise ValueError(f"ttl_s must be between 1 and {MAX_TTL_S}")
+    extra = dict(extra_claims or {})
+    clash = REGISTERED_CLAIMS & extra.keys()
+    if clash:
+        raise ValueError(f"extra_claims may not override registered claims: {sorted(clash)}")
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    iat = int(now.timestamp())
+    claims: dict[str, Any] = {
+        **extra,
+        "iss": ks.issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + ttl_s,
+        "jti": uuid.uuid4().hex,
+        "scope": " ".join(scope),
+    }
+    return jwt.encode(
+        claims, _private_key(entry.private_pem), algorithm=entry.alg, headers={"kid": ks.active_kid, "typ": "JWT"}
+    )
+
+
+def issue_service_token(keyset: Mapping[str, Any], caller: str, audience: str, *, ttl_s: int = 300) -> str:
+    """A short-lived token for function `caller` to call service `audience` (subject "svc:<caller>")."""
+    return issue(keyset, f"svc:{caller}", audience, ttl_s=ttl_s, scope=("service",))
+
+
+def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
+    """Verify `token` for `audience`; raise TokenError(reason) on any problem."""
+    ks = Keyset.parse(keyset)
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise TokenError("malformed", "not a compact JWS")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise TokenError("malformed", str(exc)) from None
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenError("unknown_kid", "token header has no kid")
+    entry = ks.keys.get(kid)
+    if entry is None:
+        raise TokenError("unknown_kid", f"kid {kid[:40]!r} is not in the keyset")
+    if header.get("alg") != entry.alg:
+        raise TokenError("bad_algorithm", f"token alg {str(header.get('alg'))[:20]!r} is not {entry.alg}")
+    try:
+        payload = jwt.decode(
+            token,
+            _public_key(entry.public_pem),
+            algorithms=[entry.alg],
+            audience=audience,
+            issuer=ks.issuer,
+            leeway=LEEWAY_S,
+            options={"require": REQUIRED_CLAIMS, "verify_signature": True, "strict_aud": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("expired") from None
+    except jwt.ImmatureSignatureError:
+        raise TokenError("not_yet_valid") from None
+    except jwt.InvalidAudienceError:
+        raise TokenError("wrong_audience", f"token is not for {audience!r}") from None
+    except jwt.InvalidIssuerError:
+        raise TokenError("wrong_issuer") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenError("missing_claim", exc.claim) from None
+    except jwt.InvalidAlgorithmError as exc:
+        raise TokenError("bad_algorithm", str(exc)) from None
+    except jwt.InvalidSignatureError:
+        raise TokenError("bad_signature") from None
+    except jwt.DecodeError as exc:
+        raise TokenError("malformed", str(exc)) from None
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("invalid", str(exc)) from None
+    try:
+        return Claims.model_validate(payload)
+    except ValidationError as exc:
+        raise TokenError("invalid", f"unexpected claim types: {exc.errors(include_input=False)}") from None

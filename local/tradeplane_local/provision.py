@@ -1,0 +1,107 @@
+"""Create what the functions expect to find: topics, buckets, secrets, schema.
+
+In AWS these come from CDK (and the migration step); locally `tradeplane local up`
+calls these against the local servers. Every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as pysecrets
+from collections.abc import Mapping
+from typing import Any
+
+from tradeplane.manifest import Bindings, Manifest, TopicSpec
+
+LOCAL_STAGE = "local"
+
+
+def local_bindings(
+    manifest: Manifest,
+    *,
+    db_dsn: str | None,
+    redis_url: str | None,
+    kafka_bootstrap: str | None,
+    gateway_url: str | None = None,
+    db_read_dsn: str | None = None,
+) -> Bindings:
+    """Local names for every logical resource of the manifest."""
+    return Bindings(
+        stage=LOCAL_STAGE,
+        db_dsn=db_dsn,
+        # No replica locally unless one is given: read-only functions read the primary.
+        db_read_dsn=db_read_dsn or db_dsn,
+        redis_url=redis_url,
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_security="plaintext",
+        secret_ids={name: f"tradeplane/{LOCAL_STAGE}/{name}" for name in manifest.secrets},
+        bucket_names={name: f"tradeplane-{LOCAL_STAGE}-{name}" for name in manifest.buckets},
+        service_urls={fn.component: gateway_url for fn in manifest.functions.values()} if gateway_url else {},
+    )
+
+
+def create_topics(bootstrap: str, topics: Mapping[str, TopicSpec], timeout: float = 15) -> list[str]:
+    """Create missing topics with their partition counts; returns the names created."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted = [NewTopic(name, num_partitions=spec.partitions, replication_factor=1)
+              for name, spec in topics.items() if name not in existing]
+    if not wanted:
+        return []
+    for name, future in admin.create_topics(wanted, operation_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+    return [t.topic for t in wanted]
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto
+    )
+
+
+def create_buckets(endpoint: str, bindings: Bindings) -> list[str]:
+    s3 = aws_client("s3", endpoint)
+    have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    made = [name for name in bindings.bucket_names.values() if name not in have]
+    for name in made:
+        s3.create_bucket(Bucket=name)
+    return made
+
+
+def _seed_value(kind: str) -> str:
+    if kind == "jwt-keyset":
+        from tradeplane.tokens import generate_keyset
+
+        return json.dumps(generate_keyset())
+    if kind == "random-token":
+        return pysecrets.token_urlsafe(32)
+    return "{}"
+
+
+def seed_secrets(endpoint: str, manifest: Manifest, bindings: Bindings) -> list[str]:
+    """Create each manifest secret once, with a generated value (a JWT keyset for the signer)."""
+    sm = aws_client("secretsmanager", endpoint)
+    made = []
+    for name, spec in manifest.secrets.items():
+        secret_id = bindings.secret_ids[name]
+        try:
+            sm.describe_secret(SecretId=secret_id)
+        except sm.exceptions.ResourceNotFoundException:
+            sm.create_secret(Name=secret_id, SecretString=_seed_value(spec.local_seed))
+            made.append(secret_id)
+    return made
+
+
+def migrate(dsn: str) -> list[str]:
+    from tradeplane.migrate import apply_migrations
+
+    return apply_migrations(dsn)

