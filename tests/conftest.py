@@ -98,7 +98,8 @@ def kafka_bootstrap(kafka_server: servers.Server) -> str:
 @pytest.fixture
 def new_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Callable[..., str]:
     """Create a topic with a name unique to this test: `new_topic("orders", partitions=3)`."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     test = re.sub(r"[^a-zA-Z0-9]", "-", request.node.name)[:60]

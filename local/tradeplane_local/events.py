@@ -22,8 +22,14 @@ API_ID = "local"
 CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/tradeplane-local/00000000-0000-0000-0000-000000000000-1"
 
 # Content types API Gateway passes as text; anything else arrives base64-encoded.
-_TEXT_TYPES = ("text/", "application/json", "application/problem+json", "application/xml",
-               "application/x-www-form-urlencoded", "application/javascript")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/problem+json",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+)
 
 
 @dataclass(frozen=True)
@@ -200,9 +206,7 @@ class LogLine:
     message: str
 
 
-def cloudwatch_logs_event(
-    function: str, stream: str, lines: Sequence[LogLine], subscription: str
-) -> dict[str, Any]:
+def cloudwatch_logs_event(function: str, stream: str, lines: Sequence[LogLine], subscription: str) -> dict[str, Any]:
     """A CloudWatch Logs subscription delivery: gzip + base64 of the DATA_MESSAGE document."""
     doc = {
         "messageType": "DATA_MESSAGE",
@@ -232,3 +236,19 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
         return status, headers, raw
     # Anything else: API Gateway infers a 200 JSON response from the returned value.
     return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+
+
+def complete_s3_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the fields real S3 notifications carry and moto's omit, so parsers see AWS's shape."""
+    out = dict(record)
+    out.setdefault("userIdentity", {"principalId": "AWS:LOCAL"})
+    out.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+    out.setdefault(
+        "responseElements", {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": uuid.uuid4().hex}
+    )
+    s3 = dict(out.get("s3") or {})
+    bucket = dict(s3.get("bucket") or {})
+    bucket.setdefault("ownerIdentity", {"principalId": "LOCAL"})
+    s3["bucket"] = bucket
+    out["s3"] = s3
+    return out

@@ -8,6 +8,7 @@ when it crashes. Each worker gets exactly the function's environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -143,16 +144,12 @@ class Worker:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait(timeout=10)
         for stream in (self._requests, self._responses):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         """Graceful: closing its request pipe ends the worker's loop."""
@@ -186,7 +183,8 @@ class FunctionHost:
         self._cond = threading.Condition()
         self._closed = False
 
-    def _acquire(self) -> tuple[Worker | None, bool]:
+    def _acquire(self) -> Worker | None:
+        """An idle container, or None when the caller may start a new one (a cold start)."""
         with self._cond:
             while True:
                 if self._closed:
@@ -195,11 +193,11 @@ class FunctionHost:
                     worker = self._idle.pop()
                     if worker.alive():
                         self._busy += 1
-                        return worker, False
+                        return worker
                     worker.close()
                 if self._busy < self.cfg.max_concurrency:
                     self._busy += 1
-                    return None, True  # caller starts a new worker outside the lock
+                    return None  # the caller starts the worker outside the lock
                 self._cond.wait()
 
     def _release(self, worker: Worker | None) -> None:
@@ -213,7 +211,7 @@ class FunctionHost:
 
     def warm(self) -> float:
         """Start one container ahead of traffic; returns its init duration."""
-        worker, _ = self._acquire()
+        worker = self._acquire()
         if worker is None:
             try:
                 worker = Worker(self.cfg, self.sink)
@@ -225,7 +223,7 @@ class FunctionHost:
 
     def invoke(self, event: Any) -> InvokeResult:
         request_id = str(uuid.uuid4())
-        worker, cold = self._acquire()
+        worker = self._acquire()
         init_ms: float | None = None
         try:
             if worker is None:

@@ -74,7 +74,11 @@ def consumer_config(bootstrap: str, group: str, starting_position: str) -> dict[
     }
 
 
-class _Stopped(Exception):
+def _headers(msg: Any) -> list[tuple[str, bytes]]:
+    return [(str(k), v if isinstance(v, bytes) else (v or "").encode()) for k, v in (msg.headers() or [])]
+
+
+class _StoppedError(Exception):
     pass
 
 
@@ -100,7 +104,9 @@ class KafkaEventSource:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"kafka:{self.cfg.function}:{self.cfg.topic}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"kafka:{self.cfg.function}:{self.cfg.topic}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 15) -> None:
@@ -118,8 +124,9 @@ class KafkaEventSource:
         parts = [TopicPartition(self.cfg.topic, p) for p in sorted(topic.partitions)]
         start = OFFSET_BEGINNING if self.cfg.starting_position == "TRIM_HORIZON" else OFFSET_END
         committed = consumer.committed(parts, timeout=META_TIMEOUT_S)
-        consumer.assign([TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else start)
-                         for tp in committed])
+        consumer.assign(
+            [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else start) for tp in committed]
+        )
         return consumer
 
     def _run(self) -> None:
@@ -141,7 +148,7 @@ class KafkaEventSource:
                 if batch:
                     self._handle(batch)
                     self._commit(consumer, batch)
-        except _Stopped:
+        except _StoppedError:
             pass  # mid-batch: leave it uncommitted, it is delivered again on the next start
         finally:
             consumer.close()
@@ -169,13 +176,13 @@ class KafkaEventSource:
                 continue
             records.append(
                 events.KafkaRecord(
-                    topic=msg.topic(),
-                    partition=msg.partition(),
-                    offset=msg.offset(),
+                    topic=msg.topic() or self.cfg.topic,
+                    partition=msg.partition() or 0,
+                    offset=msg.offset() or 0,
                     timestamp_ms=msg.timestamp()[1],
-                    key=msg.key(),
-                    value=msg.value(),
-                    headers=[(k, v or b"") for k, v in (msg.headers() or [])],
+                    key=msg.key() if isinstance(msg.key(), bytes | None) else str(msg.key()).encode(),
+                    value=msg.value() if isinstance(msg.value(), bytes | None) else str(msg.value()).encode(),
+                    headers=_headers(msg),
                 )
             )
         return records
@@ -198,7 +205,7 @@ class KafkaEventSource:
         error = None
         for attempt in range(self.cfg.max_retries + 1):
             if attempt and self._stop.wait(min(self.cfg.retry_backoff_s * 2 ** (attempt - 1), 5.0)):
-                raise _Stopped
+                raise _StoppedError
             result = self.invoke(events.msk_event(records, self.bootstrap))
             self.stats.batches += 1
             if result.ok:
@@ -213,7 +220,7 @@ class KafkaEventSource:
         if self._dlq is None:
             self._dlq = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "linger.ms": 0})
         for r in records:
-            headers = [
+            headers: list[tuple[str, str | bytes | None]] = [
                 *r.headers,
                 ("tp-dlq-source-topic", r.topic.encode()),
                 ("tp-dlq-source-partition", str(r.partition).encode()),

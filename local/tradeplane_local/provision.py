@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from tradeplane.manifest import Bindings, Manifest, TopicSpec
 
@@ -42,12 +42,16 @@ def local_bindings(
 
 def create_topics(bootstrap: str, topics: Mapping[str, TopicSpec], timeout: float = 15) -> list[str]:
     """Create missing topics with their partition counts; returns the names created."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = [NewTopic(name, num_partitions=spec.partitions, replication_factor=1)
-              for name, spec in topics.items() if name not in existing]
+    wanted = [
+        NewTopic(name, num_partitions=spec.partitions, replication_factor=1)
+        for name, spec in topics.items()
+        if name not in existing
+    ]
     if not wanted:
         return []
     for name, future in admin.create_topics(wanted, operation_timeout=timeout).items():
@@ -62,9 +66,12 @@ def create_topics(bootstrap: str, topics: Mapping[str, TopicSpec], timeout: floa
 def aws_client(service: str, endpoint: str) -> Any:
     import boto3
 
-    return boto3.client(
-        service, endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto
+    return cast(Any, boto3).client(  # the service name is only known at run time
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto
     )
 
 

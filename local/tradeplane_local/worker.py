@@ -11,7 +11,6 @@ function's own.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import time
@@ -28,7 +27,9 @@ class LambdaContext:
         name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         self.function_name = name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:000000000000:function:{name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:000000000000:function:{name}"
+        )
         self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
         self.aws_request_id = request_id
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}")

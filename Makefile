@@ -1,0 +1,57 @@
+# Tradeplane. Two commands on a fresh machine:  make demo  |  make test
+PY      := .venv/bin/python
+TP      := .venv/bin/tradeplane
+PYTEST  := $(PY) -m pytest
+STAMP   := .venv/.bootstrapped
+
+.PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean
+
+$(STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
+	./scripts/bootstrap.sh
+	@touch $(STAMP)
+
+setup: $(STAMP) ## install locked dependencies into .venv
+
+demo: setup ## start the whole platform locally, run the demo, stop it (KEEP=1 leaves it running)
+	$(TP) demo $(if $(KEEP),--keep,)
+
+up: setup ## start the platform and leave it running
+	$(TP) local up
+
+down: ## stop everything `up` started
+	$(TP) local down
+
+status:
+	$(TP) local status
+
+logs:
+	$(TP) local logs -f
+
+test: setup lint ## lint, then every suite (unit, integration, e2e, infra) in one run
+	$(PYTEST) tests
+
+test-unit: setup
+	$(PYTEST) tests/unit
+
+test-integration: setup
+	$(PYTEST) tests/integration
+
+test-e2e: setup
+	$(PYTEST) tests/e2e
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy layers/shared local functions infra/cdk
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup ## benchmarks: local up time, gateway overhead, Kafka latency, cold starts
+	$(TP) bench
+
+clean: down
+	rm -rf .tradeplane build .pytest_cache .mypy_cache .ruff_cache
+
+-include infra/infra.mk

@@ -1,0 +1,35 @@
+"""The HTTP API's Lambda authorizer (payload 2.0, simple responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tradeplane.core.authorization import authorize
+from tradeplane.observability import instrument, logger
+from tradeplane.settings import secret_id
+from tradeplane.tokens import load_keyset
+
+
+class AuthorizerEnv(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TP_")
+    api_audience: str = "tradeplane-api"
+
+
+ENV = AuthorizerEnv()
+
+
+@instrument
+@event_source(data_class=APIGatewayAuthorizerEventV2)
+def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
+    keyset = load_keyset(secret_id("jwt-signing-keys"))
+    decision = authorize(event.headers.get("authorization"), keyset=keyset, audience=ENV.api_audience)
+    if not decision.allowed:
+        logger.info("denied", extra={"reason": decision.reason, "route": event.route_key})
+    return APIGatewayAuthorizerResponseV2(authorize=decision.allowed, context=decision.context).asdict()

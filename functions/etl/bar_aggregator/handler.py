@@ -1,0 +1,46 @@
+"""Consumes `market.ticks`: rolls ticks into one-minute bars and streams closed bars to `market.bars`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tradeplane import db, kafka
+from tradeplane.etl.models import TICK_EVENT, tick_from_envelope
+from tradeplane.etl.rollup import roll_up
+from tradeplane.kafka_records import envelopes, parse_msk_event
+from tradeplane.observability import instrument, logger, metrics, set_correlation_id
+
+
+@instrument
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    ticks, rejected = envelopes(parse_msk_event(event), TICK_EVENT)
+    for bad in rejected:
+        # Malformed records can never succeed; retrying them would only delay their partition.
+        logger.error("record rejected", extra=bad.__dict__)
+    if ticks:
+        set_correlation_id(ticks[0].correlation_id)
+    with db.transaction() as conn:
+        result = roll_up(
+            conn,
+            [(env.id, tick_from_envelope(env)) for env in ticks],
+            consumer="bar_aggregator",
+            producer="bar_aggregator",
+            correlation_id=ticks[0].correlation_id if ticks else None,
+            publish=kafka.publish_many,
+            flush=kafka.flush,
+        )
+    metrics.add_metric(name="TicksApplied", unit=MetricUnit.Count, value=result.applied)
+    metrics.add_metric(name="BarsPublished", unit=MetricUnit.Count, value=len(result.published))
+    metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))
+    logger.info(
+        "batch applied",
+        extra={
+            "applied": result.applied,
+            "duplicates": result.duplicates,
+            "bars_published": len(result.published),
+            "rejected": len(rejected),
+        },
+    )
+    return {"applied": result.applied, "duplicates": result.duplicates, "published": len(result.published)}

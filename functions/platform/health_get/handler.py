@@ -1,0 +1,30 @@
+"""GET /v1/health: the platform's dependencies, each with its latency; 503 when one is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tradeplane.observability import correlation_paths, instrument
+from tradeplane.platform.health import check_health, postgres_probe, redis_probe
+from tradeplane.problems import register_problem_handlers
+
+app = APIGatewayHttpResolver()
+register_problem_handlers(app)
+
+
+@app.get("/v1/health")
+def get_health() -> Response[dict[str, Any]]:
+    report = check_health({"postgres": postgres_probe, "redis": redis_probe})
+    return Response(
+        status_code=200 if report.ok else 503,
+        content_type=content_types.APPLICATION_JSON,
+        body=report.as_dict(),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

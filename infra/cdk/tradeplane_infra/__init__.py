@@ -1,0 +1,1 @@
+"""Tradeplane AWS infrastructure (CDK), built from functions/manifest.toml."""

@@ -1,0 +1,112 @@
+"""Least-privilege statements for one function, derived only from its manifest `uses` and triggers.
+
+No statement here uses a `*` action, and data resources are named exactly (secret
+ARNs, one bucket, topic/group ARNs). The only `Resource: *` statements are ENI
+management for VPC functions (EC2 has no resource scoping for Describe*) and X-Ray.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from tradeplane.manifest import FunctionSpec, KafkaTrigger
+
+from .backends import Backends
+from .deployment import Deployment
+
+SECRET_READ = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+BUCKET_ACTIONS = {
+    "read": (["s3:ListBucket"], ["s3:GetObject"]),
+    "write": ([], ["s3:PutObject", "s3:AbortMultipartUpload"]),
+    "readwrite": (["s3:ListBucket"], ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]),
+}
+VPC_ENI = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVpcs",
+]
+
+
+def object_wildcard_findings(d: Deployment, fn: FunctionSpec) -> dict[str, str]:
+    """cdk-nag IAM5 finding ids for the `<bucket>/*` object ARNs `statements_for` grants (names are deterministic)."""
+    bucket_arn = "arn:<AWS::Partition>:s3:::{}-{}-<AWS::AccountId>-<AWS::Region>/*"
+    return {
+        f"AwsSolutions-IAM5[Resource::{bucket_arn.format(d.prefix, name)}]": (
+            f"object-level {mode} on the one bucket {name!r} the manifest grants; S3 object ARNs need a key pattern"
+        )
+        for name, mode in fn.uses.buckets.items()
+    }
+
+
+def _allow(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, actions=sorted(set(actions)), resources=resources)
+
+
+def statements_for(
+    d: Deployment, fn: FunctionSpec, backends: Backends, log_group: logs.ILogGroup
+) -> list[iam.PolicyStatement]:
+    u = fn.uses
+    out = [_allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])]
+    if d.in_vpc(fn):
+        out.append(_allow("VpcEni", VPC_ENI, ["*"]))
+
+    secret_arns = [backends.secrets[name].secret_arn for name in u.secrets]
+    if u.postgres and backends.db_secret:
+        secret_arns.append(backends.db_secret.secret_arn)
+    if u.redis and backends.redis_auth_secret:
+        secret_arns.append(backends.redis_auth_secret.secret_arn)
+    if secret_arns:
+        out.append(_allow("ReadSecrets", SECRET_READ, secret_arns))
+
+    for i, (name, mode) in enumerate(sorted(u.buckets.items())):
+        bucket = backends.buckets[name]
+        bucket_actions, object_actions = BUCKET_ACTIONS[mode]
+        if bucket_actions:
+            out.append(_allow(f"Bucket{i}", bucket_actions, [bucket.bucket_arn]))
+        out.append(_allow(f"Objects{i}", object_actions, [bucket.arn_for_objects("*")]))
+
+    kafka = backends.kafka
+    consumers = fn.triggers_of(KafkaTrigger)
+    if kafka is not None and (u.produces or consumers):
+        cluster_actions = ["kafka-cluster:Connect"]
+        if u.produces:
+            cluster_actions.append("kafka-cluster:WriteDataIdempotently")
+            produce = [kafka.topic_arn(t) for t in u.produces]
+            out.append(_allow("KafkaProduce", ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], produce))
+        if consumers:
+            # What the event source mapping's pollers do with the function's role.
+            cluster_actions.append("kafka-cluster:DescribeClusterDynamicConfiguration")
+            out.append(
+                _allow("KafkaCluster", ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"], [kafka.cluster_arn])
+            )
+            topics = sorted({t.topic for t in consumers})
+            groups = sorted({t.group for t in consumers})
+            dead = sorted({fn.dead_letter_topic(t) for t in consumers})
+            out.append(
+                _allow(
+                    "KafkaConsume",
+                    ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
+                    [kafka.topic_arn(t) for t in topics],
+                )
+            )
+            out.append(
+                _allow(
+                    "KafkaGroups",
+                    ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
+                    [kafka.group_arn(g) for g in groups],
+                )
+            )
+            out.append(
+                _allow(
+                    "KafkaDeadLetters",
+                    ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                    [kafka.topic_arn(t) for t in dead],
+                )
+            )
+        out.insert(1, _allow("KafkaConnect", cluster_actions, [kafka.cluster_arn]))
+    return out

@@ -1,0 +1,61 @@
+"""The service stack: functions, their triggers, the HTTP API and observability.
+
+One stack because these change together on every release, and keeping the API,
+its integrations and the functions side by side avoids cross-stack exports that
+would pin function ARNs.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .backends import Backends
+from .deployment import Deployment
+from .edge import GlobalEdge, HttpApi, Routes
+from .functions import Functions
+from .nag import acknowledge
+from .observability import Observability
+from .state import StateStack
+from .triggers import Triggers
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployment: Deployment,
+        backends: Backends,
+        state: StateStack,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        d, m = deployment, deployment.manifest
+        backends.secrets = dict(state.secrets)
+        # Imported by name so bucket notifications live here, not in the state stack (no cycle).
+        backends.buckets = {
+            name: s3.Bucket.from_bucket_name(self, f"Bucket-{name}", d.bucket_name(name)) for name in m.buckets
+        }
+        self.add_stack_dependency(state)
+
+        self.http = HttpApi(self, "Http", deployment=d)
+        callees = {m.functions[c].component for fn in m.functions.values() for c in fn.uses.calls}
+        service_urls = dict.fromkeys(callees, self.http.url)
+        self.functions = Functions(self, "Functions", deployment=d, backends=backends, service_urls=service_urls)
+        self.routes = Routes(self, "Routes", deployment=d, http=self.http, functions=self.functions.functions)
+        self.triggers = Triggers(self, "Triggers", deployment=d, backends=backends, functions=self.functions)
+        if d.config.api.cloudfront:
+            GlobalEdge(self, "Global", deployment=d, http=self.http)
+        self.observability = Observability(
+            self, "Observability", deployment=d, backends=backends, functions=self.functions, triggers=self.triggers
+        )
+        acknowledge(
+            self.observability.topic,
+            {
+                "AwsSolutions-SNS2": "alarm notifications carry no sensitive data, and CloudWatch alarms "
+                "cannot publish to a topic encrypted with the AWS-managed SNS key"
+            },
+        )

@@ -1,0 +1,1 @@
+"""Core API domain: authentication, accounts, portfolio."""

@@ -1,0 +1,1 @@
+"""Data ETL domain: market data ticks in, OHLCV bars out."""

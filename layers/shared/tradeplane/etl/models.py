@@ -1,0 +1,79 @@
+"""Market data models shared by the ETL functions and their consumers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TICK_EVENT = "market.tick"
+BAR_EVENT = "market.bar"
+BAR_INTERVAL = "1m"
+MAX_TICKS_PER_REQUEST = 1000
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a UTC offset (e.g. 2026-11-24T14:30:00Z)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.\-]{0,15}$", description="instrument symbol, e.g. AAPL")]
+Price = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+
+
+class Tick(BaseModel):
+    """One trade print. Prices and sizes are decimals, sent as JSON strings or numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: Symbol
+    price: Price
+    size: Quantity
+    ts: UtcDatetime
+    venue: Annotated[str, Field(max_length=16)] | None = None
+    # The source's own sequence number; with `source` it makes the tick's identity.
+    seq: Annotated[int, Field(ge=0)] | None = None
+
+
+class TickBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="feed name")]
+    ticks: Annotated[list[Tick], Field(min_length=1, max_length=MAX_TICKS_PER_REQUEST)]
+
+
+class Bar(BaseModel):
+    """An OHLCV bar; `revision` grows when late ticks change a bar already published."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    interval: str
+    bucket_start: UtcDatetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    trade_count: int
+    revision: int = 0
+
+    @property
+    def bucket_end(self) -> datetime:
+        return self.bucket_start + timedelta(minutes=1)
+
+
+def bucket_of(ts: datetime) -> datetime:
+    """The start of the one-minute bucket holding `ts`."""
+    return ts.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def tick_from_envelope(envelope: Any) -> Tick:
+    """The tick inside a `market.tick` envelope (the envelope also names its source feed)."""
+    data = {k: v for k, v in envelope.data.items() if k != "source"}
+    return Tick.model_validate(data)

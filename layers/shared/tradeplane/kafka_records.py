@@ -1,0 +1,48 @@
+"""Decode the records of an MSK event into envelopes, keeping the bad ones apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaRecordModel
+
+from tradeplane.envelope import Envelope, EnvelopeError
+
+
+@dataclass(frozen=True)
+class Rejected:
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+
+
+def parse_msk_event(event: dict[str, Any]) -> KafkaMskEventModel:
+    from aws_lambda_powertools.utilities.parser import parse
+
+    return parse(event=event, model=KafkaMskEventModel)
+
+
+def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
+    """Every record, partition by partition, in offset order."""
+    for records in event.records.values():
+        yield from sorted(records, key=lambda r: r.offset)
+
+
+def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of `expected_type`; anything else is rejected with a reason (never its content)."""
+    good: list[Envelope] = []
+    bad: list[Rejected] = []
+    for record in records_of(event):
+        try:
+            env = Envelope.from_json(record.value if isinstance(record.value, str | bytes) else str(record.value))
+        except EnvelopeError as exc:
+            bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
+            continue
+        if env.type != expected_type:
+            bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
+            continue
+        good.append(env)
+    return good, bad

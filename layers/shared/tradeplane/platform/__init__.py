@@ -1,0 +1,1 @@
+"""Platform-wide operations: health."""

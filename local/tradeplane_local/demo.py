@@ -1,0 +1,167 @@
+"""The demo: market data in over HTTPS-style API calls, through Kafka and Lambda functions, into bars.
+
+It grows with the platform: today ticks -> ingest_http -> market.ticks ->
+bar_aggregator -> Postgres + market.bars; strategies, orders and fills join
+as their components land.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tradeplane_local import stack
+from tradeplane_local.devtokens import local_token
+
+SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
+MINUTES = 3
+
+
+def synthetic_ticks(start: datetime, seed: int = 7) -> list[dict[str, str | int]]:
+    """A seeded random walk: a few trades per symbol per second-ish, over MINUTES minutes."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    ticks: list[dict[str, str | int]] = []
+    for symbol, price in SYMBOLS.items():
+        for seq, second in enumerate(range(0, MINUTES * 60, 7), start=1):
+            price = (price * (1 + Decimal(rng.uniform(-0.002, 0.002)))).quantize(Decimal("0.01"))
+            ticks.append(
+                {
+                    "symbol": symbol,
+                    "price": str(price),
+                    "size": str(rng.randint(1, 50) * 10),
+                    "ts": (start + timedelta(seconds=second)).isoformat().replace("+00:00", "Z"),
+                    "seq": seq,
+                }
+            )
+    return sorted(ticks, key=lambda t: str(t["ts"]))
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}")
+
+
+def _consume_bars(bootstrap: str, want: int, timeout: float = 30) -> list[dict[str, Any]]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
+    meta = consumer.list_topics("market.bars", timeout=10)
+    consumer.assign([TopicPartition("market.bars", p, 0) for p in meta.topics["market.bars"].partitions])
+    bars: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while len(bars) < want and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            env = json.loads(msg.value() or b"{}")
+            bars[env["id"]] = env
+    finally:
+        consumer.close()
+    return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
+
+
+def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int:
+    started_here = False
+    if not (reuse and stack.read_state(state_dir.resolve())):
+        _step("Starting the local platform (PostgreSQL, Redis, Kafka/Tansu, moto, every function)")
+        t0 = time.perf_counter()
+        report = stack.up(stack.UpOptions(state_dir=state_dir))
+        started_here = True
+        print(f"up in {time.perf_counter() - t0:.1f} s; gateway {report.gateway}")
+    state = stack.read_state(state_dir.resolve())
+    assert state is not None
+    gateway = state["runtime"]["gateway"]
+    bootstrap = state["bindings"]["kafka_bootstrap"]
+    try:
+        with httpx.Client(base_url=gateway, timeout=30) as api:
+            _step("GET /v1/health (public)")
+            r = api.get("/v1/health")
+            print(r.status_code, r.text)
+
+            _step("Security: no token, then a token without the market-data:write scope")
+            r = api.post("/v1/market-data", json={"source": "demo", "ticks": []})
+            print("no token       ->", r.status_code, r.text)
+            reader = local_token(state_dir, subject="demo-reader", scope=["portfolio:read"])
+            r = api.post(
+                "/v1/market-data",
+                json={
+                    "source": "demo",
+                    "ticks": [{"symbol": "AAPL", "price": "1", "size": "1", "ts": "2026-11-24T00:00:00Z"}],
+                },
+                headers={"Authorization": f"Bearer {reader}"},
+            )
+            print("missing scope  ->", r.status_code, r.headers.get("content-type"), r.json()["detail"])
+
+            feed = {
+                "Authorization": f"Bearer {local_token(state_dir, subject='demo-feed', scope=['market-data:write'])}"
+            }
+            _step("Bad input gets an RFC 9457 problem and changes nothing")
+            r = api.post(
+                "/v1/market-data",
+                headers=feed,
+                json={
+                    "source": "demo",
+                    "ticks": [{"symbol": "AAPL", "price": "-5", "size": "1", "ts": "2026-11-24T10:00:00"}],
+                },
+            )
+            print(r.status_code, json.dumps(r.json()["errors"]))
+
+            start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=MINUTES + 1)
+            ticks = synthetic_ticks(start)
+            # One tick in the minute after the window closes the last minute's bars.
+            closer = [
+                {
+                    "symbol": s,
+                    "price": str(p),
+                    "size": "1",
+                    "seq": 10_000,
+                    "ts": (start + timedelta(minutes=MINUTES)).isoformat().replace("+00:00", "Z"),
+                }
+                for s, p in SYMBOLS.items()
+            ]
+            _step(f"POST /v1/market-data: {len(ticks)} ticks for {', '.join(SYMBOLS)} over {MINUTES} minutes")
+            half = len(ticks) // 2
+            for batch in (ticks[:half], ticks[half:], ticks[:half], closer):
+                r = api.post("/v1/market-data", json={"source": "demo-feed", "ticks": batch}, headers=feed)
+                print(r.status_code, f"accepted {r.json()['accepted']}")
+            print(
+                "(the first half was sent twice, as a client retry would: tick ids are deterministic,"
+                " so the bar aggregator applies each tick once)"
+            )
+
+            _step("Bars streamed to market.bars by bar_aggregator (consumed from Kafka)")
+            bars = _consume_bars(bootstrap, want=len(SYMBOLS) * MINUTES)
+            print(
+                f"{'symbol':<7}{'minute (UTC)':<18}{'open':>9}{'high':>9}{'low':>9}{'close':>9}"
+                f"{'volume':>9}{'trades':>7}"
+            )
+            for env in bars:
+                b = env["data"]
+                print(
+                    f"{b['symbol']:<7}{b['bucket_start'][:16]:<18}{b['open']:>9}{b['high']:>9}{b['low']:>9}"
+                    f"{b['close']:>9}{b['volume']:>9}{b['trade_count']:>7}"
+                )
+            expected = len(ticks)
+            counted = sum(int(env["data"]["trade_count"]) for env in bars)
+            print(f"{len(bars)} bars from {counted} trades (sent {expected} distinct ticks plus {half} duplicates)")
+            if len(bars) < len(SYMBOLS) * MINUTES or counted != expected:
+                print("demo FAILED: not every bar arrived, or duplicates were counted")
+                return 1
+            _step(
+                "Next in the pipeline: strategies turn bars into signals, the Core API accepts orders, and "
+                "the executor fills them (coming with their components)"
+            )
+        return 0
+    finally:
+        if started_here and not keep:
+            _step("Stopping everything `up` started")
+            print("stopped: " + ", ".join(stack.down(state_dir)))
+        elif started_here:
+            print(f"\nThe platform keeps running: gateway {gateway}; stop it with `tradeplane local down`.")
