@@ -25,3 +25,25 @@ def test_topics_are_unique_per_call(new_topic, kafka_bootstrap: str) -> None:  #
     assert a != b
     meta = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=5)
     assert len(meta.topics[a].partitions) == 3
+
+
+def test_server_that_fails_to_start_is_named_with_its_log(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tradeplane_local import servers
+
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL: cannot bind' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(servers, "REDIS_BIN", fake)
+    with pytest.raises(servers.ServerStartError) as exc:
+        servers.start_redis(tmp_path)
+    message = str(exc.value)
+    assert message.startswith("redis failed to start: process exited with code 3")
+    assert str(tmp_path / "redis" / "redis.log") in message and "FATAL: cannot bind" in message
+
+
+def test_given_url_is_used_and_never_stopped(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tradeplane_local import servers
+
+    srv = servers.start("redis", tmp_path, url="redis://example.invalid:6379/0")
+    assert srv.url == "redis://example.invalid:6379/0" and not srv.managed
+    servers.stop(srv)  # a no-op: not ours

@@ -124,7 +124,13 @@ def limit_problems(manifest: Manifest, sizes: dict[str, int]) -> list[str]:
 
 
 def find_uv() -> str:
-    candidates = [os.environ.get("UV"), shutil.which("uv"), "/tmp/uvboot/bin/uv"]
+    candidates = [
+        os.environ.get("UV"),
+        shutil.which("uv"),
+        str(Path(sys.executable).with_name("uv")),
+        str(Path.home() / ".local" / "bin" / "uv"),
+        "/tmp/uvboot/bin/uv",  # noqa: S108 - where this project's machines bootstrap uv
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return candidate

@@ -48,11 +48,20 @@ class DataStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         cfg = deployment.config
-        common = {"vpc": network.vpc, "subnets": network.private_subnets, "clients": network.lambda_sg}
+        vpc, subnets, clients = network.vpc, network.private_subnets, network.lambda_sg
         self.database = Database(
-            self, "Postgres", config=cfg.database, retain=cfg.retain_data, name_prefix=deployment.prefix, **common
+            self,
+            "Postgres",
+            vpc=vpc,
+            subnets=subnets,
+            clients=clients,
+            config=cfg.database,
+            retain=cfg.retain_data,
+            name_prefix=deployment.prefix,
         )
-        self.cache = Cache(self, "Redis", config=cfg.cache, name_prefix=deployment.prefix, **common)
+        self.cache = Cache(
+            self, "Redis", vpc=vpc, subnets=subnets, clients=clients, config=cfg.cache, name_prefix=deployment.prefix
+        )
 
 
 class StreamingStack(Stack):

@@ -106,10 +106,10 @@ class EnvConfig(_Cfg):
     account: str | None = None
     region: str | None = None
     retain_data: bool = False  # prod keeps data stores on stack deletion
-    network: NetworkConfig = Field(default_factory=NetworkConfig)  # type: ignore[arg-type]
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    cache: CacheConfig = Field(default_factory=CacheConfig)  # type: ignore[arg-type]
-    kafka: KafkaConfig = Field(default_factory=KafkaConfig)  # type: ignore[arg-type]
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     functions: FunctionsConfig = Field(default_factory=FunctionsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     alarms: AlarmConfig = Field(default_factory=AlarmConfig)

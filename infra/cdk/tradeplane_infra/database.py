@@ -126,14 +126,16 @@ class Database(Construct):
                 },
             )
 
-        reasons = {
-            "AwsSolutions-RDS3": "Multi-AZ is a per-environment toggle (database.multi_az): off in dev for cost, on in prod",
-            "AwsSolutions-RDS10": "deletion protection is a per-environment toggle: off in dev so teardown works, on in prod",
-        }
         if not config.multi_az:
-            acknowledge(self.instance, {"AwsSolutions-RDS3": reasons["AwsSolutions-RDS3"]})
+            acknowledge(
+                self.instance,
+                {"AwsSolutions-RDS3": "Multi-AZ is a config toggle (database.multi_az): dev off, prod on"},
+            )
         if not config.deletion_protection:
-            acknowledge(self, {"AwsSolutions-RDS10": reasons["AwsSolutions-RDS10"]})
+            acknowledge(
+                self,
+                {"AwsSolutions-RDS10": "deletion protection is a config toggle: dev off, prod on"},
+            )
 
     def dsn(self, host: str, port: int | str, config: DatabaseConfig) -> str:
         """Host-only DSN: the password comes from the secret at run time."""

@@ -35,6 +35,9 @@ RUNTIME_PINNED = (
     "the runtime is pinned by the function manifest ([project].runtime) so layers and wheels match it; "
     "upgrades are a manifest change, not a drift"
 )
+IAM4_BASIC_EXECUTION = (
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+)
 CDK_PROVIDER = (
     "CDK-managed singleton provider Lambda (custom resource framework); its runtime, role and "
     "policies are owned by aws-cdk-lib"

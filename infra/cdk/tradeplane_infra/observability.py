@@ -52,7 +52,7 @@ class Observability(Construct):
         action = actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
-        def alarm(alarm_id: str, metric: cw.IMetric, threshold: float, what: str) -> None:
+        def alarm(alarm_id: str, metric: cw.Metric, threshold: float, what: str) -> None:
             a = metric.create_alarm(
                 self,
                 alarm_id,

@@ -42,7 +42,7 @@ class ServiceStack(Stack):
         self.add_stack_dependency(state)
 
         self.http = HttpApi(self, "Http", deployment=d)
-        callees = {m.functions[c].component for fn in m.functions.values() for c in fn.uses.calls}
+        callees: set[str] = {m.functions[c].component for fn in m.functions.values() for c in fn.uses.calls}
         service_urls = dict.fromkeys(callees, self.http.url)
         self.functions = Functions(self, "Functions", deployment=d, backends=backends, service_urls=service_urls)
         self.routes = Routes(self, "Routes", deployment=d, http=self.http, functions=self.functions.functions)

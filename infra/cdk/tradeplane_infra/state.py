@@ -12,7 +12,7 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from .deployment import Deployment
-from .nag import acknowledge
+from .nag import CDK_PROVIDER, IAM4_BASIC_EXECUTION, acknowledge
 
 
 class StateStack(Stack):
@@ -71,11 +71,5 @@ class StateStack(Stack):
                 removal_policy=removal,
                 auto_delete_objects=not keep,
             )
-        if not keep:
-            acknowledge(
-                self,
-                {
-                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "CDK's auto-delete-objects provider (non-retained environments only) uses the AWS basic execution role",
-                    "AwsSolutions-L1": "CDK-managed auto-delete-objects provider; its runtime is owned by aws-cdk-lib",
-                },
-            )
+        if not keep:  # CDK's auto-delete-objects provider exists only for non-retained environments
+            acknowledge(self, {IAM4_BASIC_EXECUTION: CDK_PROVIDER, "AwsSolutions-L1": CDK_PROVIDER})

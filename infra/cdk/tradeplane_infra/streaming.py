@@ -22,7 +22,7 @@ from tradeplane.manifest import Manifest
 
 from .config import KafkaConfig
 from .deployment import retention
-from .nag import CDK_PROVIDER, acknowledge
+from .nag import CDK_PROVIDER, IAM4_BASIC_EXECUTION, acknowledge
 
 IAM_PORT = 9098  # MSK's SASL/IAM TLS listener inside the VPC
 
@@ -138,7 +138,7 @@ class KafkaCluster(Construct):
         acknowledge(
             Stack.of(self),
             {
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": CDK_PROVIDER,
+                IAM4_BASIC_EXECUTION: CDK_PROVIDER,
             },
         )
 

@@ -21,7 +21,7 @@ from tradeplane.manifest import FunctionSpec, KafkaTrigger
 from .backends import Backends
 from .deployment import Deployment
 from .functions import Functions
-from .nag import CDK_PROVIDER, acknowledge
+from .nag import CDK_PROVIDER, IAM4_BASIC_EXECUTION, acknowledge
 
 ESM_METRICS = ["EventCount", "ErrorCount", "KafkaMetrics"]
 MAX_SUBSCRIPTIONS_PER_LOG_GROUP = 2  # CloudWatch Logs limit
@@ -46,13 +46,13 @@ class Triggers(Construct):
         self.mappings: list[tuple[KafkaTrigger, FunctionSpec, lambda_.CfnEventSourceMapping]] = []
         for i, (trig, fn) in enumerate(m.kafka_consumers()):
             self.mappings.append((trig, fn, self._kafka(i, trig, fn)))
-        for i, (trig, fn) in enumerate(m.schedules()):
+        for i, (sched, fn) in enumerate(m.schedules()):
             events.Rule(
                 self,
                 f"Schedule{i}-{fn.name}",
-                schedule=schedule(trig.expression),
+                schedule=schedule(sched.expression),
                 targets=[targets.LambdaFunction(functions.functions[fn.name], retry_attempts=2)],
-                description=f"{fn.name}: {trig.expression}",
+                description=f"{fn.name}: {sched.expression}",
             )
         self._s3()
         self._log_subscriptions()
@@ -125,7 +125,7 @@ class Triggers(Construct):
                 acknowledge(
                     handler,
                     {
-                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": CDK_PROVIDER,
+                        IAM4_BASIC_EXECUTION: CDK_PROVIDER,
                         "AwsSolutions-IAM5[Resource::*]": CDK_PROVIDER
                         + "; s3:PutBucketNotification on imported buckets is granted on '*' by CDK",
                     },

@@ -1,0 +1,51 @@
+# Tradeplane infrastructure targets; `include infra/infra.mk` from the top Makefile.
+#   make assets       build Lambda layers + function code into build/lambda (no Docker)
+#   make synth        synthesize every stack (cdk-nag runs; any unacknowledged finding fails)
+#   make test-infra   the CDK/asset test suite (tests/infra)
+# Variables: PY, UV, CDK_ENV (dev|prod|localstack), CDK_TARGET (aws|localstack), CDK_ARGS.
+
+PY ?= .venv/bin/python
+UV ?= $(shell command -v uv 2>/dev/null || echo /tmp/uvboot/bin/uv)
+CDK_DIR := infra/cdk
+CDK_ENV ?= dev
+CDK_TARGET ?= aws
+CDK_ARGS ?=
+LAMBDA_BUILD ?= build/lambda
+CDK_OUT ?= build/cdk.out
+CDK := npx --prefix $(CDK_DIR) cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+
+.PHONY: assets synth synth-check test-infra lint-infra cdk-cli deploy localstack-deploy
+
+assets:
+	cd $(CDK_DIR) && UV=$(UV) $(abspath $(PY)) -m tradeplane_infra.assets build --out $(abspath $(LAMBDA_BUILD))
+
+# In-process synth (no CDK CLI needed): writes templates to $(CDK_OUT).
+synth: assets
+	cd $(CDK_DIR) && CDK_OUTDIR=$(abspath $(CDK_OUT)) \
+	  CDK_CONTEXT_JSON='{"env":"$(CDK_ENV)","target":"$(CDK_TARGET)","asset_dir":"$(abspath $(LAMBDA_BUILD))"}' \
+	  $(abspath $(PY)) app.py
+	@echo "templates in $(CDK_OUT)"
+
+# Template-only synth without building assets (reviews, CI without PyPI).
+synth-check:
+	cd $(CDK_DIR) && CDK_OUTDIR=$(abspath $(CDK_OUT)) \
+	  CDK_CONTEXT_JSON='{"env":"$(CDK_ENV)","target":"$(CDK_TARGET)","assets":"placeholder"}' \
+	  $(abspath $(PY)) app.py
+
+test-infra:
+	UV=$(UV) $(PY) -m pytest tests/infra -m infra -q
+
+lint-infra:
+	$(dir $(PY))ruff check infra tests/infra
+	MYPYPATH=$(CDK_DIR) $(dir $(PY))mypy $(CDK_DIR)
+
+cdk-cli:
+	cd $(CDK_DIR) && npm ci --ignore-scripts
+
+deploy: assets cdk-cli
+	cd $(CDK_DIR) && $(CDK) deploy --all -c env=$(CDK_ENV) -c asset_dir=$(abspath $(LAMBDA_BUILD)) $(CDK_ARGS)
+
+localstack-deploy: assets cdk-cli
+	cd $(CDK_DIR) && npx cdklocal deploy --all -c target=localstack -c asset_dir=$(abspath $(LAMBDA_BUILD)) \
+	  --require-approval never $(CDK_ARGS)

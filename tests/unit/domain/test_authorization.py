@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tradeplane.core.authorization import authorize, bearer_token
+from tradeplane.core.principal import Principal
+from tradeplane.problems import Problem
+from tradeplane.tokens import generate_keyset, issue
+
+KEYS = generate_keyset("k1")
+
+
+def test_bearer_parsing() -> None:
+    assert bearer_token("Bearer abc") == "abc" and bearer_token("bearer  abc ") == "abc"
+    assert bearer_token("Basic abc") is None and bearer_token("Bearer ") is None and bearer_token(None) is None
+
+
+def test_valid_token_allows_with_subject_and_scope_in_context() -> None:
+    token = issue(KEYS, "trader-1", "tradeplane-api", scope=["market-data:write", "orders:write"])
+    d = authorize(f"Bearer {token}", keyset=KEYS, audience="tradeplane-api")
+    assert d.allowed and d.context["sub"] == "trader-1" and d.context["scope"] == "market-data:write orders:write"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "no bearer token"),
+        ("Bearer not-a-jwt", "malformed"),
+        (f"Bearer {issue(KEYS, 's', 'core')}", "wrong_audience"),
+        (f"Bearer {issue(generate_keyset('other'), 's', 'tradeplane-api')}", "unknown_kid"),
+        (f"Bearer {issue(KEYS, 's', 'tradeplane-api', ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1))}",
+         "expired"),
+    ],
+)
+def test_bad_tokens_are_denied_with_a_reason(header: str | None, reason: str) -> None:
+    d = authorize(header, keyset=KEYS, audience="tradeplane-api")
+    assert not d.allowed and reason in d.reason and d.context == {}
+
+
+def test_principal_requires_scope() -> None:
+    p = Principal.from_authorizer({"sub": "u", "scope": "a b"})
+    p.require("a")
+    with pytest.raises(Problem) as exc:
+        p.require("c")
+    assert exc.value.status == 403
+    assert Principal.from_authorizer(None).scopes == frozenset()
