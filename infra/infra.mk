@@ -12,7 +12,7 @@ CDK_TARGET ?= aws
 CDK_ARGS ?=
 LAMBDA_BUILD ?= build/lambda
 CDK_OUT ?= build/cdk.out
-CDK := npx --prefix $(CDK_DIR) cdk
+CDK := npx cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
 .PHONY: assets synth synth-check test-infra lint-infra cdk-cli deploy localstack-deploy

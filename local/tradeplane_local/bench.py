@@ -105,8 +105,13 @@ def bench_gateway(runtime: Runtime, requests: int) -> None:
     conn.close()
     for q, label in ((0.5, "p50"), (0.99, "p99")):
         g, d, i = pct(via_gateway, q), pct(direct, q), pct(ipc, q)
-        _row(f"through gateway {label}", f"{g:.3f} ms", f"{d:.3f} ms", f"+{g - d:.3f}",
-             f"ms added (goal p50 < 2 ms); of which worker IPC {i:.3f} ms")
+        _row(
+            f"through gateway {label}",
+            f"{g:.3f} ms",
+            f"{d:.3f} ms",
+            f"+{g - d:.3f}",
+            f"ms added (goal p50 < 2 ms); of which worker IPC {i:.3f} ms",
+        )
 
 
 def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
@@ -164,8 +169,13 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
     consumer.close()
     for q, label in ((0.5, "p50"), (0.99, "p99")):
         k, b = pct(latencies, q), pct(raw, q)
-        _row(f"produce -> invoke {label}", f"{k:.2f} ms", f"{b:.2f} ms", f"{k / max(b, 1e-6):.2f}x",
-             "baseline: bare consumer poll (goal p50 < 20 ms)" if label == "p50" else "")
+        _row(
+            f"produce -> invoke {label}",
+            f"{k:.2f} ms",
+            f"{b:.2f} ms",
+            f"{k / max(b, 1e-6):.2f}x",
+            "baseline: bare consumer poll (goal p50 < 20 ms)" if label == "p50" else "",
+        )
     if len(latencies) < messages:
         print(f"  warning: {messages - len(latencies)} messages not seen in time")
 
@@ -202,8 +212,13 @@ def bench_init(rounds: int) -> None:
             continue
         med = statistics.median(inits[1:])
         baseline = baseline or med
-        _row(fn.name, f"{med:.0f} ms", f"{baseline:.0f} ms", f"{med / baseline:.1f}x",
-             f"handler import {statistics.median(imports[1:]):.0f} ms; first run {inits[0]:.0f} ms")
+        _row(
+            fn.name,
+            f"{med:.0f} ms",
+            f"{baseline:.0f} ms",
+            f"{med / baseline:.1f}x",
+            f"handler import {statistics.median(imports[1:]):.0f} ms; first run {inits[0]:.0f} ms",
+        )
 
 
 def run_benchmarks(quick: bool = False) -> int:

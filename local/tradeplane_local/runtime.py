@@ -167,6 +167,7 @@ class Runtime:
         triggers = self.manifest.s3_notifications()
         if not triggers or not self.config.aws_endpoint:
             return
+
         def client(service: str) -> Any:
             assert self.config.aws_endpoint is not None
             return aws_client(service, self.config.aws_endpoint)

@@ -14,8 +14,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def tp(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tradeplane_local.cli", *args, "--state-dir", str(state)],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "tradeplane_local.cli", *args, "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def alive(pid: int) -> bool:
@@ -39,16 +43,45 @@ def test_up_status_invoke_down(tmp_path: Path) -> None:
     status = tp("local", "status", "--json", state=state)
     data = json.loads(status.stdout)
     assert {s["name"]: s["health"] for s in data["servers"]} == dict.fromkeys(
-        ["postgres", "redis", "kafka", "moto"], "healthy")
+        ["postgres", "redis", "kafka", "moto"], "healthy"
+    )
     assert "bar_aggregator" in data["runtime"]["functions"]
 
-    inv = tp("local", "invoke", "health_get", "--event", json.dumps(
-        {"version": "2.0", "routeKey": "GET /v1/health", "rawPath": "/v1/health", "rawQueryString": "",
-         "headers": {}, "requestContext": {"http": {"method": "GET", "path": "/v1/health", "sourceIp": "127.0.0.1",
-                                                    "protocol": "HTTP/1.1", "userAgent": "t"},
-                                           "requestId": "r", "routeKey": "GET /v1/health", "stage": "$default",
-                                           "accountId": "0", "apiId": "a", "domainName": "d", "domainPrefix": "d",
-                                           "time": "t", "timeEpoch": 0}, "isBase64Encoded": False}), state=state)
+    inv = tp(
+        "local",
+        "invoke",
+        "health_get",
+        "--event",
+        json.dumps(
+            {
+                "version": "2.0",
+                "routeKey": "GET /v1/health",
+                "rawPath": "/v1/health",
+                "rawQueryString": "",
+                "headers": {},
+                "requestContext": {
+                    "http": {
+                        "method": "GET",
+                        "path": "/v1/health",
+                        "sourceIp": "127.0.0.1",
+                        "protocol": "HTTP/1.1",
+                        "userAgent": "t",
+                    },
+                    "requestId": "r",
+                    "routeKey": "GET /v1/health",
+                    "stage": "$default",
+                    "accountId": "0",
+                    "apiId": "a",
+                    "domainName": "d",
+                    "domainPrefix": "d",
+                    "time": "t",
+                    "timeEpoch": 0,
+                },
+                "isBase64Encoded": False,
+            }
+        ),
+        state=state,
+    )
     assert inv.returncode == 0, inv.stdout + inv.stderr
     assert json.loads(inv.stdout)["result"]["statusCode"] == 200
 

@@ -19,11 +19,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def platform(
-    postgres_server, redis_server, kafka_server, moto_server, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-untyped-def]
+    postgres_server,
+    redis_server,
+    kafka_server,
+    moto_server,
+    tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
 ) -> Iterator[tuple[Path, dict]]:  # type: ignore[type-arg]
     state = tmp_path_factory.mktemp("platform")
-    urls = {"postgres": postgres_server.url, "redis": redis_server.url, "kafka": kafka_server.url,
-            "moto": moto_server.url}
+    urls = {
+        "postgres": postgres_server.url,
+        "redis": redis_server.url,
+        "kafka": kafka_server.url,
+        "moto": moto_server.url,
+    }
     stack.up(stack.UpOptions(state_dir=state, urls=urls, gateway_port=0))
     info = stack.read_state(state)
     assert info is not None
@@ -46,20 +54,30 @@ def test_market_data_needs_a_token_with_scope(platform) -> None:  # type: ignore
     forged = local_token(state, subject="x", audience="core", scope=["market-data:write"])
     assert httpx.post(url, json={}, headers={"Authorization": f"Bearer {forged}"}, timeout=30).status_code == 403
     reader = local_token(state, subject="x", scope=["portfolio:read"])
-    r = httpx.post(url, headers={"Authorization": f"Bearer {reader}"}, timeout=30,
-                   json={"source": "t", "ticks": [{"symbol": "A", "price": "1", "size": "1",
-                                                   "ts": "2026-11-24T10:00:00Z"}]})
+    r = httpx.post(
+        url,
+        headers={"Authorization": f"Bearer {reader}"},
+        timeout=30,
+        json={"source": "t", "ticks": [{"symbol": "A", "price": "1", "size": "1", "ts": "2026-11-24T10:00:00Z"}]},
+    )
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
 
 
 def test_invalid_ticks_get_a_problem_and_publish_nothing(platform) -> None:  # type: ignore[no-untyped-def]
     state, info = platform
     token = local_token(state, subject="feed", scope=["market-data:write"])
-    r = httpx.post(f"{info['runtime']['gateway']}/v1/market-data", headers={"Authorization": f"Bearer {token}"},
-                   json={"source": "t", "ticks": [{"symbol": "A", "price": "1", "size": "1",
-                                                   "ts": "2026-11-24T10:00:00Z"},
-                                                  {"symbol": "A", "price": "NaN", "size": "1",
-                                                   "ts": "2026-11-24T10:00:00Z"}]}, timeout=30)
+    r = httpx.post(
+        f"{info['runtime']['gateway']}/v1/market-data",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "source": "t",
+            "ticks": [
+                {"symbol": "A", "price": "1", "size": "1", "ts": "2026-11-24T10:00:00Z"},
+                {"symbol": "A", "price": "NaN", "size": "1", "ts": "2026-11-24T10:00:00Z"},
+            ],
+        },
+        timeout=30,
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["status"] == 422 and any(e["loc"] == "body.ticks.1.price" for e in body["errors"])
@@ -69,19 +87,27 @@ def test_invalid_ticks_get_a_problem_and_publish_nothing(platform) -> None:  # t
 def test_ticks_become_bars_in_postgres_and_on_kafka(platform) -> None:  # type: ignore[no-untyped-def]
     state, info = platform
     token = local_token(state, subject="feed", scope=["market-data:write"])
-    ticks = [{"symbol": "ZZTEST", "price": p, "size": "10", "ts": f"2026-11-24T09:{m}Z"}
-             for p, m in [("100.5", "00:01"), ("101.25", "00:20"), ("99.75", "00:40"), ("100", "01:02")]]
+    ticks = [
+        {"symbol": "ZZTEST", "price": p, "size": "10", "ts": f"2026-11-24T09:{m}Z"}
+        for p, m in [("100.5", "00:01"), ("101.25", "00:20"), ("99.75", "00:40"), ("100", "01:02")]
+    ]
     for _ in range(2):  # a client retry: the same ticks twice
-        r = httpx.post(f"{info['runtime']['gateway']}/v1/market-data", headers={"Authorization": f"Bearer {token}"},
-                       json={"source": "e2e", "ticks": ticks}, timeout=30)
+        r = httpx.post(
+            f"{info['runtime']['gateway']}/v1/market-data",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"source": "e2e", "ticks": ticks},
+            timeout=30,
+        )
         assert r.status_code == 202 and r.json()["accepted"] == 4
     dsn = info["bindings"]["db_dsn"]
     deadline = time.monotonic() + 30
     row = None
     while time.monotonic() < deadline:
         with psycopg.connect(dsn) as c:
-            row = c.execute("select open, high, low, close, volume, trade_count, closed from market.bars "
-                            "where symbol = 'ZZTEST' and bucket_start = '2026-11-24T09:00:00Z'").fetchone()
+            row = c.execute(
+                "select open, high, low, close, volume, trade_count, closed from market.bars "
+                "where symbol = 'ZZTEST' and bucket_start = '2026-11-24T09:00:00Z'"
+            ).fetchone()
         if row and row[6]:
             break
         time.sleep(0.2)

@@ -20,8 +20,9 @@ MANIFEST = REPO_ROOT / "bench" / "functions" / "manifest.toml"
 def test_https_gateway(tmp_path: Path) -> None:
     manifest = load_manifest(MANIFEST)
     bindings = provision.local_bindings(manifest, db_dsn=None, redis_url=None, kafka_bootstrap=None)
-    runtime = Runtime(RuntimeConfig(manifest=str(MANIFEST), state_dir=str(tmp_path), bindings=asdict(bindings),
-                                    tls=True), manifest)
+    runtime = Runtime(
+        RuntimeConfig(manifest=str(MANIFEST), state_dir=str(tmp_path), bindings=asdict(bindings), tls=True), manifest
+    )
     runtime.start()
     try:
         assert runtime.gateway_url.startswith("https://")

@@ -317,7 +317,7 @@ def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, lo
 
 def _install_cached(resolver: DependencyResolver, pins: dict[str, str], layer_dir: Path) -> None:
     """Reinstall a dependency layer only when its pinned set changed (the stamp)."""
-    stamp = layer_dir / ".pins.json"
+    stamp = layer_dir.parent / f".{layer_dir.name}.pins.json"  # outside the zip root
     wanted = json.dumps(pins, sort_keys=True)
     if stamp.is_file() and stamp.read_text() == wanted:
         return
@@ -333,10 +333,14 @@ def _install_cached(resolver: DependencyResolver, pins: dict[str, str], layer_di
 
 
 def report(manifest: Manifest, index: AssetIndex) -> None:
-    for _key, _size in sorted(index.sizes.items()):
-        pass
+    mb = 2**20
+    lines = [f"Lambda assets in {index.root}"]
+    lines += [f"  {key:<40} {size / mb:8.2f} MB" for key, size in sorted(index.sizes.items())]
     for fn in manifest.functions.values():
-        index.sizes[f"function:{fn.name}"] + sum(index.sizes[f"layer:{n}"] for n in manifest.layers_of(fn))
+        layers = manifest.layers_of(fn)
+        total = index.sizes[f"function:{fn.name}"] + sum(index.sizes[f"layer:{n}"] for n in layers)
+        lines.append(f"  total {fn.name:<34} {total / mb:8.2f} MB of 250 MB ({len(layers)} layers)")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -348,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         build(args.manifest.resolve(), args.out.resolve())
-    except AssetError:
+    except AssetError as exc:
+        sys.stderr.write(f"error: {exc}\n")
         return 1
     return 0
 

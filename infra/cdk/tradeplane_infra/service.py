@@ -7,7 +7,7 @@ would pin function ARNs.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -44,6 +44,13 @@ class ServiceStack(Stack):
         self.http = HttpApi(self, "Http", deployment=d)
         callees: set[str] = {m.functions[c].component for fn in m.functions.values() for c in fn.uses.calls}
         service_urls = dict.fromkeys(callees, self.http.url)
+        stranded = [fn.name for fn in m.functions.values() if fn.uses.calls and d.in_vpc(fn)]
+        if stranded and not d.config.network.nat_gateways:
+            Annotations.of(self).add_warning_v2(
+                "tradeplane:calls-without-nat",
+                f"{', '.join(stranded)} call the API from inside the VPC but network.nat_gateways is 0: "
+                "set tp:network.nat_gateways=1 (or move the call out of the VPC)",
+            )
         self.functions = Functions(self, "Functions", deployment=d, backends=backends, service_urls=service_urls)
         self.routes = Routes(self, "Routes", deployment=d, http=self.http, functions=self.functions.functions)
         self.triggers = Triggers(self, "Triggers", deployment=d, backends=backends, functions=self.functions)

@@ -51,8 +51,9 @@ def t(eid: str, price: str, ts: str, symbol: str = "AAPL", size: str = "1") -> t
 
 def run(conn, ticks, sink: Sink):  # type: ignore[no-untyped-def]
     with conn.transaction():
-        return roll_up(conn, ticks, consumer="agg", producer="agg", correlation_id="c",
-                       publish=sink.publish, flush=sink.flush)
+        return roll_up(
+            conn, ticks, consumer="agg", producer="agg", correlation_id="c", publish=sink.publish, flush=sink.flush
+        )
 
 
 def bars(conn) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
@@ -68,7 +69,9 @@ def test_batch_applies_once_and_closes_earlier_minutes(conn) -> None:  # type: i
     assert again.applied == 0 and again.duplicates == 3 and again.published == []
     rows = bars(conn)
     assert [(r["open"], r["high"], r["close"], r["trade_count"], r["closed"]) for r in rows] == [
-        (Decimal(10), Decimal(12), Decimal(12), 2, True), (Decimal(11), Decimal(11), Decimal(11), 1, False)]
+        (Decimal(10), Decimal(12), Decimal(12), 2, True),
+        (Decimal(11), Decimal(11), Decimal(11), 1, False),
+    ]
     assert sink.published[0].id == "bar_AAPL_1m_20261124T1000_r0"
 
 
@@ -82,8 +85,9 @@ def test_late_tick_revises_a_closed_bar(conn) -> None:  # type: ignore[no-untype
 
 def test_symbols_close_independently(conn) -> None:  # type: ignore[no-untyped-def]
     sink = Sink()
-    result = run(conn, [t("a", "1", "10:00:01", "AAPL"), t("m", "2", "10:00:01", "MSFT"),
-                        t("a2", "1", "10:02:00", "AAPL")], sink)
+    result = run(
+        conn, [t("a", "1", "10:00:01", "AAPL"), t("m", "2", "10:00:01", "MSFT"), t("a2", "1", "10:02:00", "AAPL")], sink
+    )
     assert [(b.symbol, b.bucket_start.minute) for b in result.published] == [("AAPL", 0)]
 
 

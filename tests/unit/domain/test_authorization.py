@@ -29,8 +29,10 @@ def test_valid_token_allows_with_subject_and_scope_in_context() -> None:
         ("Bearer not-a-jwt", "malformed"),
         (f"Bearer {issue(KEYS, 's', 'core')}", "wrong_audience"),
         (f"Bearer {issue(generate_keyset('other'), 's', 'tradeplane-api')}", "unknown_kid"),
-        (f"Bearer {issue(KEYS, 's', 'tradeplane-api', ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1))}",
-         "expired"),
+        (
+            f"Bearer {issue(KEYS, 's', 'tradeplane-api', ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1))}",
+            "expired",
+        ),
     ],
 )
 def test_bad_tokens_are_denied_with_a_reason(header: str | None, reason: str) -> None:

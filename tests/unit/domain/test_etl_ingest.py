@@ -45,8 +45,12 @@ def test_ingest_publishes_keyed_by_symbol_with_deterministic_ids() -> None:
 
 
 def test_fold_takes_open_and_close_by_time_not_arrival() -> None:
-    ticks = [tick(price="11", ts="2026-11-24T10:00:30Z"), tick(price="10", ts="2026-11-24T10:00:01Z"),
-             tick(price="12", size="2", ts="2026-11-24T10:00:59Z"), tick(price="9", ts="2026-11-24T10:01:00Z")]
+    ticks = [
+        tick(price="11", ts="2026-11-24T10:00:30Z"),
+        tick(price="10", ts="2026-11-24T10:00:01Z"),
+        tick(price="12", size="2", ts="2026-11-24T10:00:59Z"),
+        tick(price="9", ts="2026-11-24T10:01:00Z"),
+    ]
     first, second = fold(ticks)
     assert (first.open, first.high, first.low, first.close) == (Decimal(10), Decimal(12), Decimal(10), Decimal(12))
     assert first.volume == Decimal(4) and first.trade_count == 3
