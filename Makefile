@@ -28,7 +28,7 @@ logs:
 	$(TP) local logs -f
 
 test: setup lint ## lint, then every suite (unit, integration, e2e, infra) in one run
-	$(PYTEST) tests
+	UV=$(abspath .tools/bin/uv) $(PYTEST) tests
 
 test-unit: setup
 	$(PYTEST) tests/unit

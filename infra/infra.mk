@@ -5,7 +5,7 @@
 # Variables: PY, UV, CDK_ENV (dev|prod|localstack), CDK_TARGET (aws|localstack), CDK_ARGS.
 
 PY ?= .venv/bin/python
-UV ?= $(shell command -v uv 2>/dev/null || echo /tmp/uvboot/bin/uv)
+UV ?= $(abspath .tools/bin/uv)
 CDK_DIR := infra/cdk
 CDK_ENV ?= dev
 CDK_TARGET ?= aws
@@ -15,7 +15,7 @@ CDK_OUT ?= build/cdk.out
 CDK := npx cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: assets synth synth-check test-infra lint-infra cdk-cli deploy localstack-deploy
+.PHONY: assets synth synth-check test-infra cdk-cli deploy localstack-deploy
 
 assets:
 	cd $(CDK_DIR) && UV=$(UV) $(abspath $(PY)) -m tradeplane_infra.assets build --out $(abspath $(LAMBDA_BUILD))
@@ -33,12 +33,8 @@ synth-check:
 	  CDK_CONTEXT_JSON='{"env":"$(CDK_ENV)","target":"$(CDK_TARGET)","assets":"placeholder"}' \
 	  $(abspath $(PY)) app.py
 
-test-infra:
-	UV=$(UV) $(PY) -m pytest tests/infra -m infra -q
-
-lint-infra:
-	$(dir $(PY))ruff check infra tests/infra
-	MYPYPATH=$(CDK_DIR) $(dir $(PY))mypy $(CDK_DIR)
+test-infra: setup
+	UV=$(UV) $(PY) -m pytest tests/infra
 
 cdk-cli:
 	cd $(CDK_DIR) && npm ci --ignore-scripts

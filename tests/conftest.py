@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,8 +28,12 @@ _redis_db = itertools.count(1)  # db 0 is left to the local runtime
 
 
 @pytest.fixture(scope="session")
-def server_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("servers")
+def server_state() -> Iterator[Path]:
+    # Not under pytest's tmp tree: pytest makes that 0700, and PostgreSQL runs as
+    # another user (pgserver) when we are root, so it must be able to traverse it.
+    path = Path(tempfile.mkdtemp(prefix="tradeplane-test-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _session_server(name: str, state: Path, **kw: object) -> Iterator[servers.Server]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,8 +34,8 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
-def test_up_status_invoke_down(tmp_path: Path) -> None:
-    state = tmp_path / "state"
+def test_up_status_invoke_down() -> None:
+    state = Path(tempfile.mkdtemp(prefix="tradeplane-test-cli-")) / "state"  # outside pytest's 0700 tmp tree
     up = tp("local", "up", "--port", "0", state=state)
     assert up.returncode == 0, up.stderr
     info = json.loads((state / "state.json").read_text())
@@ -93,3 +95,4 @@ def test_up_status_invoke_down(tmp_path: Path) -> None:
     assert [p for p in pids if alive(p)] == []
     assert not (state / "state.json").exists()
     assert tp("local", "status", state=state).returncode == 1
+    shutil.rmtree(state.parent, ignore_errors=True)

@@ -123,13 +123,16 @@ def limit_problems(manifest: Manifest, sizes: dict[str, int]) -> list[str]:
 # --------------------------------------------------------------------------- uv
 
 
+REPO_TOOLS_UV = Path(__file__).resolve().parents[3] / ".tools" / "bin" / "uv"
+
+
 def find_uv() -> str:
     candidates = [
         os.environ.get("UV"),
         shutil.which("uv"),
         str(Path(sys.executable).with_name("uv")),
+        str(REPO_TOOLS_UV),  # where scripts/bootstrap.sh installs the pinned uv
         str(Path.home() / ".local" / "bin" / "uv"),
-        "/tmp/uvboot/bin/uv",  # noqa: S108 - where this project's machines bootstrap uv
     ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():

@@ -132,10 +132,11 @@ class Database(Construct):
                 {"AwsSolutions-RDS3": "Multi-AZ is a config toggle (database.multi_az): dev off, prod on"},
             )
         if not config.deletion_protection:
-            acknowledge(
-                self,
-                {"AwsSolutions-RDS10": "deletion protection is a config toggle: dev off, prod on"},
-            )
+            for instance in (self.instance, self.replica):
+                if instance is not None:
+                    acknowledge(
+                        instance, {"AwsSolutions-RDS10": "deletion protection is a config toggle: dev off, prod on"}
+                    )
 
     def dsn(self, host: str, port: int | str, config: DatabaseConfig) -> str:
         """Host-only DSN: the password comes from the secret at run time."""

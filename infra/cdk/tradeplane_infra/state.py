@@ -71,5 +71,6 @@ class StateStack(Stack):
                 removal_policy=removal,
                 auto_delete_objects=not keep,
             )
-        if not keep:  # CDK's auto-delete-objects provider exists only for non-retained environments
-            acknowledge(self, {IAM4_BASIC_EXECUTION: CDK_PROVIDER, "AwsSolutions-L1": CDK_PROVIDER})
+        provider = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+        if provider is not None:  # exists only where buckets are auto-emptied (non-retained environments)
+            acknowledge(provider, {IAM4_BASIC_EXECUTION: CDK_PROVIDER, "AwsSolutions-L1": CDK_PROVIDER})

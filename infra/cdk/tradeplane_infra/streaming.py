@@ -135,12 +135,10 @@ class KafkaCluster(Construct):
             install_latest_aws_sdk=False,
         )
         self.bootstrap = brokers.get_response_field("BootstrapBrokerStringSaslIam")
-        acknowledge(
-            Stack.of(self),
-            {
-                IAM4_BASIC_EXECUTION: CDK_PROVIDER,
-            },
-        )
+        # The AwsCustomResource singleton provider Lambda is a child of the stack, not of `brokers`.
+        provider_id = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        provider = Stack.of(self).node.try_find_child(provider_id)
+        acknowledge(provider or brokers, {IAM4_BASIC_EXECUTION: CDK_PROVIDER})
 
     # ARNs for kafka-cluster:* actions: cluster/NAME/UUID -> topic|group/NAME/UUID/<name>
     def _scoped_arn(self, kind: str, name: str) -> str:
