@@ -3,6 +3,8 @@ PY      := .venv/bin/python
 TP      := .venv/bin/tradeplane
 PYTEST  := $(PY) -m pytest
 STAMP   := .venv/.bootstrapped
+# uv (bootstrap and the layer build) trusts the platform's certificate store.
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean
 

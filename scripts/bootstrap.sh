@@ -9,5 +9,7 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
   .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
 fi
 export UV_PYTHON_DOWNLOADS=never
+# Trust the platform's certificate store (corporate proxies add their CA there), not only uv's bundled roots.
+export UV_SYSTEM_CERTS=1
 # --frozen: install exactly uv.lock, never re-resolve.
 .tools/bin/uv sync --frozen --quiet --python "$(command -v python3)"

@@ -30,6 +30,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaExcepti
 
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
+from tradeplane_local.loops import BackgroundLoop
 
 POLL_TIMEOUT_S = 0.1
 META_TIMEOUT_S = 10.0
@@ -82,7 +83,9 @@ class _StoppedError(Exception):
     pass
 
 
-class KafkaEventSource:
+class KafkaEventSource(BackgroundLoop):
+    stop_timeout_s = 15.0
+
     def __init__(
         self,
         cfg: SourceConfig,
@@ -90,29 +93,18 @@ class KafkaEventSource:
         invoke: Callable[[dict[str, Any]], InvokeResult],
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
+        super().__init__()
+        self.thread_name = f"kafka:{cfg.function}:{cfg.topic}"
         self.cfg = cfg
         self.bootstrap = bootstrap
         self.invoke = invoke
         self.log = log
         self.stats = SourceStats()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._consumer: Consumer | None = None
         self._dlq: Producer | None = None
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"kafka:{self.cfg.function}:{self.cfg.topic}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 15) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
 
     def _assign(self) -> Consumer:
         consumer = Consumer(consumer_config(self.bootstrap, self.cfg.group, self.cfg.starting_position))

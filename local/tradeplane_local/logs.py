@@ -18,21 +18,23 @@ from typing import Any
 
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
+from tradeplane_local.loops import BackgroundLoop
 
 FLUSH_INTERVAL_S = 1.0
 MAX_EVENTS_PER_DELIVERY = 1000
 
 
-class LogRouter:
+class LogRouter(BackgroundLoop):
+    thread_name = "logs"
+
     def __init__(self, log_file: Path) -> None:
+        super().__init__()
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = log_file
         self._out = open(log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the runtime
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], list[events.LogLine]] = {}
         self._subscribers: list[tuple[str, str, Callable[[dict[str, Any]], InvokeResult]]] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def subscribe(self, function: str, filter_pattern: str, invoke: Callable[[dict[str, Any]], InvokeResult]) -> None:
         self._subscribers.append((function, filter_pattern, invoke))
@@ -61,18 +63,12 @@ class LogRouter:
                     deliveries += 1
         return deliveries
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="logs", daemon=True)
-        self._thread.start()
-
     def _run(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL_S):
             self.flush()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
+        super().stop()
         self.flush()
         self._out.close()
 

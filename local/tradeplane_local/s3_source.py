@@ -10,17 +10,17 @@ otherwise it becomes visible again and is retried, as with async invokes.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
+from tradeplane_local.loops import BackgroundLoop
 
 QUEUE_VISIBILITY_S = 30
 
 
-class S3NotificationSource:
+class S3NotificationSource(BackgroundLoop):
     def __init__(
         self,
         function: str,
@@ -31,6 +31,8 @@ class S3NotificationSource:
         invoke: Callable[[dict[str, Any]], InvokeResult],
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
+        super().__init__()
+        self.thread_name = f"s3:{function}"
         self.function, self.bucket, self.prefix, self.suffix = function, bucket, prefix, suffix
         self.invoke = invoke
         self.log = log
@@ -38,8 +40,6 @@ class S3NotificationSource:
         self.failed = 0
         self._s3 = client_factory("s3")
         self._sqs = client_factory("sqs")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.queue_url = ""
 
     def subscribe(self, existing: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,15 +56,6 @@ class S3NotificationSource:
             entry["Filter"] = {"Key": {"FilterRules": rules}}
         existing.append(entry)
         return entry
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"s3:{self.function}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
+from tradeplane_local.loops import BackgroundLoop
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 ASYNC_RETRIES = 2  # EventBridge -> Lambda is an async invoke: two retries after a failure
@@ -50,19 +50,20 @@ class Schedule:
     failures: int = 0
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
+    thread_name = "scheduler"
+
     def __init__(
         self,
         invoke: Callable[[str, dict[str, Any]], InvokeResult],
         log: Callable[[str], None] = lambda line: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.invoke = invoke
         self.log = log
         self.clock = clock
         self.schedules: list[Schedule] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def add(self, function: str, expression: str) -> Schedule:
         rule = f"{function}-schedule-{len([s for s in self.schedules if s.function == function])}"
@@ -89,15 +90,6 @@ class Scheduler:
             fired += 1
             sched.next_at = next_fire(sched.expression, max(now, sched.next_at))
         return fired
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.wait(self._sleep_for()):

@@ -1,19 +1,5 @@
 """Each test starts with no TP_* environment and no cached settings, pools, clients or secrets."""
 
-from __future__ import annotations
+from support.env import _clean_tradeplane_env
 
-import os
-from collections.abc import Iterator
-
-import pytest
-from tradeplane.lifecycle import reset_all
-
-
-@pytest.fixture(autouse=True)
-def _clean_tradeplane_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("TP_") and not name.startswith("TP_LOCAL_"):
-            monkeypatch.delenv(name)
-    reset_all()
-    yield
-    reset_all()
+__all__ = ["_clean_tradeplane_env"]
