@@ -230,10 +230,10 @@ class FunctionHost:
                 try:
                     worker = Worker(self.cfg, self.sink)
                 except InitError as exc:
-                    return self._finish(InvokeResult(False, request_id, error=exc.detail), None)
+                    return self._finish(InvokeResult(False, request_id, error=exc.detail))
                 except TimeoutError:
                     err = {"errorType": "Runtime.InitTimeout", "errorMessage": "init did not finish"}
-                    return self._finish(InvokeResult(False, request_id, error=err), None)
+                    return self._finish(InvokeResult(False, request_id, error=err))
                 init_ms = worker.init_ms
                 self.stats.cold_starts += 1
                 self.stats.last_init_ms = init_ms
@@ -271,7 +271,7 @@ class FunctionHost:
             f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
             f"Billed Duration: {max(1, round(result.duration_ms))} ms\tMemory Size: {self.cfg.memory_mb} MB{init}",
         )
-        return self._finish(result, worker)
+        return self._finish(result)
 
     def _crashed(self, worker: Worker, request_id: str) -> InvokeResult:
         code = worker.proc.wait(timeout=10)
@@ -280,7 +280,7 @@ class FunctionHost:
         self.sink(self.cfg.name, worker.stream, message)
         return InvokeResult(False, request_id, error={"errorType": "Runtime.ExitError", "errorMessage": message})
 
-    def _finish(self, result: InvokeResult, worker: Worker | None) -> InvokeResult:
+    def _finish(self, result: InvokeResult) -> InvokeResult:
         self.stats.invocations += 1
         if not result.ok:
             self.stats.errors += 1
