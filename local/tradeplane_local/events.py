@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -61,8 +62,6 @@ def _joined_headers(headers: Sequence[tuple[str, str]]) -> tuple[dict[str, str],
 
 
 def _query_params(raw: str) -> dict[str, str] | None:
-    from urllib.parse import parse_qsl
-
     params: dict[str, str] = {}
     for k, v in parse_qsl(raw, keep_blank_values=True):
         params[k] = f"{params[k]},{v}" if k in params else v

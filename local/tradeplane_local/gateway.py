@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from tradeplane.manifest import AuthorizerTrigger, HttpTrigger
 
@@ -108,8 +109,6 @@ def _identity(source: str, req: events.HttpRequest) -> str | None:
                 return v
         return None
     if kind == "querystring":
-        from urllib.parse import parse_qs
-
         values = parse_qs(req.query).get(name)
         return values[0] if values else None
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -127,8 +128,6 @@ class Worker:
             sink(self.cfg.name, self.stream, raw.decode("utf-8", "replace").rstrip("\n"))
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
-        import select
-
         ready, _, _ = select.select([self._responses], [], [], timeout)
         if not ready:
             raise TimeoutError

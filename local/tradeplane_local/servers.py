@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -329,12 +328,3 @@ def stop(server: Server) -> None:
         return  # the user's server: not ours to stop
     # postgres: SIGINT is "fast shutdown" (SIGTERM waits for every client to leave).
     stop_pid(server.pid, sig=signal.SIGINT if server.name == "postgres" else signal.SIGTERM)
-
-
-def binaries_present() -> dict[str, bool]:
-    return {
-        "postgres": (PG_BIN / "postgres").exists(),
-        "redis": REDIS_BIN.exists(),
-        "kafka": TANSU_BIN.exists(),
-        "moto": shutil.which(sys.executable) is not None,
-    }
