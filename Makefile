@@ -44,7 +44,7 @@ test-e2e: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy layers/shared local functions infra/cdk
+	$(PY) -m mypy layers/shared local tools functions infra/cdk
 
 format: setup
 	$(PY) -m ruff format .

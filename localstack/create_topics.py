@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
-from tradeplane.manifest import DEFAULT_MANIFEST, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tradeplane.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
 
 from tradeplane_local import provision, servers, stack
 from tradeplane_local.host import FunctionConfig, InitError, Worker

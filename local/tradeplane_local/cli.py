@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tradeplane.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
 
 from tradeplane_local import servers, stack
 

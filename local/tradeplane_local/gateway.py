@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from tradeplane.manifest import AuthorizerTrigger, HttpTrigger
+from tradeplane_tools.manifest import AuthorizerTrigger, HttpTrigger
 
 from tradeplane_local import events
 from tradeplane_local.host import FunctionHost, InvokeResult

@@ -11,7 +11,7 @@ import secrets as pysecrets
 from collections.abc import Mapping
 from typing import Any, cast
 
-from tradeplane.manifest import Bindings, Manifest, TopicSpec
+from tradeplane_tools.manifest import Bindings, Manifest, TopicSpec
 
 LOCAL_STAGE = "local"
 

@@ -23,8 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tradeplane.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
-from tradeplane.manifest import (
+from tradeplane_tools.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
+from tradeplane_tools.manifest import (
     Bindings,
     Manifest,
     S3Trigger,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradeplane.manifest import DEFAULT_MANIFEST, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
 
 from tradeplane_local import provision, servers
 from tradeplane_local.runtime import RuntimeConfig, write_json

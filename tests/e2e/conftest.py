@@ -7,9 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from tradeplane.manifest import load_manifest
 from tradeplane_local import provision
 from tradeplane_local.runtime import Runtime, RuntimeConfig
+from tradeplane_tools.manifest import load_manifest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions" / "manifest.toml"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tradeplane.manifest import REPO_ROOT, load_manifest
 from tradeplane_local import provision
 from tradeplane_local.runtime import Runtime, RuntimeConfig
+from tradeplane_tools.manifest import REPO_ROOT, load_manifest
 
 pytestmark = pytest.mark.e2e
 

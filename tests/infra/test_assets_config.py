@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tradeplane.manifest import load_manifest
+from tradeplane_tools.manifest import load_manifest
 
 from .conftest import FIXTURE_MANIFEST
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from tradeplane.manifest import Bindings, FunctionSpec, KafkaTrigger, environment_for
+from tradeplane_tools.manifest import Bindings, FunctionSpec, KafkaTrigger, environment_for
 
 from .conftest import Synth
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags
 from pydantic import BaseModel
-from tradeplane.manifest import DEFAULT_MANIFEST, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
 
 from . import nag
 from .assets import DEFAULT_OUT, AssetIndex

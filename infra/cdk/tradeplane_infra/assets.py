@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tradeplane.manifest import DEFAULT_MANIFEST, MAX_LAYERS, REPO_ROOT, Manifest, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, MAX_LAYERS, REPO_ROOT, Manifest, load_manifest
 
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function code + all layers, unzipped
 INDEX_FILE = "index.json"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aws_cdk import Aws
 from aws_cdk import aws_logs as logs
-from tradeplane.manifest import FunctionSpec, KafkaTrigger, Manifest
+from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger, Manifest
 
 from .assets import AssetIndex
 from .config import EnvConfig

@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
-from tradeplane.manifest import AuthorizerTrigger, HttpTrigger
+from tradeplane_tools.manifest import AuthorizerTrigger, HttpTrigger
 
 from .deployment import Deployment, retention
 from .nag import acknowledge

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from tradeplane.manifest import Bindings, FunctionSpec, environment_for
+from tradeplane_tools.manifest import Bindings, FunctionSpec, environment_for
 
 from .backends import Backends
 from .deployment import Deployment, retention

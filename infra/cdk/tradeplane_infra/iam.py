@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from tradeplane.manifest import FunctionSpec, KafkaTrigger
+from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger
 
 from .backends import Backends
 from .deployment import Deployment

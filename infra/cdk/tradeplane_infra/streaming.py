@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_msk as msk
 from aws_cdk import custom_resources as cr
 from constructs import Construct
-from tradeplane.manifest import Manifest
+from tradeplane_tools.manifest import Manifest
 
 from .config import KafkaConfig
 from .deployment import retention

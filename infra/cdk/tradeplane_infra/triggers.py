@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
-from tradeplane.manifest import FunctionSpec, KafkaTrigger
+from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger
 
 from .backends import Backends
 from .deployment import Deployment

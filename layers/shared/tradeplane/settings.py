@@ -3,7 +3,7 @@
 Every other module asks `get_settings()` (or the helpers below) for what it
 needs, so a handler's configuration is one typed object, read once per
 container. The variable names are the contract written by
-`tradeplane.manifest.environment_for`.
+`tradeplane_tools.manifest.environment_for`.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
     KafkaMskEventModel,
 )
-from tradeplane.manifest import HttpTrigger
 from tradeplane_local import events
 from tradeplane_local.gateway import AuthorizerCache, Route, Router
+from tradeplane_tools.manifest import HttpTrigger
 
 
 def req(**kw) -> events.HttpRequest:  # type: ignore[no-untyped-def]

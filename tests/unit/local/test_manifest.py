@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tradeplane.manifest import (
+from tradeplane_tools.manifest import (
     DEFAULT_MANIFEST,
     Bindings,
     ManifestError,

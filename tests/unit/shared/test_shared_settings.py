@@ -79,7 +79,7 @@ def test_require() -> None:
 
 
 def test_env_key_matches_manifest() -> None:
-    from tradeplane.manifest import env_key
+    from tradeplane_tools.manifest import env_key
 
     for name in ["jwt-signing-keys", "raw.data", "Core", "a b"]:
         assert settings.env_key(name) == env_key(name)

@@ -20,8 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-# layers/shared/tradeplane/manifest.py -> the repository root (only meaningful in a checkout).
-REPO_ROOT = Path(__file__).resolve().parents[3]
+# tools/tradeplane_tools/manifest.py -> the repository root (only meaningful in a checkout).
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "functions" / "manifest.toml"
 
 NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
