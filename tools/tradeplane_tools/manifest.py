@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT
+
 # tools/tradeplane_tools/manifest.py -> the repository root (only meaningful in a checkout).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "functions" / "manifest.toml"
@@ -30,7 +32,7 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Lambda reserves these; setting them is rejected by the service.
 RESERVED_ENV = re.compile(r"^(AWS_.*|LAMBDA_.*|_HANDLER|_X_AMZN_TRACE_ID|TZ)$")
 MAX_LAYERS = 5  # AWS Lambda limit per function
-HTTP_MAX_TIMEOUT = 30  # API Gateway HTTP API integration timeout (seconds)
+HTTP_MAX_TIMEOUT = INTEGRATION_TIMEOUT.value  # API Gateway HTTP API integration timeout (seconds)
 RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_RE = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
 
