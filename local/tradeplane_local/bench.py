@@ -1,7 +1,8 @@
 """`tradeplane bench`: figures for the local runtime, each against a baseline taken in the same run.
 
 - `local up` to ready, against the time the servers alone take to start;
-- gateway overhead per request, against calling the handler in this process;
+- gateway overhead per request, against calling the handler in this process (with the
+  bare server's and the worker IPC's shares);
 - Kafka produce-to-invoke latency at idle with a zero batching window, against
   a plain consumer's produce-to-poll latency on the same broker;
 - each manifest function's init duration in a fresh process, against an empty handler.
@@ -25,6 +26,7 @@ from typing import Any
 from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
 
 from tradeplane_local import provision, servers, stack
+from tradeplane_local.gateway import AsgiServer
 from tradeplane_local.host import FunctionConfig, InitError, Worker
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 
@@ -76,41 +78,59 @@ def _bench_runtime(state: Path, bootstrap: str | None) -> Runtime:
     return runtime
 
 
-def bench_gateway(runtime: Runtime, requests: int) -> None:
-    _header(f"gateway overhead per request ({requests} sequential GETs, keep-alive)")
-    handler = _noop_handler()
-    event = {"rawPath": "/v1/noop"}
-    direct = []
+async def _empty_asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    """The cheapest answer the gateway's server can give: what hypercorn itself costs."""
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _timed_gets(url: str, path: str, requests: int) -> list[float]:
+    """Milliseconds per sequential GET on one keep-alive connection."""
+    conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+    timings = []
     for _ in range(requests):
         t0 = time.perf_counter()
-        handler(event, None)
-        direct.append((time.perf_counter() - t0) * 1000)
-    host = runtime.hosts["noop_http"]
-    host.invoke({})  # cold start outside the measurement
-    ipc = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        host.invoke(event)
-        ipc.append((time.perf_counter() - t0) * 1000)
-    host_port = runtime.gateway_url.removeprefix("http://")
-    conn = http.client.HTTPConnection(host_port, timeout=10)
-    via_gateway = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        conn.request("GET", "/v1/noop")
+        conn.request("GET", path)
         resp = conn.getresponse()
         resp.read()
-        via_gateway.append((time.perf_counter() - t0) * 1000)
+        timings.append((time.perf_counter() - t0) * 1000)
         assert resp.status == 200
     conn.close()
+    return timings
+
+
+def _timed_calls(call: Callable[[], Any], requests: int) -> list[float]:
+    timings = []
+    for _ in range(requests):
+        t0 = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - t0) * 1000)
+    return timings
+
+
+def bench_gateway(runtime: Runtime, requests: int) -> None:
+    _header(f"gateway overhead per request ({requests} sequential GETs, keep-alive)")
+    handler, event = _noop_handler(), {"rawPath": "/v1/noop"}
+    direct = _timed_calls(lambda: handler(event, None), requests)
+    host = runtime.hosts["noop_http"]
+    host.invoke({})  # cold start outside the measurement
+    ipc = _timed_calls(lambda: host.invoke(event), requests)
+    bare = AsgiServer(_empty_asgi_app, "127.0.0.1", 0, name="bench-bare")
+    bare.start()
+    try:
+        server = _timed_gets(bare.url, "/v1/noop", requests)
+    finally:
+        bare.stop()
+    via_gateway = _timed_gets(runtime.gateway_url, "/v1/noop", requests)
     for q, label in ((0.5, "p50"), (0.99, "p99")):
-        g, d, i = pct(via_gateway, q), pct(direct, q), pct(ipc, q)
+        g, d, i, b = pct(via_gateway, q), pct(direct, q), pct(ipc, q), pct(server, q)
         _row(
             f"through gateway {label}",
             f"{g:.3f} ms",
             f"{d:.3f} ms",
             f"+{g - d:.3f}",
-            f"ms added (goal p50 < 2 ms); of which worker IPC {i:.3f} ms",
+            f"ms added (goal p50 < 2 ms); of which hypercorn alone {b:.3f} ms, worker IPC {i:.3f} ms",
         )
 
 

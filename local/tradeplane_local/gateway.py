@@ -552,6 +552,7 @@ def _hypercorn_config(
     config.include_server_header = False  # no version for a scanner to match
     config.h11_max_incomplete_size = HEAD_HARD_CAP
     config.keep_alive_timeout = edge.idle_timeout_s
+    config.keep_alive_max_requests = 1_000_000  # hypercorn closes after 1000 by default; AWS sets no such cap
     config.read_timeout = edge.read_timeout_s
     config.ssl_handshake_timeout = edge.tls_handshake_timeout_s
     config.graceful_timeout = 2.0

@@ -275,3 +275,14 @@ def test_a_slow_function_does_not_hold_up_another(client: httpx.Client, runtime:
     assert sleepy.stats.timeouts == timeouts_before  # the slow one was still running
     slow.join(CLIENT_TIMEOUT_S)
     assert answers == [503]
+
+
+def test_admin_api_runs_on_the_same_server_and_refuses_bad_events(runtime: Runtime) -> None:
+    with httpx.Client(base_url=runtime.admin_url, timeout=CLIENT_TIMEOUT_S) as admin:
+        assert admin.get("/status").json()["gateway"] == runtime.gateway_url
+        r = admin.post("/invoke/echo", content=b"{not json")
+        assert r.status_code == 400 and r.json() == {"message": "the event is not JSON"}
+        assert admin.post("/invoke/nobody", content=b"{}").status_code == 404
+        r = admin.post("/invoke/counter", content=b"{}")
+        assert r.status_code == 200 and r.json()["ok"] is True
+        assert "server" not in r.headers
