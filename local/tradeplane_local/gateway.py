@@ -296,10 +296,11 @@ class Gateway:
         if _event_size(event, req.body) > self.edge.max_event_bytes:
             return limit_error(LAMBDA_SYNC_PAYLOAD)
         result = await self.invoke(route.function, event, self.edge.integration_timeout_s)
+        if result is not None and not result.ok:
+            self.on_error(route.function, result)
         if result is None or result.error_type == "Sandbox.Timedout":
             return limit_error(INTEGRATION_TIMEOUT)
         if not result.ok:
-            self.on_error(route.function, result)
             return gateway_error(500, "Internal Server Error")
         try:
             return events.http_response(result.result)
@@ -308,7 +309,9 @@ class Gateway:
 
     async def invoke(self, function: str, event: dict[str, Any], timeout_s: float) -> InvokeResult | None:
         """The function's result, or None when it has not answered within timeout_s (queueing included)."""
-        gate = self._gates.setdefault(function, asyncio.Semaphore(self._concurrency.get(function, 1)))
+        gate = self._gates.get(function) or self._gates.setdefault(
+            function, asyncio.Semaphore(self._concurrency.get(function, 1))
+        )
         try:
             async with asyncio.timeout(timeout_s):
                 await gate.acquire()
@@ -367,9 +370,10 @@ def head_size(scope: Scope) -> int:
 
 
 def declared_length(scope: Scope) -> int:
-    """Content-Length as h11 validated it (digits only, one value), or 0 (chunked or no body)."""
+    """Content-Length as h11 validated it (digits only, one value), or 0 (chunked, no body, or
+    unreadable: the body is still counted as it is read)."""
     for name, value in scope["headers"]:
-        if name == b"content-length":
+        if name == b"content-length" and value.isdigit():
             return int(value)
     return 0
 
