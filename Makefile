@@ -3,6 +3,8 @@ PY      := .venv/bin/python
 TP      := .venv/bin/tradeplane
 PYTEST  := $(PY) -m pytest
 STAMP   := .venv/.bootstrapped
+# Domain folders (functions/<domain>/ with a tp_<domain> package) import like Lambda's /var/task.
+DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/tp_*))))
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
@@ -44,7 +46,7 @@ test-e2e: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy layers/shared local tools functions infra/cdk
+	MYPYPATH=$(DOMAIN_PATH) $(PY) -m mypy layers/shared local tools functions infra/cdk
 
 format: setup
 	$(PY) -m ruff format .

@@ -191,8 +191,8 @@ def bench_init(rounds: int) -> None:
     for m, fn, path in targets:
         cfg = FunctionConfig(
             name=fn.name,
-            code_dir=path.parent / fn.path,
-            handler=fn.handler,
+            code_dir=path.parent / fn.code_root,
+            handler=fn.lambda_handler,
             layer_dirs=tuple(REPO_ROOT / str(m.layers[x].source) for x in m.layers_of(fn) if m.layers[x].source),
             environment={"POWERTOOLS_SERVICE_NAME": fn.component, "POWERTOOLS_TRACE_DISABLED": "true"},
             memory_mb=m.memory_of(fn),

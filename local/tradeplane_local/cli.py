@@ -124,7 +124,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from tradeplane.migrate import apply_migrations
+    from tradeplane_tools.migrate import apply_migrations
 
     dsn = args.dsn or os.environ.get("TP_DB_DSN")
     if not dsn:

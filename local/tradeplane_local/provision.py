@@ -86,7 +86,7 @@ def create_buckets(endpoint: str, bindings: Bindings) -> list[str]:
 
 def _seed_value(kind: str) -> str:
     if kind == "jwt-keyset":
-        from tradeplane.tokens import generate_keyset
+        from tradeplane_tools.keys import generate_keyset
 
         return json.dumps(generate_keyset())
     if kind == "random-token":
@@ -109,6 +109,6 @@ def seed_secrets(endpoint: str, manifest: Manifest, bindings: Bindings) -> list[
 
 
 def migrate(dsn: str) -> list[str]:
-    from tradeplane.migrate import apply_migrations
+    from tradeplane_tools.migrate import apply_migrations
 
     return apply_migrations(dsn)

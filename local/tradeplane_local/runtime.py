@@ -108,8 +108,8 @@ class Runtime:
         env.update(self.config.extra_env)
         return FunctionConfig(
             name=name,
-            code_dir=self.manifest_path.parent / fn.path,
-            handler=fn.handler,
+            code_dir=self.manifest_path.parent / fn.code_root,
+            handler=fn.lambda_handler,
             layer_dirs=layer_dirs,
             environment=env,
             memory_mb=self.manifest.memory_of(fn),

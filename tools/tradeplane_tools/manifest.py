@@ -15,10 +15,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from tradeplane.settings import env_key
 
 # tools/tradeplane_tools/manifest.py -> the repository root (only meaningful in a checkout).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -140,8 +141,10 @@ class Uses(_Strict):
 
 class FunctionSpec(_Strict):
     name: str = ""  # filled from the table key
-    component: Literal["core", "strategy", "etl", "execution", "logging", "platform", "test"]
-    path: str  # folder under the functions root, e.g. "core/auth_token"
+    # The domain: functions of one component share its folder (`functions/<component>/`), which is
+    # their code asset and holds the domain package `tp_<component>` next to the handler folders.
+    component: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,30}$")]
+    path: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*/)?[a-z][a-z0-9_]*$")]  # "<component>/<folder>"
     handler: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")] = "handler.handler"
     description: str = ""
     memory: Annotated[int, Field(ge=128, le=10_240)] | None = None
@@ -161,6 +164,27 @@ class FunctionSpec(_Strict):
             if RESERVED_ENV.match(key):
                 raise ValueError(f"{key!r} is reserved by AWS Lambda")
         return env
+
+    @model_validator(mode="after")
+    def _path_in_domain(self) -> FunctionSpec:
+        if "/" in self.path and self.code_root != self.component:
+            raise ValueError(f"path {self.path!r} must be inside the component's folder ({self.component}/...)")
+        return self
+
+    @property
+    def code_root(self) -> str:
+        """The code asset's folder, relative to the manifest: the domain folder ("." for a flat manifest)."""
+        return str(PurePosixPath(self.path).parent)
+
+    @property
+    def folder(self) -> str:
+        return PurePosixPath(self.path).name
+
+    @property
+    def lambda_handler(self) -> str:
+        """The handler setting inside the code asset, e.g. `ingest_http/handler.handler` (Lambda imports
+        `ingest_http.handler`, as the Python runtime turns `/` into `.`)."""
+        return f"{self.folder}/{self.handler}"
 
     @property
     def module(self) -> str:
@@ -252,6 +276,10 @@ class Manifest(_Strict):
 
     def function(self, name: str) -> FunctionSpec:
         return self.functions[name]
+
+    def domains(self) -> list[str]:
+        """The components that have functions: each is a folder, a code asset and a domain package."""
+        return sorted({fn.component for fn in self.functions.values()})
 
     def memory_of(self, fn: FunctionSpec) -> int:
         return fn.memory or self.defaults.memory
@@ -373,10 +401,6 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def env_key(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", name.upper())
-
-
 def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
     """The complete environment a function gets; the same names locally and in AWS."""
     env: dict[str, str] = {
@@ -452,3 +476,12 @@ def load_manifest(path: Path, *, check_files: bool = True, repo_root: Path | Non
         if missing:
             raise ManifestError(missing)
     return manifest
+
+
+def domain_paths(manifest_path: Path = DEFAULT_MANIFEST) -> list[Path]:
+    """The domain folders of a manifest (each holds handler folders and its `tp_<domain>` package).
+
+    Tests and type checks put them on the import path, as Lambda puts a code asset at /var/task.
+    """
+    manifest = load_manifest(manifest_path, check_files=False)
+    return [manifest_path.parent / domain for domain in manifest.domains()]

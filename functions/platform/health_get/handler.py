@@ -6,9 +6,17 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_platform.health import check_health, postgres_probe, redis_probe
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.platform.health import check_health, postgres_probe, redis_probe
 from tradeplane.problems import register_problem_handlers
+from tradeplane.settings import PostgresSettings, RedisSettings, load_settings
+
+
+class Settings(PostgresSettings, RedisSettings):
+    """Probes the read replica (or the primary) and Redis."""
+
+
+SETTINGS = load_settings(Settings)
 
 app = APIGatewayHttpResolver()
 register_problem_handlers(app)

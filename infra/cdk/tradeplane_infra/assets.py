@@ -4,7 +4,7 @@
 
 Produces under the output directory:
   layers/<name>/python/...   one directory per manifest layer (the layer zip root, /opt)
-  functions/<name>/...       one directory per function (the code zip root, /var/task)
+  code/<domain>/...          one directory per domain folder, shared by its functions (/var/task)
   index.json                 what was built, sizes, and the manifest digest
 
 Dependency layers are resolved from the locked versions (`uv export` of uv.lock used
@@ -303,10 +303,13 @@ def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, lo
                 _install_cached(resolver, keep, layer_dir)
             index.sizes[f"layer:{name}"] = dir_size(layer_dir)
 
+        # One code asset per domain folder, shared by the domain's functions (each has its own handler).
         for fn in manifest.functions.values():
-            dst = out / "functions" / fn.name
-            _copy_tree(functions_root / fn.path, dst)
-            index.functions[fn.name] = f"functions/{fn.name}"
+            rel = f"code/{fn.component}"
+            dst = out / rel
+            if rel not in index.functions.values():
+                _copy_tree(functions_root / fn.code_root, dst)
+            index.functions[fn.name] = rel
             index.sizes[f"function:{fn.name}"] = dir_size(dst)
 
     index.save()

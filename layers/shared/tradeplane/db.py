@@ -28,7 +28,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from tradeplane.settings import get_settings, require
+from tradeplane.settings import PostgresSettings, settings_for
 
 __all__ = ["DbConnection", "close_pools", "connection", "transaction"]
 
@@ -40,7 +40,7 @@ _lock = threading.Lock()
 
 def _secret_kwargs() -> dict[str, Any]:
     """Extra connect() arguments: credentials from Secrets Manager when TP_DB_SECRET_ID is set."""
-    settings = get_settings()
+    settings = settings_for(PostgresSettings)
     if not settings.db_secret_id:
         return {}
     from aws_lambda_powertools.utilities.parameters import get_secret
@@ -56,7 +56,7 @@ def _secret_kwargs() -> dict[str, Any]:
 
 def _build_pool(dsn: str) -> ConnectionPool[DbConnection]:
     """The one place that decides how connections are made and pooled."""
-    settings = get_settings()
+    settings = settings_for(PostgresSettings)
 
     def connect_kwargs() -> dict[str, Any]:
         return {
@@ -98,10 +98,10 @@ def _pool_for(dsn: str) -> ConnectionPool[DbConnection]:
 
 
 def _dsn(read_only: bool) -> str:
-    settings = get_settings()
+    settings = settings_for(PostgresSettings)
     if read_only and settings.db_read_dsn:
         return settings.db_read_dsn
-    return require(settings.db_dsn, "TP_DB_DSN")
+    return settings.db_dsn
 
 
 @contextmanager

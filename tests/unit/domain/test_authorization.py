@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tradeplane.core.authorization import authorize, bearer_token
-from tradeplane.core.principal import Principal
+from tp_core.authorization import authorize, bearer_token
+from tradeplane.auth import Principal
 from tradeplane.problems import Problem
-from tradeplane.tokens import generate_keyset, issue
+from tradeplane.tokens import issue
+from tradeplane_tools.keys import generate_keyset
 
 KEYS = generate_keyset("k1")
 

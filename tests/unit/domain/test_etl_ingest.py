@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
+from tp_etl.bars import fold
+from tp_etl.ingest import ingest, tick_event_id
+from tp_etl.models import TickBatch
+from tradeplane.contracts.market import Tick, tick_from_envelope
 from tradeplane.envelope import Envelope
-from tradeplane.etl.bars import fold
-from tradeplane.etl.ingest import ingest, tick_event_id
-from tradeplane.etl.models import Tick, TickBatch, tick_from_envelope
 
 
 def tick(symbol: str = "AAPL", price: str = "10", size: str = "1", ts: str = "2026-11-24T10:00:05Z", **kw) -> Tick:  # type: ignore[no-untyped-def]

@@ -70,7 +70,8 @@ def test_base_is_valid_and_derives_dead_letter_topics() -> None:
     [
         ("functions.agg.memory", 64, "functions.agg.memory"),
         ("functions.agg.timeout", 901, "functions.agg.timeout"),
-        ("functions.agg.component", "nope", "functions.agg.component"),
+        ("functions.agg.component", "Not A Domain", "functions.agg.component"),
+        ("functions.agg.component", "core", "must be inside the component's folder"),
         ("functions.agg.layers", ["shared", "ghost"], "functions.agg.layers: unknown layer 'ghost'"),
         ("functions.agg.layers", ["shared"] * 6, "functions.agg.layers: 6 layers, Lambda allows 5"),
         ("functions.agg.environment", {"AWS_REGION": "x"}, "reserved by AWS Lambda"),

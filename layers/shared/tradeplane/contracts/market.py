@@ -1,4 +1,4 @@
-"""Market data models shared by the ETL functions and their consumers."""
+"""Market data events: `market.tick` on `market.ticks` and `market.bar` on `market.bars`, keyed by symbol."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 TICK_EVENT = "market.tick"
 BAR_EVENT = "market.bar"
 BAR_INTERVAL = "1m"
-MAX_TICKS_PER_REQUEST = 1000
 
 
 def _utc(value: datetime) -> datetime:
@@ -38,13 +37,6 @@ class Tick(BaseModel):
     venue: Annotated[str, Field(max_length=16)] | None = None
     # The source's own sequence number; with `source` it makes the tick's identity.
     seq: Annotated[int, Field(ge=0)] | None = None
-
-
-class TickBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="feed name")]
-    ticks: Annotated[list[Tick], Field(min_length=1, max_length=MAX_TICKS_PER_REQUEST)]
 
 
 class Bar(BaseModel):

@@ -6,14 +6,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from psycopg import Connection
-
 from tradeplane import inbox
+from tradeplane.contracts.market import Tick
+from tradeplane.contracts.topics import MARKET_BARS
 from tradeplane.envelope import Envelope
-from tradeplane.etl import bar_store
-from tradeplane.etl.bars import RollUpResult, bar_envelope, fold, latest_bucket_per_symbol
-from tradeplane.etl.models import Tick
 
-BARS_TOPIC = "market.bars"
+from tp_etl import bar_store
+from tp_etl.bars import RollUpResult, bar_envelope, fold, latest_bucket_per_symbol
 
 
 def roll_up(
@@ -46,7 +45,7 @@ def roll_up(
     to_publish = closed + revised
     if to_publish:
         publish(
-            BARS_TOPIC,
+            MARKET_BARS,
             [(b.symbol, bar_envelope(b, producer=producer, correlation_id=correlation_id)) for b in to_publish],
         )
         flush()

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradeplane.contracts.market import BAR_EVENT, BAR_INTERVAL, Bar, Tick, bucket_of
 from tradeplane.envelope import Envelope
-from tradeplane.etl.models import BAR_EVENT, BAR_INTERVAL, Bar, Tick, bucket_of
 
 
 @dataclass

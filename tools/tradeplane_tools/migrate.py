@@ -23,7 +23,7 @@ __all__ = [
     "yoyo_url",
 ]
 
-DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 LOCK_TIMEOUT_S = 60
 
 
@@ -42,10 +42,10 @@ def yoyo_url(dsn: str) -> str:
 def database_url_from_settings(*, read_only: bool = False) -> str:
     """The primary (or read) DSN from settings, with credentials from TP_DB_SECRET_ID filled in when set."""
     from tradeplane.db import _secret_kwargs
-    from tradeplane.settings import get_settings, require
+    from tradeplane.settings import PostgresSettings, settings_for
 
-    settings = get_settings()
-    dsn = settings.db_read_dsn if read_only and settings.db_read_dsn else require(settings.db_dsn, "TP_DB_DSN")
+    settings = settings_for(PostgresSettings)
+    dsn = settings.db_read_dsn if read_only and settings.db_read_dsn else settings.db_dsn
     creds = _secret_kwargs()
     if not creds:
         return dsn

@@ -49,6 +49,6 @@ def postgres_probe() -> None:
 
 
 def redis_probe() -> None:
-    from tradeplane.cache import redis_client
+    from tradeplane.redis_client import client as redis_client
 
     redis_client().ping()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from tradeplane import kafka
+from tradeplane import kafka_producer
 from tradeplane.envelope import Envelope, read_headers
 
 pytestmark = pytest.mark.integration
@@ -51,8 +51,8 @@ def test_publish_flush_consume(configured: str, new_topic: Callable[..., str]) -
     env = Envelope.new(
         "market.tick", {"symbol": "AAPL", "price": Decimal("189.25")}, producer="ingest_http", correlation_id="c-1"
     )
-    kafka.publish(topic, "AAPL", env, traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-    kafka.flush(timeout=10)
+    kafka_producer.publish(topic, "AAPL", env, traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    kafka_producer.flush(timeout=10)
 
     [msg] = consume_all(configured, topic, 1, 1)
     assert msg.key() == b"AAPL"
@@ -74,8 +74,8 @@ def test_publish_many_keeps_per_key_order(configured: str, new_topic: Callable[.
         (f"acct-{i % 4}", Envelope.new("order.filled", {"seq": i, "qty": Decimal("1.5")}, producer="executor"))
         for i in range(200)
     ]
-    assert kafka.publish_many(topic, items) == 200
-    kafka.flush(timeout=10)
+    assert kafka_producer.publish_many(topic, items) == 200
+    kafka_producer.flush(timeout=10)
 
     messages = consume_all(configured, topic, 3, 200)
     assert len(messages) == 200  # nothing skipped
@@ -91,7 +91,7 @@ def test_publish_many_keeps_per_key_order(configured: str, new_topic: Callable[.
 
 
 def test_producer_reused(configured: str) -> None:
-    assert kafka.producer() is kafka.producer()
+    assert kafka_producer.producer() is kafka_producer.producer()
 
 
 def test_oversized_message_rejected_before_sending(configured: str, new_topic: Callable[..., str],
@@ -99,11 +99,11 @@ def test_oversized_message_rejected_before_sending(configured: str, new_topic: C
     monkeypatch.setenv("TP_KAFKA_MAX_MESSAGE_BYTES", "2048")
     topic = new_topic("big")
     env = Envelope.new("market.tick", {"blob": "x" * 4096}, producer="ingest_http")
-    with pytest.raises(kafka.MessageTooLarge, match="limit is 2048"):
-        kafka.publish(topic, "k", env)
-    with pytest.raises(kafka.MessageTooLarge):
-        kafka.publish_many(topic, [("k", Envelope.new("market.tick", {}, producer="p")), ("k", env)])
-    kafka.flush(timeout=5)  # nothing was queued, nothing fails
+    with pytest.raises(kafka_producer.MessageTooLarge, match="limit is 2048"):
+        kafka_producer.publish(topic, "k", env)
+    with pytest.raises(kafka_producer.MessageTooLarge):
+        kafka_producer.publish_many(topic, [("k", Envelope.new("market.tick", {}, producer="p")), ("k", env)])
+    kafka_producer.flush(timeout=5)  # nothing was queued, nothing fails
 
 
 def test_flush_raises_delivery_error_when_undeliverable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,19 +115,19 @@ def test_flush_raises_delivery_error_when_undeliverable(monkeypatch: pytest.Monk
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"
     monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", dead)
-    original = kafka.producer_config
+    original = kafka_producer.producer_config
 
     def quick(settings: Any = None) -> dict[str, Any]:
         cfg = original(settings)
         cfg["message.timeout.ms"] = 1500
         return cfg
 
-    monkeypatch.setattr(kafka, "producer_config", quick)
-    kafka.publish("orders.events", "k", Envelope.new("order.filled", {}, producer="p"))
-    with pytest.raises(kafka.DeliveryError) as info:
-        kafka.flush(timeout=10)
+    monkeypatch.setattr(kafka_producer, "producer_config", quick)
+    kafka_producer.publish("orders.events", "k", Envelope.new("order.filled", {}, producer="p"))
+    with pytest.raises(kafka_producer.DeliveryError) as info:
+        kafka_producer.flush(timeout=10)
     assert info.value.errors and "orders.events" in info.value.errors[0]
-    kafka.flush(timeout=1)  # errors are reported once
+    kafka_producer.flush(timeout=1)  # errors are reported once
 
 
 def test_flush_timeout_raises(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,6 +137,6 @@ def test_flush_timeout_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"
     monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", dead)
-    kafka.publish("orders.events", "k", Envelope.new("order.filled", {}, producer="p"))
-    with pytest.raises(kafka.DeliveryError, match="unacknowledged"):
-        kafka.flush(timeout=0.5)
+    kafka_producer.publish("orders.events", "k", Envelope.new("order.filled", {}, producer="p"))
+    with pytest.raises(kafka_producer.DeliveryError, match="unacknowledged"):
+        kafka_producer.flush(timeout=0.5)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import Connection
+from tradeplane.contracts.market import BAR_INTERVAL, Bar
 
-from tradeplane.etl.bars import PartialBar
-from tradeplane.etl.models import BAR_INTERVAL, Bar
+from tp_etl.bars import PartialBar
 
 _BAR_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, trade_count, revision"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tradeplane.cache import key
+from tradeplane.redis_client import key
 
 
 def test_keys() -> None:

@@ -1,6 +1,6 @@
 """Kafka producer: one per container, idempotent, flushed before a handler returns.
 
-    from tradeplane.kafka import publish, flush
+    from tradeplane.kafka_producer import publish, flush
 
     publish("orders.events", account_id, envelope)
     flush()  # raises DeliveryError if any record was not acknowledged
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from tradeplane.envelope import Envelope, kafka_headers
-from tradeplane.settings import Settings, get_settings, require
+from tradeplane.settings import KafkaSettings, settings_for
 
 if TYPE_CHECKING:
     from confluent_kafka import Message, Producer
@@ -67,11 +67,11 @@ def msk_iam_oauth_cb(region: str) -> Any:
     return oauth_cb
 
 
-def client_config(settings: Settings | None = None) -> dict[str, Any]:
+def client_config(settings: KafkaSettings | None = None) -> dict[str, Any]:
     """Bootstrap and security settings shared by producers, consumers and admin clients."""
-    settings = settings or get_settings()
+    settings = settings or settings_for(KafkaSettings)
     config: dict[str, Any] = {
-        "bootstrap.servers": require(settings.kafka_bootstrap, "TP_KAFKA_BOOTSTRAP"),
+        "bootstrap.servers": settings.kafka_bootstrap,
         "client.id": settings.function or "tradeplane",
         "socket.keepalive.enable": True,
     }
@@ -88,9 +88,9 @@ def client_config(settings: Settings | None = None) -> dict[str, Any]:
     return config
 
 
-def producer_config(settings: Settings | None = None) -> dict[str, Any]:
+def producer_config(settings: KafkaSettings | None = None) -> dict[str, Any]:
     """Full producer configuration (no network access; unit-testable)."""
-    settings = settings or get_settings()
+    settings = settings or settings_for(KafkaSettings)
     config = client_config(settings)
     config.update(
         {
@@ -171,7 +171,7 @@ def publish(
     all_headers = kafka_headers(envelope, traceparent)
     for name, val in headers or ():
         all_headers.append((name, val.encode() if isinstance(val, str) else val))
-    limit = get_settings().kafka_max_message_bytes
+    limit = settings_for(KafkaSettings).kafka_max_message_bytes
     size = _record_size(key_bytes, value, all_headers)
     if size > limit:
         raise MessageTooLarge(
@@ -183,7 +183,7 @@ def publish(
 def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, traceparent: str | None = None) -> int:
     """Queue many events (each `(key, envelope)`); returns how many. Sizes are all checked before any is queued."""
     batch = list(items)
-    limit = get_settings().kafka_max_message_bytes
+    limit = settings_for(KafkaSettings).kafka_max_message_bytes
     prepared: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
     for key, envelope in batch:
         value, key_bytes, hdrs = envelope.to_json(), key.encode(), kafka_headers(envelope, traceparent)

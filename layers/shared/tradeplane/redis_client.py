@@ -11,12 +11,12 @@ import json
 import threading
 from typing import TYPE_CHECKING, Literal
 
-from tradeplane.settings import get_settings, require
+from tradeplane.settings import RedisSettings, settings_for
 
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["Namespace", "close_client", "key", "redis_client"]
+__all__ = ["Namespace", "client", "close_client", "key"]
 
 Namespace = Literal["px", "rl", "idem", "strat"]
 _NAMESPACES: frozenset[str] = frozenset({"px", "rl", "idem", "strat"})
@@ -37,11 +37,11 @@ def key(namespace: Namespace, *parts: object) -> str:
     return ":".join([namespace, *texts])
 
 
-def _auth_token(secret_id: str) -> str:
+def _auth_token(secret_id: str, max_age: int = 300) -> str:
     """The Redis AUTH token from a secret holding either the bare token or JSON with a token field."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    text = str(get_secret(secret_id, max_age=get_settings().db_secret_max_age_s))
+    text = str(get_secret(secret_id, max_age=max_age))
     try:
         data = json.loads(text)
     except ValueError:
@@ -57,11 +57,11 @@ def _auth_token(secret_id: str) -> str:
 def _build_client() -> redis.Redis:
     import redis
 
-    settings = get_settings()
-    url = require(settings.redis_url, "TP_REDIS_URL")
+    settings = settings_for(RedisSettings)
+    url = settings.redis_url
     extra: dict[str, str] = {}
     if settings.redis_auth_secret_id:
-        extra["password"] = _auth_token(settings.redis_auth_secret_id)
+        extra["password"] = _auth_token(settings.redis_auth_secret_id, settings.redis_secret_max_age_s)
     return redis.Redis.from_url(
         url,
         **extra,
@@ -73,7 +73,7 @@ def _build_client() -> redis.Redis:
     )
 
 
-def redis_client() -> redis.Redis:
+def client() -> redis.Redis:
     """The container's Redis client (built on first call; connections are made lazily by redis-py)."""
     global _client
     if _client is None:
@@ -84,7 +84,7 @@ def redis_client() -> redis.Redis:
 
 
 def close_client() -> None:
-    """Drop the client (tests); the next `redis_client()` builds a new one."""
+    """Drop the client (tests); the next `client()` builds a new one."""
     global _client
     with _lock:
         client, _client = _client, None

@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tradeplane.contracts.market import TICK_EVENT, Tick
+from tradeplane.contracts.topics import MARKET_TICKS
 from tradeplane.envelope import Envelope
-from tradeplane.etl.models import TICK_EVENT, Tick, TickBatch
 
-TICKS_TOPIC = "market.ticks"
+from tp_etl.models import TickBatch
 
 Publisher = Callable[[str, Iterable[tuple[str, Envelope]]], int]
 
@@ -38,5 +39,5 @@ def ingest(batch: TickBatch, *, producer: str, correlation_id: str | None, publi
         )
         for tick in batch.ticks
     ]
-    publish(TICKS_TOPIC, [(tick.symbol, env) for tick, env in zip(batch.ticks, envelopes, strict=True)])
+    publish(MARKET_TICKS, [(tick.symbol, env) for tick, env in zip(batch.ticks, envelopes, strict=True)])
     return IngestResult(len(envelopes), [e.id for e in envelopes])

@@ -7,12 +7,12 @@ import types
 from typing import Any
 
 import pytest
-from tradeplane import kafka
-from tradeplane.settings import ConfigurationError, Settings
+from tradeplane import kafka_producer
+from tradeplane.settings import ConfigurationError, KafkaSettings
 
 
 def test_plaintext_config() -> None:
-    cfg = kafka.producer_config(Settings(kafka_bootstrap="127.0.0.1:9092", function="ingest_http"))
+    cfg = kafka_producer.producer_config(KafkaSettings(kafka_bootstrap="127.0.0.1:9092", function="ingest_http"))
     assert cfg["bootstrap.servers"] == "127.0.0.1:9092"
     assert cfg["security.protocol"] == "PLAINTEXT"
     assert "sasl.mechanisms" not in cfg and "oauth_cb" not in cfg
@@ -23,7 +23,9 @@ def test_plaintext_config() -> None:
 
 
 def test_iam_config_uses_oauthbearer(monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = kafka.producer_config(Settings(kafka_bootstrap="b-1.msk:9098", kafka_security="iam", aws_region="eu-west-1"))
+    cfg = kafka_producer.producer_config(
+        KafkaSettings(kafka_bootstrap="b-1.msk:9098", kafka_security="iam", aws_region="eu-west-1")
+    )
     assert cfg["security.protocol"] == "SASL_SSL"
     assert cfg["sasl.mechanisms"] == "OAUTHBEARER"
     assert callable(cfg["oauth_cb"])
@@ -45,17 +47,17 @@ def test_iam_setting_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", "b-1.msk:9098")
     monkeypatch.setenv("TP_KAFKA_SECURITY", "iam")
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
-    cfg = kafka.client_config()
+    cfg = kafka_producer.client_config()
     assert cfg["security.protocol"] == "SASL_SSL"
 
 
 def test_missing_bootstrap_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="TP_KAFKA_BOOTSTRAP"):
-        kafka.producer_config()
+        kafka_producer.producer_config()
 
 
 def test_flush_without_producer_is_a_no_op() -> None:
-    kafka.flush(timeout=0.1)
+    kafka_producer.flush(timeout=0.1)
 
 
 def test_message_too_large_is_checked_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +69,7 @@ def test_message_too_large_is_checked_before_any_network(monkeypatch: pytest.Mon
     def no_producer() -> Any:
         raise AssertionError("producer must not be created for an oversized record")
 
-    monkeypatch.setattr(kafka, "producer", no_producer)
-    with pytest.raises(kafka.MessageTooLarge):
-        kafka.publish("t", "k", Envelope.new("market.tick", {"x": "y" * 2000}, producer="p"))
-    assert issubclass(kafka.MessageTooLarge, ValueError)
+    monkeypatch.setattr(kafka_producer, "producer", no_producer)
+    with pytest.raises(kafka_producer.MessageTooLarge):
+        kafka_producer.publish("t", "k", Envelope.new("market.tick", {"x": "y" * 2000}, producer="p"))
+    assert issubclass(kafka_producer.MessageTooLarge, ValueError)
