@@ -79,7 +79,7 @@ def test_every_function_matches_the_manifest(variant: Synth) -> None:
     assert len(fns) == len(m.functions)
     for fn in m.functions.values():
         props = fns[fn.name]["Properties"]
-        assert props["Handler"] == fn.handler
+        assert props["Handler"] == fn.lambda_handler
         assert props["Runtime"] == m.project.runtime
         assert props["Architectures"] == [m.project.architecture]
         assert props["MemorySize"] == m.memory_of(fn)
