@@ -279,9 +279,14 @@ def test_secret_grants_name_exact_secrets(aws_fixture: Synth) -> None:
 
 def test_data_stores_encrypted_and_tls(aws_fixture: Synth) -> None:
     s = aws_fixture
-    for db in s.resources("data", "AWS::RDS::DBInstance").values():
-        assert db["Properties"]["StorageEncrypted"] is True
-    assert len(s.resources("data", "AWS::RDS::DBInstance")) == 2  # primary + read replica
+    instances = s.resources("data", "AWS::RDS::DBInstance")
+    assert len(instances) == 2  # primary + read replica
+    (primary_id,) = [k for k, db in instances.items() if "SourceDBInstanceIdentifier" not in db["Properties"]]
+    assert instances[primary_id]["Properties"]["StorageEncrypted"] is True
+    # the replica inherits encryption from its source; CloudFormation refuses the property there
+    (replica,) = [db["Properties"] for k, db in instances.items() if k != primary_id]
+    assert "StorageEncrypted" not in replica
+    assert {"Ref": primary_id} in replica["SourceDBInstanceIdentifier"]["Fn::Join"][1]
     s.templates["data"].has_resource_properties("AWS::RDS::DBProxy", {"RequireTLS": True, "EngineFamily": "POSTGRESQL"})
     s.templates["data"].has_resource_properties(
         "AWS::RDS::DBParameterGroup", {"Parameters": Match.object_like({"rds.force_ssl": "1"})}
