@@ -47,6 +47,7 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	MYPYPATH=$(DOMAIN_PATH) $(PY) -m mypy layers/shared local tools functions infra/cdk
+	$(PY) -m tradeplane_tools.architecture
 
 format: setup
 	$(PY) -m ruff format .

@@ -105,7 +105,7 @@ def up(opts: UpOptions) -> UpReport:
         t0 = time.perf_counter()
         provisioned = {
             "migrations": provision.migrate(by_name["postgres"].url),
-            "topics": provision.create_topics(by_name["kafka"].url, manifest.all_topics()),
+            "topics": provision.create_topics(by_name["kafka"].url, manifest),
             "buckets": provision.create_buckets(by_name["moto"].url, bindings),
             "secrets": provision.seed_secrets(by_name["moto"].url, manifest, bindings),
         }

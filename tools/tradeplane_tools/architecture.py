@@ -81,7 +81,10 @@ def config_toml(modules: dict[str, list[str]]) -> str:
 
 
 def check(manifest_path: Path = DEFAULT_MANIFEST) -> bool:
-    from importlinter.api import use_cases
+    from importlinter import configuration
+    from importlinter.application import use_cases
+
+    configuration.configure()  # what `lint-imports` does before reading a config
 
     manifest = load_manifest(manifest_path)
     modules = domain_modules(manifest, manifest_path.parent)
