@@ -32,7 +32,7 @@ logs:
 	$(TP) local logs -f
 
 test: setup lint ## lint, then every suite (unit, integration, e2e, infra) in one run
-	UV=$(abspath .tools/bin/uv) $(PYTEST) tests
+	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term
 
 test-unit: setup
 	$(PYTEST) tests/unit

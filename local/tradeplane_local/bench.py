@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, Bindings, Manifest, environment_for, load_manifest
 
 from tradeplane_local import provision, servers, stack
 from tradeplane_local.host import FunctionConfig, InitError, Worker
@@ -190,6 +190,18 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         print(f"  warning: {messages - len(latencies)} messages not seen in time")
 
 
+def init_bindings(manifest: Manifest) -> Bindings:
+    """Addresses for every resource (nothing connects at init), so each settings model validates."""
+    return Bindings(
+        stage="local",
+        db_dsn="postgresql://bench@127.0.0.1:1/bench",
+        redis_url="redis://127.0.0.1:1/0",
+        kafka_bootstrap="127.0.0.1:1",
+        secret_ids={name: f"bench/{name}" for name in manifest.secrets},
+        bucket_names={name: f"bench-{name}" for name in manifest.buckets},
+    )
+
+
 def bench_init(rounds: int) -> None:
     _header(f"init duration in a fresh process (median of {rounds}; first run compiles .pyc)")
     manifest = load_manifest(DEFAULT_MANIFEST)
@@ -204,7 +216,7 @@ def bench_init(rounds: int) -> None:
             code_dir=path.parent / fn.code_root,
             handler=fn.lambda_handler,
             layer_dirs=tuple(REPO_ROOT / str(m.layers[x].source) for x in m.layers_of(fn) if m.layers[x].source),
-            environment={"POWERTOOLS_SERVICE_NAME": fn.component, "POWERTOOLS_TRACE_DISABLED": "true"},
+            environment={**environment_for(m, fn, init_bindings(m)), "POWERTOOLS_TRACE_DISABLED": "true"},
             memory_mb=m.memory_of(fn),
             timeout_s=30,
         )

@@ -9,6 +9,7 @@ synthesized template of the same manifest.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,25 +33,23 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     return Runtime(config, load_manifest(FIXTURE_MANIFEST))
 
 
-def _function_names(synth: Synth) -> dict[str, str]:
-    """Logical id -> manifest function name, from the deployment's naming rule."""
+def _owners(synth: Synth, resource_type: str, prop: str, name_of: Callable[[Any], str]) -> dict[str, str]:
+    """Logical id -> manifest function name, for resources named after a function by the deployment's rule."""
     d = synth.deployment
-    by_deployed = {d.function_name(fn): fn.name for fn in d.manifest.functions.values()}
+    by_name = {name_of(fn): fn.name for fn in d.manifest.functions.values()}
     return {
-        lid: by_deployed[r["Properties"]["FunctionName"]]
-        for lid, r in synth.resources("service", "AWS::Lambda::Function").items()
-        if r["Properties"].get("FunctionName") in by_deployed
+        lid: by_name[r["Properties"][prop]]
+        for lid, r in synth.resources("service", resource_type).items()
+        if r["Properties"].get(prop) in by_name
     }
+
+
+def _function_names(synth: Synth) -> dict[str, str]:
+    return _owners(synth, "AWS::Lambda::Function", "FunctionName", synth.deployment.function_name)
 
 
 def _log_group_owners(synth: Synth) -> dict[str, str]:
-    d = synth.deployment
-    by_group = {d.log_group_name(fn): fn.name for fn in d.manifest.functions.values()}
-    return {
-        lid: by_group[r["Properties"]["LogGroupName"]]
-        for lid, r in synth.resources("service", "AWS::Logs::LogGroup").items()
-        if r["Properties"].get("LogGroupName") in by_group
-    }
+    return _owners(synth, "AWS::Logs::LogGroup", "LogGroupName", synth.deployment.log_group_name)
 
 
 def test_routes_and_authorizer_agree(local: Runtime, aws_fixture: Synth) -> None:

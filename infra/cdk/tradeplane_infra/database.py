@@ -4,7 +4,7 @@ Functions authenticate to the proxy with the database secret (TP_DB_SECRET_ID), 
 IAM tokens: the shared layer's settings read the password from that secret, and the
 proxy follows its rotation. RDS Proxy has no read-only endpoint for RDS (non-Aurora)
 replicas, so TP_DB_READ_DSN points at the replica directly; the replica tolerates
-lag by contract (DESIGN.md) and sees few connections (health and read routes only).
+lag by contract (docs/architecture.md) and sees few connections (health and read routes only).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The JSON envelope every Kafka message value carries (DESIGN.md, "Event bus contracts").
+"""The JSON envelope every Kafka message value carries (docs/architecture.md, "Event bus contracts").
 
     {"id", "type", "version", "occurred_at", "correlation_id", "producer", "data"}
 

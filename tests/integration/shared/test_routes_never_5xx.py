@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -88,6 +89,29 @@ def _path(trigger: HttpTrigger, params: dict[str, str]) -> str:
     return re.sub(r"\{([^}+]+)\+?\}", lambda m: params.get(m.group(1), "x"), trigger.path)
 
 
+@dataclass(frozen=True)
+class Generated:
+    """One hostile request: what Hypothesis varies."""
+
+    body: bytes
+    content_type: str
+    base64_encoded: bool
+    extra_headers: list[tuple[str, str]]
+    scope: str
+    param: str
+
+
+requests = st.builds(
+    Generated,
+    body=bodies,
+    content_type=content_types,
+    base64_encoded=st.booleans(),
+    extra_headers=st.lists(st.tuples(st.sampled_from(["x-a", "accept", "x-correlation-id"]), header_text)),
+    scope=st.sampled_from(["", "market-data:write", "admin market-data:write", "market-data:read"]),
+    param=st.text(max_size=20),
+)
+
+
 @pytest.mark.parametrize(("trigger", "function"), ROUTES, ids=[f"{t.method} {t.path}" for t, _ in ROUTES])
 def test_generated_requests_never_reach_a_5xx(
     trigger: HttpTrigger, function: str, bindings: Bindings, aws_env: str, monkeypatch: pytest.MonkeyPatch
@@ -96,48 +120,22 @@ def test_generated_requests_never_reach_a_5xx(
     spy = PublishSpy(monkeypatch)
 
     @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(
-        body=bodies,
-        content_type=content_types,
-        base64_encoded=st.booleans(),
-        extra_headers=st.lists(st.tuples(st.sampled_from(["x-a", "accept", "x-correlation-id"]), header_text)),
-        scope=st.sampled_from(["", "market-data:write", "admin market-data:write", "market-data:read"]),
-        param=st.text(max_size=20),
-    )
-    def check(
-        body: bytes,
-        content_type: str,
-        base64_encoded: bool,
-        extra_headers: list[tuple[str, str]],
-        scope: str,
-        param: str,
-    ) -> None:
-        _call_once(module, spy, trigger, function, body, content_type, base64_encoded, extra_headers, scope, param)
+    @given(request=requests)
+    def check(request: Generated) -> None:
+        _call_once(module, spy, trigger, function, request)
 
     check()
 
 
-def _call_once(
-    module: ModuleType,
-    spy: PublishSpy,
-    trigger: HttpTrigger,
-    function: str,
-    body: bytes,
-    content_type: str,
-    base64_encoded: bool,
-    extra_headers: list[tuple[str, str]],
-    scope: str,
-    param: str,
-) -> None:
-    headers = [("content-type", content_type), *extra_headers] if content_type else list(extra_headers)
-    path = _path(trigger, {})
-    req = events.HttpRequest(trigger.method, path, "", headers, body, "127.0.0.1")
+def _call_once(module: ModuleType, spy: PublishSpy, trigger: HttpTrigger, function: str, g: Generated) -> None:
+    headers = [("content-type", g.content_type), *g.extra_headers] if g.content_type else list(g.extra_headers)
+    req = events.HttpRequest(trigger.method, _path(trigger, {}), "", headers, g.body, "127.0.0.1")
     route_key = f"{trigger.method} {trigger.path}"
-    event = events.http_api_event(req, route_key, authorizer_context={"sub": "u1", "scope": scope})
-    if base64_encoded and body:
-        event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
-    if param:
-        event["pathParameters"] = {"id": param}
+    event = events.http_api_event(req, route_key, authorizer_context={"sub": "u1", "scope": g.scope})
+    if g.base64_encoded and g.body:
+        event["body"], event["isBase64Encoded"] = base64.b64encode(g.body).decode(), True
+    if g.param:
+        event["pathParameters"] = {"id": g.param}
     before = len(spy.events)
     result = module.handler(event, LambdaContext(function))
     status = result["statusCode"]
