@@ -72,6 +72,9 @@ class PostgresSettings(FunctionSettings):
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_connect_timeout_s: int = Field(default=5, ge=1)
     db_secret_max_age_s: int = Field(default=300, ge=0)
+    # A replica that cannot hand out a connection this fast is skipped for db_replica_retry_s.
+    db_replica_timeout_s: float = Field(default=2.0, gt=0)
+    db_replica_retry_s: float = Field(default=30.0, ge=0)
 
 
 class RedisSettings(FunctionSettings):
