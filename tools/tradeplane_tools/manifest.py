@@ -11,6 +11,7 @@ local runtime and tests all load it without pulling in the runtime clients.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -422,7 +423,7 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def _data_environment(fn: FunctionSpec, b: Bindings) -> dict[str, str]:
+def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicSpec]) -> dict[str, str]:
     """Postgres, Redis and Kafka endpoints: only for the resources the function uses."""
     u, env = fn.uses, {}
     if u.postgres and b.db_dsn:
@@ -435,6 +436,8 @@ def _data_environment(fn: FunctionSpec, b: Bindings) -> dict[str, str]:
         env.update({"TP_REDIS_AUTH_SECRET_ID": b.redis_auth_secret} if b.redis_auth_secret else {})
     if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
         env.update({"TP_KAFKA_BOOTSTRAP": b.kafka_bootstrap, "TP_KAFKA_SECURITY": b.kafka_security})
+        # What it may produce, each topic with its partition key: the producer refuses anything else.
+        env["TP_KAFKA_PRODUCES"] = json.dumps({t: topics[t].key for t in u.produces}, sort_keys=True)
     return env
 
 
@@ -456,7 +459,7 @@ def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[s
         "POWERTOOLS_SERVICE_NAME": fn.component,
         "POWERTOOLS_METRICS_NAMESPACE": manifest.project.metrics_namespace,
         **manifest.defaults.environment,
-        **_data_environment(fn, b),
+        **_data_environment(fn, b, manifest.topics),
         **_named_environment(manifest, fn, b),
         **b.extra,
     }

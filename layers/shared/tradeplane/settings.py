@@ -92,6 +92,8 @@ class KafkaSettings(FunctionSettings):
     kafka_bootstrap: str
     kafka_security: Literal["plaintext", "iam"] = "plaintext"
     kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Topic -> the event field that is its partition key, for the topics the manifest lets it produce.
+    kafka_produces: dict[str, str] | None = None
 
 
 _lock = threading.Lock()

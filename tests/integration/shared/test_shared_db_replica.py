@@ -1,4 +1,4 @@
-"""A real streaming read replica of the harness's PostgreSQL: lagging reads go to it, and to the primary when it is down."""
+"""A streaming read replica of the harness's PostgreSQL: lagging reads go there, or to the primary when it is down."""
 
 from __future__ import annotations
 
