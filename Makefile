@@ -3,6 +3,8 @@ PY      := .venv/bin/python
 TP      := .venv/bin/tradeplane
 PYTEST  := $(PY) -m pytest
 STAMP   := .venv/.bootstrapped
+# Domain folders (functions/<domain>/ with a tp_<domain> package) import like Lambda's /var/task.
+DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/tp_*))))
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
@@ -30,7 +32,7 @@ logs:
 	$(TP) local logs -f
 
 test: setup lint ## lint, then every suite (unit, integration, e2e, infra) in one run
-	UV=$(abspath .tools/bin/uv) $(PYTEST) tests
+	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term
 
 test-unit: setup
 	$(PYTEST) tests/unit
@@ -44,7 +46,8 @@ test-e2e: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy layers/shared local tools functions infra/cdk
+	MYPYPATH=$(DOMAIN_PATH) $(PY) -m mypy layers/shared local tools functions infra/cdk
+	$(PY) -m tradeplane_tools.architecture
 
 format: setup
 	$(PY) -m ruff format .

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +24,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from tradeplane_local import servers
+from tradeplane_tools.manifest import domain_paths
+
+# Domain packages and handlers import as they do in Lambda, from their domain folder.
+sys.path[:0] = [str(path) for path in domain_paths()]
 
 _redis_db = itertools.count(1)  # db 0 is left to the local runtime
 

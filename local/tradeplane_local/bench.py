@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, Bindings, Manifest, environment_for, load_manifest
 
 from tradeplane_local import provision, servers, stack
 from tradeplane_local.gateway import AsgiServer
@@ -134,10 +134,12 @@ def bench_gateway(runtime: Runtime, requests: int) -> None:
         )
 
 
-def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
-    from confluent_kafka import Consumer, Producer, TopicPartition
+def _invoke_latencies(runtime: Runtime, bootstrap: str, messages: int) -> list[float]:
+    """Produce one message at a time and time until the local event source invokes the function with it."""
+    import base64
 
-    _header(f"Kafka produce -> invoke at idle ({messages} messages, one every 20 ms, batching window 0)")
+    from confluent_kafka import Producer
+
     source = next(s for s in runtime.sources if s.cfg.function == "noop_kafka")
     source.ready.wait(15)
     sent: dict[bytes, float] = {}
@@ -147,13 +149,8 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
 
     def timed_invoke(event: dict[str, Any]) -> Any:
         now = time.perf_counter()
-        for recs in event["records"].values():
-            for r in recs:
-                import base64
-
-                key = base64.b64decode(r["key"])
-                if key in sent:
-                    latencies.append((now - sent.pop(key)) * 1000)
+        keys = [base64.b64decode(r["key"]) for recs in event["records"].values() for r in recs]
+        latencies.extend((now - sent.pop(key)) * 1000 for key in keys if key in sent)
         invoked.set()
         return original(event)
 
@@ -168,7 +165,14 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         invoked.wait(5)
         time.sleep(0.02)
     source.invoke = original
-    # Baseline: the same broker and topic, a bare consumer polling.
+    return latencies
+
+
+def _bare_consumer_latencies(bootstrap: str, messages: int) -> list[float]:
+    """Baseline: the same broker and topic, a bare consumer polling for each message produced."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "fetch.wait.max.ms": 10})
     meta = consumer.list_topics("bench", timeout=10)
     parts = [TopicPartition("bench", p) for p in meta.topics["bench"].partitions]
@@ -180,13 +184,19 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         t0 = time.perf_counter()
         producer.produce("bench", key=f"b{i}".encode(), value=b"{}")
         producer.flush(5)
-        while True:
+        msg = consumer.poll(5)
+        while msg is not None and not (msg.key() or b"").startswith(b"b"):
             msg = consumer.poll(5)
-            if msg is None or (msg.key() or b"").startswith(b"b"):
-                break
         raw.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.02)
     consumer.close()
+    return raw
+
+
+def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
+    _header(f"Kafka produce -> invoke at idle ({messages} messages, one every 20 ms, batching window 0)")
+    latencies = _invoke_latencies(runtime, bootstrap, messages)
+    raw = _bare_consumer_latencies(bootstrap, messages)
     for q, label in ((0.5, "p50"), (0.99, "p99")):
         k, b = pct(latencies, q), pct(raw, q)
         _row(
@@ -200,6 +210,18 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         print(f"  warning: {messages - len(latencies)} messages not seen in time")
 
 
+def init_bindings(manifest: Manifest) -> Bindings:
+    """Addresses for every resource (nothing connects at init), so each settings model validates."""
+    return Bindings(
+        stage="local",
+        db_dsn="postgresql://bench@127.0.0.1:1/bench",
+        redis_url="redis://127.0.0.1:1/0",
+        kafka_bootstrap="127.0.0.1:1",
+        secret_ids={name: f"bench/{name}" for name in manifest.secrets},
+        bucket_names={name: f"bench-{name}" for name in manifest.buckets},
+    )
+
+
 def bench_init(rounds: int) -> None:
     _header(f"init duration in a fresh process (median of {rounds}; first run compiles .pyc)")
     manifest = load_manifest(DEFAULT_MANIFEST)
@@ -211,10 +233,10 @@ def bench_init(rounds: int) -> None:
     for m, fn, path in targets:
         cfg = FunctionConfig(
             name=fn.name,
-            code_dir=path.parent / fn.path,
-            handler=fn.handler,
+            code_dir=path.parent / fn.code_root,
+            handler=fn.lambda_handler,
             layer_dirs=tuple(REPO_ROOT / str(m.layers[x].source) for x in m.layers_of(fn) if m.layers[x].source),
-            environment={"POWERTOOLS_SERVICE_NAME": fn.component, "POWERTOOLS_TRACE_DISABLED": "true"},
+            environment={**environment_for(m, fn, init_bindings(m)), "POWERTOOLS_TRACE_DISABLED": "true"},
             memory_mb=m.memory_of(fn),
             timeout_s=30,
         )
@@ -247,7 +269,7 @@ def run_benchmarks(quick: bool = False) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         kafka = servers.start("kafka", Path(tmp))
         try:
-            provision.create_topics(kafka.url, load_manifest(BENCH_MANIFEST).all_topics())
+            provision.create_topics(kafka.url, load_manifest(BENCH_MANIFEST))
             runtime = _bench_runtime(Path(tmp) / "runtime", kafka.url)
             try:
                 bench_gateway(runtime, requests=300 if quick else 3000)

@@ -32,6 +32,7 @@ from tradeplane_tools.manifest import (
     environment_for,
     load_manifest,
 )
+from tradeplane_tools.wiring import wiring
 
 from tradeplane_local import events
 from tradeplane_local.gateway import (
@@ -93,6 +94,7 @@ class Runtime:
         self.config = config
         self.manifest_path = Path(config.manifest)
         self.manifest = manifest or load_manifest(self.manifest_path)
+        self.wiring = wiring(self.manifest)
         self.state_dir = Path(config.state_dir)
         self.bindings = config.bindings_obj()
         self.logs = LogRouter(self.state_dir / "logs" / "functions.jsonl")
@@ -104,6 +106,11 @@ class Runtime:
         self.sources: list[KafkaEventSource] = []
         self.s3_sources: list[S3NotificationSource] = []
         self.scheduler = Scheduler(lambda fn, ev: self.hosts[fn].invoke(ev), self.runtime_log)
+        # Registered now, run by start(): what the runtime will serve is inspectable before it runs.
+        for schedule in self.wiring.schedules:
+            self.scheduler.add(schedule)
+        for subscription in self.wiring.log_subscriptions:
+            self.logs.subscribe(subscription, self.hosts[subscription.subscriber].invoke)
         self.gateway_server: GatewayServer | None = None
         self.admin_server: AsgiServer | None = None
         self.started_at = time.time()
@@ -123,8 +130,8 @@ class Runtime:
         env.update(self.config.extra_env)
         return FunctionConfig(
             name=name,
-            code_dir=self.manifest_path.parent / fn.path,
-            handler=fn.handler,
+            code_dir=self.manifest_path.parent / fn.code_root,
+            handler=fn.lambda_handler,
             layer_dirs=layer_dirs,
             environment=env,
             memory_mb=self.manifest.memory_of(fn),
@@ -139,6 +146,23 @@ class Runtime:
             read_timeout_s=self.config.gateway_read_timeout_s,
             body_timeout_s=self.config.gateway_body_timeout_s,
         )
+
+    def source_configs(self) -> list[SourceConfig]:
+        """One local event source per Kafka trigger, configured from the wiring the CDK app also reads."""
+        return [
+            SourceConfig(
+                function=rule.function,
+                topic=rule.topic,
+                group=rule.group,
+                batch_size=rule.batch_size,
+                batching_window_ms=rule.batching_window_ms,
+                starting_position=rule.starting_position,
+                max_retries=rule.max_retries,
+                bisect_on_error=rule.bisect_on_error,
+                dead_letter_topic=rule.dead_letter_topic,
+            )
+            for rule in self.wiring.event_sources
+        ]
 
     def runtime_log(self, line: str) -> None:
         self.logs("runtime", "runtime", line)
@@ -157,29 +181,14 @@ class Runtime:
         self.admin_server = _admin_server(self, self.config.admin_port)
         self.admin_server.start()
 
-        for trig, fn in self.manifest.kafka_consumers():
-            if not self.bindings.kafka_bootstrap:
-                break
-            cfg = SourceConfig(
-                function=fn.name,
-                topic=trig.topic,
-                group=trig.group,
-                batch_size=trig.batch_size,
-                batching_window_ms=trig.batching_window_ms,
-                starting_position=trig.starting_position,
-                max_retries=trig.max_retries,
-                bisect_on_error=trig.bisect_on_error,
-                dead_letter_topic=fn.dead_letter_topic(trig),
-            )
-            source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, self.hosts[fn.name].invoke, self.runtime_log)
+        for cfg in self.source_configs() if self.bindings.kafka_bootstrap else []:
+            assert self.bindings.kafka_bootstrap is not None
+            host = self.hosts[cfg.function]
+            source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, host.invoke, self.runtime_log)
             source.start()
             self.sources.append(source)
-        for sched_trig, fn in self.manifest.schedules():
-            self.scheduler.add(fn.name, sched_trig.expression)
         self.scheduler.start()
         self._start_s3()
-        for log_trig, fn in self.manifest.log_subscribers():
-            self.logs.subscribe(fn.name, log_trig.filter_pattern, self.hosts[fn.name].invoke)
         self.logs.start()
         for source in self.sources:
             source.ready.wait(15)
@@ -252,8 +261,8 @@ class Runtime:
             ],
             "schedules": [
                 {
-                    "function": s.function,
-                    "expression": s.expression,
+                    "function": s.rule.function,
+                    "expression": s.rule.expression,
                     "next_at": s.next_at.isoformat(),
                     "fired": s.fired,
                     "failures": s.failures,

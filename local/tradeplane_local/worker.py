@@ -56,7 +56,8 @@ def main() -> None:
     module_name, attr = os.environ["_HANDLER"].rsplit(".", 1)
     started = time.perf_counter()
     try:
-        handler = getattr(importlib.import_module(module_name), attr)
+        # `folder/handler.handler` as in Lambda, whose runtime also turns `/` into `.`.
+        handler = getattr(importlib.import_module(module_name.replace("/", ".")), attr)
     except BaseException as exc:  # noqa: BLE001 - an init failure is reported, like Runtime.ImportModuleError
         traceback.print_exc()
         write_message(responses, {"init_error": _error(exc)})

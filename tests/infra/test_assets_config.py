@@ -19,9 +19,14 @@ def test_real_assets_are_built_for_every_function_and_layer(fixture_assets: Path
     manifest = load_manifest(FIXTURE_MANIFEST)
     assert set(index.functions) == set(manifest.functions)
     assert set(index.layers) == set(manifest.layers)
-    for name in manifest.functions:
-        assert (index.function_dir(name) / "handler.py").is_file()
-    assert (index.layer_dir("shared") / "python" / "tradeplane" / "manifest.py").is_file()
+    for fn in manifest.functions.values():
+        assert (index.function_dir(fn.name) / fn.folder / "handler.py").is_file()
+    # One code asset per domain, shared by its functions.
+    assert len(set(index.functions.values())) == len(manifest.domains())
+    shipped = index.layer_dir("shared") / "python" / "tradeplane"
+    assert (shipped / "envelope.py").is_file()
+    # Deploy-time tooling never ships to Lambda.
+    assert not (shipped / "manifest.py").exists() and not (shipped / "migrate.py").exists()
     assert not list(index.layer_dir("shared").rglob("__pycache__"))
     base = index.layer_dir("deps-base") / "python"
     assert (base / "jwt").is_dir()

@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from tradeplane.lifecycle import reset_all
+
+from support.reset import reset_all
 
 
 @pytest.fixture(autouse=True)

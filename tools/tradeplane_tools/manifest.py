@@ -11,14 +11,16 @@ local runtime and tests all load it without pulling in the runtime clients.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from tradeplane.settings import env_key
 
 from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT
 
@@ -32,6 +34,7 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Lambda reserves these; setting them is rejected by the service.
 RESERVED_ENV = re.compile(r"^(AWS_.*|LAMBDA_.*|_HANDLER|_X_AMZN_TRACE_ID|TZ)$")
 MAX_LAYERS = 5  # AWS Lambda limit per function
+MAX_LOG_SUBSCRIBERS = 2  # CloudWatch Logs: subscription filters per log group
 HTTP_MAX_TIMEOUT = INTEGRATION_TIMEOUT.value  # API Gateway HTTP API integration timeout (seconds)
 RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_RE = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
@@ -142,8 +145,10 @@ class Uses(_Strict):
 
 class FunctionSpec(_Strict):
     name: str = ""  # filled from the table key
-    component: Literal["core", "strategy", "etl", "execution", "logging", "platform", "test"]
-    path: str  # folder under the functions root, e.g. "core/auth_token"
+    # The domain: functions of one component share its folder (`functions/<component>/`), which is
+    # their code asset and holds the domain package `tp_<component>` next to the handler folders.
+    component: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,30}$")]
+    path: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*/)?[a-z][a-z0-9_]*$")]  # "<component>/<folder>"
     handler: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")] = "handler.handler"
     description: str = ""
     memory: Annotated[int, Field(ge=128, le=10_240)] | None = None
@@ -163,6 +168,27 @@ class FunctionSpec(_Strict):
             if RESERVED_ENV.match(key):
                 raise ValueError(f"{key!r} is reserved by AWS Lambda")
         return env
+
+    @model_validator(mode="after")
+    def _path_in_domain(self) -> FunctionSpec:
+        if "/" in self.path and self.code_root != self.component:
+            raise ValueError(f"path {self.path!r} must be inside the component's folder ({self.component}/...)")
+        return self
+
+    @property
+    def code_root(self) -> str:
+        """The code asset's folder, relative to the manifest: the domain folder ("." for a flat manifest)."""
+        return str(PurePosixPath(self.path).parent)
+
+    @property
+    def folder(self) -> str:
+        return PurePosixPath(self.path).name
+
+    @property
+    def lambda_handler(self) -> str:
+        """The handler setting inside the code asset, e.g. `ingest_http/handler.handler` (Lambda imports
+        `ingest_http.handler`, as the Python runtime turns `/` into `.`)."""
+        return f"{self.folder}/{self.handler}"
 
     @property
     def module(self) -> str:
@@ -255,6 +281,10 @@ class Manifest(_Strict):
     def function(self, name: str) -> FunctionSpec:
         return self.functions[name]
 
+    def domains(self) -> list[str]:
+        """The components that have functions: each is a folder, a code asset and a domain package."""
+        return sorted({fn.component for fn in self.functions.values()})
+
     def memory_of(self, fn: FunctionSpec) -> int:
         return fn.memory or self.defaults.memory
 
@@ -302,55 +332,75 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _cross_check(self) -> Manifest:
-        problems: list[str] = []
-        routes: dict[tuple[str, str], str] = {}
         authorizers = [f.name for f in self.functions.values() if f.triggers_of(AuthorizerTrigger)]
+        problems: list[str] = []
         if len(authorizers) > 1:
             problems.append(f"functions: more than one authorizer ({', '.join(authorizers)})")
+        subscribers = [f.name for f in self.functions.values() if f.triggers_of(LogsTrigger)]
+        if len(subscribers) > MAX_LOG_SUBSCRIBERS:
+            problems.append(
+                f"functions: {len(subscribers)} log subscribers ({', '.join(subscribers)}); CloudWatch Logs allows "
+                f"{MAX_LOG_SUBSCRIBERS} subscription filters per log group"
+            )
+        routes: dict[tuple[str, str], str] = {}
         for fn in self.functions.values():
-            where = f"functions.{fn.name}"
-            layers = self.layers_of(fn)
-            for layer in layers:
-                if layer not in self.layers:
-                    problems.append(f"{where}.layers: unknown layer {layer!r}")
-            if len(layers) > MAX_LAYERS:
-                problems.append(f"{where}.layers: {len(layers)} layers, Lambda allows {MAX_LAYERS}")
-            if len(set(layers)) != len(layers):
-                problems.append(f"{where}.layers: a layer is listed twice")
-            for topic in fn.uses.produces:
-                if topic not in self.topics:
-                    problems.append(f"{where}.uses.produces: unknown topic {topic!r}")
-            for secret in fn.uses.secrets:
-                if secret not in self.secrets:
-                    problems.append(f"{where}.uses.secrets: unknown secret {secret!r}")
-            for bucket in fn.uses.buckets:
-                if bucket not in self.buckets:
-                    problems.append(f"{where}.uses.buckets: unknown bucket {bucket!r}")
-            for callee in fn.uses.calls:
-                if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger):
-                    problems.append(f"{where}.uses.calls: {callee!r} is not a function with an HTTP route")
-            for i, trig in enumerate(fn.triggers):
-                at = f"{where}.triggers[{i}]"
-                if isinstance(trig, HttpTrigger):
-                    key = (trig.method, trig.path.rstrip("/") or "/")
-                    if key in routes:
-                        problems.append(f"{at}: route {trig.method} {trig.path} is also {routes[key]}'s")
-                    routes[key] = fn.name
-                    if self.timeout_of(fn) > HTTP_MAX_TIMEOUT:
-                        problems.append(
-                            f"{where}.timeout: {self.timeout_of(fn)} s exceeds the HTTP API's "
-                            f"{HTTP_MAX_TIMEOUT} s integration limit"
-                        )
-                    if trig.auth == "authorizer" and not authorizers:
-                        problems.append(f"{at}.auth: route needs an authorizer but no function has one")
-                elif isinstance(trig, KafkaTrigger):
-                    if trig.topic not in self.topics:
-                        problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
-                elif isinstance(trig, S3Trigger) and trig.bucket not in self.buckets:
-                    problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+            problems += self._layer_problems(fn) + self._uses_problems(fn)
+            problems += self._trigger_problems(fn, routes, has_authorizer=bool(authorizers))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _layer_problems(self, fn: FunctionSpec) -> list[str]:
+        where, layers = f"functions.{fn.name}.layers", self.layers_of(fn)
+        problems = [f"{where}: unknown layer {layer!r}" for layer in layers if layer not in self.layers]
+        if len(layers) > MAX_LAYERS:
+            problems.append(f"{where}: {len(layers)} layers, Lambda allows {MAX_LAYERS}")
+        if len(set(layers)) != len(layers):
+            problems.append(f"{where}: a layer is listed twice")
+        return problems
+
+    def _uses_problems(self, fn: FunctionSpec) -> list[str]:
+        where, u = f"functions.{fn.name}.uses", fn.uses
+        problems = [f"{where}.produces: unknown topic {t!r}" for t in u.produces if t not in self.topics]
+        problems += [f"{where}.secrets: unknown secret {s!r}" for s in u.secrets if s not in self.secrets]
+        problems += [f"{where}.buckets: unknown bucket {b!r}" for b in u.buckets if b not in self.buckets]
+        problems += [
+            f"{where}.calls: {callee!r} is not a function with an HTTP route"
+            for callee in u.calls
+            if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger)
+        ]
+        return problems
+
+    def _trigger_problems(
+        self, fn: FunctionSpec, routes: dict[tuple[str, str], str], *, has_authorizer: bool
+    ) -> list[str]:
+        problems: list[str] = []
+        for i, trig in enumerate(fn.triggers):
+            at = f"functions.{fn.name}.triggers[{i}]"
+            if isinstance(trig, HttpTrigger):
+                problems += self._route_problems(fn, trig, at, routes, has_authorizer=has_authorizer)
+            elif isinstance(trig, KafkaTrigger) and trig.topic not in self.topics:
+                problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
+            elif isinstance(trig, S3Trigger) and trig.bucket not in self.buckets:
+                problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+        return problems
+
+    def _route_problems(
+        self, fn: FunctionSpec, trig: HttpTrigger, at: str, routes: dict[tuple[str, str], str], *, has_authorizer: bool
+    ) -> list[str]:
+        problems: list[str] = []
+        key = (trig.method, trig.path.rstrip("/") or "/")
+        if key in routes:
+            problems.append(f"{at}: route {trig.method} {trig.path} is also {routes[key]}'s")
+        routes[key] = fn.name
+        if self.timeout_of(fn) > HTTP_MAX_TIMEOUT:
+            problems.append(
+                f"functions.{fn.name}.timeout: {self.timeout_of(fn)} s exceeds the HTTP API's "
+                f"{HTTP_MAX_TIMEOUT} s integration limit"
+            )
+        if trig.auth == "authorizer" and not has_authorizer:
+            problems.append(f"{at}.auth: route needs an authorizer but no function has one")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -375,8 +425,32 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def env_key(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicSpec]) -> dict[str, str]:
+    """Postgres, Redis and Kafka endpoints: only for the resources the function uses."""
+    u, env = fn.uses, {}
+    if u.postgres and b.db_dsn:
+        env["TP_DB_DSN"] = b.db_dsn
+        env.update({"TP_DB_SECRET_ID": b.db_secret} if b.db_secret else {})
+        if u.postgres == "replica" and b.db_read_dsn:
+            env["TP_DB_READ_DSN"] = b.db_read_dsn
+    if u.redis and b.redis_url:
+        env["TP_REDIS_URL"] = b.redis_url
+        env.update({"TP_REDIS_AUTH_SECRET_ID": b.redis_auth_secret} if b.redis_auth_secret else {})
+    if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
+        env.update({"TP_KAFKA_BOOTSTRAP": b.kafka_bootstrap, "TP_KAFKA_SECURITY": b.kafka_security})
+        # What it may produce, each topic with its partition key: the producer refuses anything else.
+        env["TP_KAFKA_PRODUCES"] = json.dumps({t: topics[t].key for t in u.produces}, sort_keys=True)
+    return env
+
+
+def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
+    """Secrets, buckets and the services it calls, each by logical name: TP_SECRET_<NAME>, ..."""
+    u = fn.uses
+    env = {f"TP_SECRET_{env_key(s)}": b.secret_ids[s] for s in u.secrets if s in b.secret_ids}
+    env.update({f"TP_BUCKET_{env_key(k)}": b.bucket_names[k] for k in u.buckets if k in b.bucket_names})
+    components = {manifest.functions[callee].component for callee in u.calls}
+    env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
+    return env
 
 
 def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
@@ -386,33 +460,11 @@ def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[s
         "TP_FUNCTION": fn.name,
         "POWERTOOLS_SERVICE_NAME": fn.component,
         "POWERTOOLS_METRICS_NAMESPACE": manifest.project.metrics_namespace,
+        **manifest.defaults.environment,
+        **_data_environment(fn, b, manifest.topics),
+        **_named_environment(manifest, fn, b),
+        **b.extra,
     }
-    env.update(manifest.defaults.environment)
-    u = fn.uses
-    if u.postgres and b.db_dsn:
-        env["TP_DB_DSN"] = b.db_dsn
-        if b.db_secret:
-            env["TP_DB_SECRET_ID"] = b.db_secret
-        if u.postgres == "replica" and b.db_read_dsn:
-            env["TP_DB_READ_DSN"] = b.db_read_dsn
-    if u.redis and b.redis_url:
-        env["TP_REDIS_URL"] = b.redis_url
-        if b.redis_auth_secret:
-            env["TP_REDIS_AUTH_SECRET_ID"] = b.redis_auth_secret
-    if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
-        env["TP_KAFKA_BOOTSTRAP"] = b.kafka_bootstrap
-        env["TP_KAFKA_SECURITY"] = b.kafka_security
-    for secret in u.secrets:
-        if secret in b.secret_ids:
-            env[f"TP_SECRET_{env_key(secret)}"] = b.secret_ids[secret]
-    for bucket in u.buckets:
-        if bucket in b.bucket_names:
-            env[f"TP_BUCKET_{env_key(bucket)}"] = b.bucket_names[bucket]
-    for callee in u.calls:
-        component = manifest.functions[callee].component
-        if component in b.service_urls:
-            env[f"TP_SERVICE_URL_{env_key(component)}"] = b.service_urls[component]
-    env.update(b.extra)
     env.update(fn.environment)  # the function's own settings win
     return env
 
@@ -454,3 +506,12 @@ def load_manifest(path: Path, *, check_files: bool = True, repo_root: Path | Non
         if missing:
             raise ManifestError(missing)
     return manifest
+
+
+def domain_paths(manifest_path: Path = DEFAULT_MANIFEST) -> list[Path]:
+    """The domain folders of a manifest (each holds handler folders and its `tp_<domain>` package).
+
+    Tests and type checks put them on the import path, as Lambda puts a code asset at /var/task.
+    """
+    manifest = load_manifest(manifest_path, check_files=False)
+    return [manifest_path.parent / domain for domain in manifest.domains()]

@@ -10,26 +10,32 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from tradeplane.core.authorization import authorize
+from tp_core.authorization import authorize
 from tradeplane.observability import instrument, logger
-from tradeplane.settings import secret_id
+from tradeplane.settings import FunctionSettings, load_settings
 from tradeplane.tokens import load_keyset
 
 
-class AuthorizerEnv(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TP_")
+class Settings(FunctionSettings):
+    secret_jwt_signing_keys: str  # uses.secrets = ["jwt-signing-keys"]
     api_audience: str = "tradeplane-api"
+    # Tokens that claim to live longer are refused, however well signed (TP_MAX_TOKEN_LIFETIME_S).
+    max_token_lifetime_s: int = 24 * 3600
 
 
-ENV = AuthorizerEnv()
+SETTINGS = load_settings(Settings)
 
 
 @instrument
 @event_source(data_class=APIGatewayAuthorizerEventV2)
 def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
-    keyset = load_keyset(secret_id("jwt-signing-keys"))
-    decision = authorize(event.headers.get("authorization"), keyset=keyset, audience=ENV.api_audience)
+    keyset = load_keyset(SETTINGS.secret_jwt_signing_keys)
+    decision = authorize(
+        event.headers.get("authorization"),
+        keyset=keyset,
+        audience=SETTINGS.api_audience,
+        max_lifetime_s=SETTINGS.max_token_lifetime_s,
+    )
     if not decision.allowed:
         logger.info("denied", extra={"reason": decision.reason, "route": event.route_key})
     return APIGatewayAuthorizerResponseV2(authorize=decision.allowed, context=decision.context).asdict()

@@ -6,11 +6,19 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tradeplane import db, kafka
-from tradeplane.etl.models import TICK_EVENT, tick_from_envelope
-from tradeplane.etl.rollup import roll_up
-from tradeplane.kafka_records import envelopes, parse_msk_event
+from tp_etl.rollup import roll_up
+from tradeplane import db, kafka_producer
+from tradeplane.contracts.market import TICK_EVENT, tick_from_envelope
+from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
+from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
+
+
+class Settings(PostgresSettings, KafkaSettings):
+    """Consumes market.ticks, writes market.bars in Postgres and produces market.bars."""
+
+
+SETTINGS = load_settings(Settings)
 
 
 @instrument
@@ -28,8 +36,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
             consumer="bar_aggregator",
             producer="bar_aggregator",
             correlation_id=ticks[0].correlation_id if ticks else None,
-            publish=kafka.publish_many,
-            flush=kafka.flush,
+            publish=kafka_producer.publish_many,
+            flush=kafka_producer.flush,
         )
     metrics.add_metric(name="TicksApplied", unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name="BarsPublished", unit=MetricUnit.Count, value=len(result.published))

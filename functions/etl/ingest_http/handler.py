@@ -7,12 +7,21 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tradeplane import kafka
-from tradeplane.core.principal import Principal
-from tradeplane.etl.ingest import ingest
-from tradeplane.etl.models import TickBatch
+from tp_etl.ingest import ingest
+from tp_etl.models import TickBatch
+from tradeplane import kafka_producer
+from tradeplane.auth import Principal
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
 from tradeplane.problems import register_problem_handlers
+from tradeplane.settings import KafkaSettings, load_settings
+
+
+class Settings(KafkaSettings):
+    """Produces market.ticks."""
+
+
+SETTINGS = load_settings(Settings)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_problem_handlers(app)
@@ -21,8 +30,8 @@ register_problem_handlers(app)
 @app.post("/v1/market-data")
 def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
     Principal.from_authorizer(app.current_event.request_context.authorizer.get_lambda).require("market-data:write")
-    result = ingest(batch, producer="ingest_http", correlation_id=correlation_id(), publish=kafka.publish_many)
-    kafka.flush()  # answer 202 only once Kafka has acknowledged every tick
+    result = ingest(batch, producer="ingest_http", correlation_id=correlation_id(), publish=kafka_producer.publish_many)
+    kafka_producer.flush()  # answer 202 only once Kafka has acknowledged every tick
     metrics.add_metric(name="TicksAccepted", unit=MetricUnit.Count, value=result.accepted)
     return Response(
         status_code=202,
@@ -33,4 +42,4 @@ def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

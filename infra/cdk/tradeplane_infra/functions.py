@@ -110,7 +110,7 @@ class Functions(Construct):
             description=(fn.description or fn.name)[:256],
             runtime=self.runtime,
             architecture=self.architecture,
-            handler=fn.handler,
+            handler=fn.lambda_handler,
             code=lambda_.Code.from_asset(str(d.assets.function_dir(fn.name))),
             layers=[self.layers[name] for name in m.layers_of(fn)],
             memory_size=m.memory_of(fn),

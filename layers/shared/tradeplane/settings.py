@@ -1,63 +1,55 @@
 """Runtime configuration: the only module that reads the process environment.
 
-Every other module asks `get_settings()` (or the helpers below) for what it
-needs, so a handler's configuration is one typed object, read once per
-container. The variable names are the contract written by
-`tradeplane_tools.manifest.environment_for`.
+Each function declares one typed settings model, composed from the resources
+its manifest entry `uses` (`PostgresSettings`, `RedisSettings`,
+`KafkaSettings`, plus its own fields), and loads it at import time:
+
+    class Settings(PostgresSettings, KafkaSettings):
+        api_audience: str = "tradeplane-api"
+
+    SETTINGS = load_settings(Settings)   # cold start fails here, naming the variable
+
+The variable names are the contract written by the tooling's `environment_for`
+(`TP_DB_DSN`, `TP_SECRET_<NAME>`, ...). The shared clients (db, redis_client,
+kafka_producer) ask `settings_for(...)` for the part they need, so a function
+that uses a resource its model does not declare fails with a message saying so.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from functools import lru_cache
-from typing import Literal
+import threading
+from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ConfigurationError",
-    "Settings",
-    "bucket_name",
+    "FunctionSettings",
+    "KafkaSettings",
+    "PostgresSettings",
+    "RedisSettings",
     "env_key",
-    "get_settings",
-    "require",
-    "secret_id",
-    "service_url",
+    "load_settings",
+    "reset_settings",
+    "settings_for",
 ]
+
+S = TypeVar("S", bound="FunctionSettings")
 
 
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing or invalid."""
 
 
-class Settings(BaseSettings):
-    """Typed view of the `TP_*` environment (plus AWS_REGION)."""
+class FunctionSettings(BaseSettings):
+    """What every function has: the `TP_*` identity, plus AWS_REGION."""
 
     model_config = SettingsConfigDict(env_prefix="TP_", extra="ignore", frozen=True, case_sensitive=False)
 
     stage: str = "local"
     function: str = ""
-
-    db_dsn: str | None = None
-    db_read_dsn: str | None = None
-    db_secret_id: str | None = None
-    # Pool sizing: one connection per Lambda container unless told otherwise.
-    db_pool_min_size: int = Field(default=0, ge=0)
-    db_pool_max_size: int = Field(default=1, ge=1)
-    db_pool_timeout_s: float = Field(default=10.0, gt=0)
-    db_connect_timeout_s: int = Field(default=5, ge=1)
-    db_secret_max_age_s: int = Field(default=300, ge=0)
-
-    redis_url: str | None = None
-    redis_auth_secret_id: str | None = None
-    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
-
-    kafka_bootstrap: str | None = None
-    kafka_security: Literal["plaintext", "iam"] = "plaintext"
-    kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
-
     aws_region: str = Field(
         default="us-east-1",
         validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "TP_AWS_REGION"),
@@ -68,48 +60,110 @@ class Settings(BaseSettings):
         return self.stage == "local"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings for this container (cached; tests call `get_settings.cache_clear()`)."""
+class PostgresSettings(FunctionSettings):
+    """`uses.postgres`: the primary DSN, an optional replica DSN and the credentials secret in AWS."""
+
+    db_dsn: str
+    db_read_dsn: str | None = None
+    db_secret_id: str | None = None
+    # Pool sizing: one connection per Lambda container unless told otherwise.
+    db_pool_min_size: int = Field(default=0, ge=0)
+    db_pool_max_size: int = Field(default=1, ge=1)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    db_connect_timeout_s: int = Field(default=5, ge=1)
+    db_secret_max_age_s: int = Field(default=300, ge=0)
+    # A replica that cannot hand out a connection this fast is skipped for db_replica_retry_s.
+    db_replica_timeout_s: float = Field(default=2.0, gt=0)
+    db_replica_retry_s: float = Field(default=30.0, ge=0)
+
+
+class RedisSettings(FunctionSettings):
+    """`uses.redis`: the endpoint and, in AWS, the AUTH token's secret."""
+
+    redis_url: str
+    redis_auth_secret_id: str | None = None
+    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
+    redis_secret_max_age_s: int = Field(default=300, ge=0)
+
+
+class KafkaSettings(FunctionSettings):
+    """`uses.produces` or a Kafka trigger: the bootstrap servers and how to authenticate."""
+
+    kafka_bootstrap: str
+    kafka_security: Literal["plaintext", "iam"] = "plaintext"
+    kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Topic -> the event field that is its partition key, for the topics the manifest lets it produce.
+    kafka_produces: dict[str, str] | None = None
+
+
+_lock = threading.Lock()
+_loaded: FunctionSettings | None = None  # the function's own model, once its handler loaded it
+_standalone: dict[type[FunctionSettings], FunctionSettings] = {}  # scripts and tests without a handler
+
+
+def _variable(model: type[FunctionSettings], field: str) -> str:
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        return str(alias.choices[0])
+    return f"TP_{field.upper()}"
+
+
+def _describe(model: type[FunctionSettings], exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        variable = _variable(model, str(err["loc"][0])) if err["loc"] else "environment"
+        problems.append(f"{variable} is not set" if err["type"] == "missing" else f"{variable}: {err['msg']}")
+    return f"invalid configuration ({model.__name__}): " + "; ".join(problems)
+
+
+def _build(model: type[S]) -> S:
     try:
-        return Settings()
-    except ValueError as exc:  # pydantic ValidationError is a ValueError
-        raise ConfigurationError(f"invalid TP_* environment: {exc}") from exc
+        return model()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(model, exc)) from None
+
+
+def load_settings(model: type[S]) -> S:
+    """Validate the environment against the function's settings model and make it the container's settings."""
+    global _loaded
+    settings = _build(model)
+    with _lock:
+        _loaded = settings
+    return settings
+
+
+def settings_for(part: type[S]) -> S:
+    """The container's settings viewed as `part` (e.g. `PostgresSettings` for the pool).
+
+    Inside a function, the model its handler loaded must include `part`; outside one
+    (scripts, tests) `part` is read from the environment on first use and kept.
+    """
+    loaded = _loaded
+    if loaded is not None:
+        if not isinstance(loaded, part):
+            raise ConfigurationError(
+                f"function {loaded.function or '?'}: its settings ({type(loaded).__name__}) do not include "
+                f"{part.__name__}; declare the resource in the manifest's `uses` and in the settings model"
+            )
+        return loaded
+    with _lock:
+        found = _standalone.get(part)
+        if found is None:
+            found = _standalone[part] = _build(part)
+    assert isinstance(found, part)
+    return found
+
+
+def reset_settings() -> None:
+    """Forget loaded settings (tests, or a runner that changes the environment)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+        _standalone.clear()
 
 
 def env_key(name: str) -> str:
-    """Logical name -> environment suffix: upper-cased, non-alphanumerics to `_` (as the manifest does)."""
+    """Logical name -> environment suffix: upper-cased, non-alphanumerics to `_` (`jwt-signing-keys` ->
+    `JWT_SIGNING_KEYS`, read as `TP_SECRET_JWT_SIGNING_KEYS`)."""
     return re.sub(r"[^A-Z0-9]", "_", name.upper())
-
-
-def require(value: str | None, variable: str) -> str:
-    """Return `value`, or raise ConfigurationError naming the missing `variable`."""
-    if not value:
-        raise ConfigurationError(f"environment variable {variable} is not set")
-    return value
-
-
-def _lookup(prefix: str, logical: str, what: str) -> str:
-    variable = f"{prefix}{env_key(logical)}"
-    value = os.environ.get(variable)
-    if not value:
-        raise ConfigurationError(
-            f"environment variable {variable} is not set (no {what} bound for {logical!r}; "
-            "is it listed in the function's manifest entry?)"
-        )
-    return value
-
-
-def secret_id(logical: str) -> str:
-    """Secrets Manager id for the logical secret `logical` (from TP_SECRET_<NAME>)."""
-    return _lookup("TP_SECRET_", logical, "secret")
-
-
-def bucket_name(logical: str) -> str:
-    """Bucket name for the logical bucket `logical` (from TP_BUCKET_<NAME>)."""
-    return _lookup("TP_BUCKET_", logical, "bucket")
-
-
-def service_url(component: str) -> str:
-    """Base URL of another component's API (from TP_SERVICE_URL_<COMPONENT>), without trailing slash."""
-    return _lookup("TP_SERVICE_URL_", component, "service URL").rstrip("/")

@@ -29,11 +29,9 @@ __all__ = [
     "Keyset",
     "TokenError",
     "TokenErrorReason",
-    "generate_keyset",
     "issue",
     "issue_service_token",
     "load_keyset",
-    "rotate_keyset",
     "verify",
 ]
 
@@ -54,6 +52,7 @@ TokenErrorReason = Literal[
     "wrong_audience",
     "wrong_issuer",
     "missing_claim",
+    "too_long_lived",
     "invalid",
 ]
 
@@ -139,45 +138,6 @@ class Claims(BaseModel):
 # --------------------------------------------------------------------------- keys
 
 
-def _new_es256_pair() -> tuple[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private_pem, public_pem
-
-
-def generate_keyset(kid: str | None = None, *, issuer: str = "tradeplane") -> dict[str, Any]:
-    """A new keyset with one ES256 key (store it as the secret's JSON string)."""
-    kid = kid or datetime.now(UTC).strftime("k%Y%m%d%H%M%S")
-    private_pem, public_pem = _new_es256_pair()
-    return {
-        "active_kid": kid,
-        "issuer": issuer,
-        "keys": {kid: {"alg": "ES256", "private_pem": private_pem, "public_pem": public_pem}},
-    }
-
-
-def rotate_keyset(keyset: Mapping[str, Any], new_kid: str, *, keep: int = 2) -> dict[str, Any]:
-    """Add a new ES256 key and make it active, keeping the newest `keep` keys for verification."""
-    current = dict(keyset)
-    keys = dict(current.get("keys", {}))
-    if new_kid in keys:
-        raise ValueError(f"kid {new_kid!r} already exists")
-    private_pem, public_pem = _new_es256_pair()
-    keys[new_kid] = {"alg": "ES256", "private_pem": private_pem, "public_pem": public_pem}
-    kept = list(keys)[-max(keep, 1) :]
-    return {**current, "active_kid": new_kid, "keys": {k: keys[k] for k in kept}}
-
-
 def load_keyset(secret_id: str, max_age: int = 300, *, force_fetch: bool = False) -> dict[str, Any]:
     """Fetch the keyset secret (JSON), cached in the container for `max_age` seconds.
 
@@ -258,9 +218,24 @@ def issue_service_token(keyset: Mapping[str, Any], caller: str, audience: str, *
     return issue(keyset, f"svc:{caller}", audience, ttl_s=ttl_s, scope=("service",))
 
 
-def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
-    """Verify `token` for `audience`; raise TokenError(reason) on any problem."""
-    ks = Keyset.parse(keyset)
+# PyJWT's errors -> our reasons; order matters (subclasses first).
+_DECODE_ERRORS: tuple[tuple[type[Exception], TokenErrorReason], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.InvalidAlgorithmError, "bad_algorithm"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.DecodeError, "malformed"),
+    (jwt.InvalidTokenError, "invalid"),
+)
+# Details that come from the token itself are never repeated; these reasons keep PyJWT's own words.
+_SAFE_DETAIL = frozenset({"missing_claim", "bad_algorithm"})
+
+
+def _key_entry(ks: Keyset, token: str) -> KeyEntry:
+    """The keyset entry named by the token's `kid`, with the algorithm pinned to the entry's."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise TokenError("malformed", "not a compact JWS")
     try:
@@ -275,8 +250,12 @@ def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
         raise TokenError("unknown_kid", f"kid {kid[:40]!r} is not in the keyset")
     if header.get("alg") != entry.alg:
         raise TokenError("bad_algorithm", f"token alg {str(header.get('alg'))[:20]!r} is not {entry.alg}")
+    return entry
+
+
+def _decode(ks: Keyset, entry: KeyEntry, token: str, audience: str) -> dict[str, Any]:
     try:
-        payload = jwt.decode(
+        payload: dict[str, Any] = jwt.decode(
             token,
             _public_key(entry.public_pem),
             algorithms=[entry.alg],
@@ -285,25 +264,27 @@ def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
             leeway=LEEWAY_S,
             options={"require": REQUIRED_CLAIMS, "verify_signature": True, "strict_aud": False},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenError("expired") from None
-    except jwt.ImmatureSignatureError:
-        raise TokenError("not_yet_valid") from None
-    except jwt.InvalidAudienceError:
-        raise TokenError("wrong_audience", f"token is not for {audience!r}") from None
-    except jwt.InvalidIssuerError:
-        raise TokenError("wrong_issuer") from None
-    except jwt.MissingRequiredClaimError as exc:
-        raise TokenError("missing_claim", exc.claim) from None
-    except jwt.InvalidAlgorithmError as exc:
-        raise TokenError("bad_algorithm", str(exc)) from None
-    except jwt.InvalidSignatureError:
-        raise TokenError("bad_signature") from None
-    except jwt.DecodeError as exc:
-        raise TokenError("malformed", str(exc)) from None
     except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid", str(exc)) from None
+        reason = next(r for kind, r in _DECODE_ERRORS if isinstance(exc, kind))
+        detail = str(getattr(exc, "claim", exc)) if reason in _SAFE_DETAIL else ""
+        if reason == "wrong_audience":
+            detail = f"token is not for {audience!r}"
+        raise TokenError(reason, detail) from None
+    return payload
+
+
+def verify(keyset: Mapping[str, Any], token: str, audience: str, *, max_lifetime_s: int = MAX_TTL_S) -> Claims:
+    """Verify `token` for `audience`; raise TokenError(reason) on any problem.
+
+    A token whose lifetime (`exp - iat`) exceeds `max_lifetime_s` is refused even when
+    its signature is good: a leaked long-lived token would otherwise outlive any rotation.
+    """
+    ks = Keyset.parse(keyset)
+    payload = _decode(ks, _key_entry(ks, token), token, audience)
     try:
-        return Claims.model_validate(payload)
+        claims = Claims.model_validate(payload)
     except ValidationError as exc:
         raise TokenError("invalid", f"unexpected claim types: {exc.errors(include_input=False)}") from None
+    if claims.exp - claims.iat > max_lifetime_s:
+        raise TokenError("too_long_lived", f"lifetime exceeds {max_lifetime_s} s")
+    return claims

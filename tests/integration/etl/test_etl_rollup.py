@@ -8,10 +8,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from tp_etl.rollup import roll_up
+from tradeplane.contracts.market import Tick
 from tradeplane.envelope import Envelope
-from tradeplane.etl.models import Tick
-from tradeplane.etl.rollup import roll_up
-from tradeplane.migrate import apply_migrations
+from tradeplane_tools.migrate import apply_migrations
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from tradeplane import db, inbox
-from tradeplane.migrate import DEFAULT_MIGRATIONS_DIR, applied_migrations, apply_migrations, pending_migrations
+from tradeplane_tools.migrate import DEFAULT_MIGRATIONS_DIR, applied_migrations, apply_migrations, pending_migrations
 
 pytestmark = pytest.mark.integration
 

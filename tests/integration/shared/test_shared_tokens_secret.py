@@ -8,25 +8,24 @@ import uuid
 import boto3
 import pytest
 from tradeplane import tokens
-from tradeplane.settings import secret_id
+from tradeplane_tools import keys
 
 pytestmark = pytest.mark.integration
 
 
 def test_issue_and_verify_with_keyset_from_secrets_manager(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     name = "jwt-" + uuid.uuid4().hex[:8]
-    keyset = tokens.generate_keyset("k1")
+    keyset = keys.generate_keyset("k1")
     sm = boto3.client("secretsmanager")
     sm.create_secret(Name=name, SecretString=json.dumps(keyset))
-    monkeypatch.setenv("TP_SECRET_JWT_SIGNING_KEYS", name)
 
-    loaded = tokens.load_keyset(secret_id("jwt-signing-keys"))
+    loaded = tokens.load_keyset(name)
     token = tokens.issue(loaded, "user-1", "core", scope=["orders:write"])
     claims = tokens.verify(loaded, token, "core")
     assert claims.sub == "user-1" and claims.has_scope("orders:write")
 
     # Rotation: the new key signs, tokens from the old key still verify while it is kept.
-    rotated = tokens.rotate_keyset(loaded, "k2")
+    rotated = keys.rotate_keyset(loaded, "k2")
     sm.put_secret_value(SecretId=name, SecretString=json.dumps(rotated))
     assert tokens.load_keyset(name)["active_kid"] == "k1"  # cached (max_age)
     fresh = tokens.load_keyset(name, force_fetch=True)

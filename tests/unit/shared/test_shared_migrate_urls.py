@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tradeplane.migrate import DEFAULT_MIGRATIONS_DIR, database_url_from_settings, yoyo_url
+from tradeplane_tools.migrate import DEFAULT_MIGRATIONS_DIR, database_url_from_settings, yoyo_url
 
 
 @pytest.mark.parametrize(

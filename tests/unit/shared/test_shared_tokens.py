@@ -12,7 +12,9 @@ from typing import Any
 import jwt
 import pytest
 from tradeplane import tokens
-from tradeplane.tokens import TokenError, generate_keyset, issue, verify
+from tradeplane.tokens import TokenError, issue, verify
+from tradeplane_tools import keys
+from tradeplane_tools.keys import generate_keyset
 
 
 @pytest.fixture(scope="module")
@@ -154,11 +156,11 @@ def test_missing_required_claim(keyset: dict[str, Any]) -> None:
 
 def test_rotation_keeps_old_tokens_valid(keyset: dict[str, Any]) -> None:
     old = issue(keyset, "u", "core")
-    rotated = tokens.rotate_keyset(keyset, "k2")
+    rotated = keys.rotate_keyset(keyset, "k2")
     assert rotated["active_kid"] == "k2" and set(rotated["keys"]) == {"k1", "k2"}
     assert verify(rotated, old, "core").sub == "u"
     assert jwt.get_unverified_header(issue(rotated, "u", "core"))["kid"] == "k2"
-    assert set(tokens.rotate_keyset(rotated, "k3")["keys"]) == {"k2", "k3"}
+    assert set(keys.rotate_keyset(rotated, "k3")["keys"]) == {"k2", "k3"}
 
 
 def test_verify_only_keyset_cannot_issue(keyset: dict[str, Any]) -> None:

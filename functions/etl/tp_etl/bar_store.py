@@ -1,0 +1,63 @@
+"""SQL for market.bars: merge partial bars, close finished ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+from tradeplane.contracts.market import BAR_INTERVAL, Bar
+
+from tp_etl.bars import PartialBar
+
+_BAR_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, trade_count, revision"
+
+_MERGE = f"""
+insert into market.bars as b
+    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts)
+values (%(symbol)s, %(interval)s, %(bucket_start)s, %(open)s, %(high)s, %(low)s, %(close)s, %(volume)s,
+        %(trade_count)s, %(open_ts)s, %(close_ts)s)
+on conflict (symbol, interval, bucket_start) do update set
+    open = case when excluded.open_ts < b.open_ts then excluded.open else b.open end,
+    open_ts = least(b.open_ts, excluded.open_ts),
+    close = case when excluded.close_ts >= b.close_ts then excluded.close else b.close end,
+    close_ts = greatest(b.close_ts, excluded.close_ts),
+    high = greatest(b.high, excluded.high),
+    low = least(b.low, excluded.low),
+    volume = b.volume + excluded.volume,
+    trade_count = b.trade_count + excluded.trade_count,
+    revision = b.revision + case when b.closed then 1 else 0 end,
+    updated_at = now()
+returning {_BAR_COLUMNS}, closed
+"""
+
+_CLOSE = f"""
+update market.bars as b set closed = true, updated_at = now()
+from unnest(%(symbols)s::text[], %(latest)s::timestamptz[]) as l(symbol, latest)
+where b.symbol = l.symbol and b.interval = %(interval)s and not b.closed and b.bucket_start < l.latest
+returning {", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(","))}
+"""
+
+
+def merge(conn: Connection[Any], partials: Sequence[PartialBar]) -> list[Bar]:
+    """Merge each partial into its bar; returns the bars that were already closed (now revised)."""
+    revised = []
+    with conn.cursor() as cur:
+        for p in partials:
+            cur.execute(_MERGE, {**p.__dict__, "interval": BAR_INTERVAL})
+            row = cur.fetchone()
+            assert row is not None
+            if row.pop("closed"):
+                revised.append(Bar.model_validate(row))
+    return revised
+
+
+def close_before(conn: Connection[Any], latest: Mapping[str, datetime]) -> list[Bar]:
+    """Close every open bar of a symbol that starts before that symbol's latest bucket."""
+    if not latest:
+        return []
+    rows = conn.execute(
+        _CLOSE, {"symbols": list(latest), "latest": list(latest.values()), "interval": BAR_INTERVAL}
+    ).fetchall()
+    return sorted((Bar.model_validate(r) for r in rows), key=lambda b: (b.symbol, b.bucket_start))

@@ -1,0 +1,52 @@
+"""The bar aggregator's one piece of domain logic: apply a batch of tick events exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from psycopg import Connection
+from tradeplane import inbox
+from tradeplane.contracts.market import Tick
+from tradeplane.contracts.topics import MARKET_BARS
+from tradeplane.envelope import Envelope
+
+from tp_etl import bar_store
+from tp_etl.bars import RollUpResult, bar_envelope, fold, latest_bucket_per_symbol
+
+
+def roll_up(
+    conn: Connection[Any],
+    ticks: Sequence[tuple[str, Tick]],
+    *,
+    consumer: str,
+    producer: str,
+    correlation_id: str | None,
+    publish: Callable[[str, Iterable[tuple[str, Envelope]]], int],
+    flush: Callable[[], None],
+) -> RollUpResult:
+    """Fold the ticks not yet applied into bars and publish the bars that closed or were revised.
+
+    Runs inside the caller's transaction: the inbox claims, the bar rows and the
+    publish (flushed, so Kafka has acknowledged) all happen before it commits. If
+    anything fails the transaction rolls back, the batch is redelivered and the
+    same deterministic bar event ids are published again.
+    """
+    fresh_ids = inbox.claim_many(conn, consumer, [event_id for event_id, _ in ticks])
+    seen: set[str] = set()
+    fresh = []
+    for event_id, tick in ticks:
+        if event_id in fresh_ids and event_id not in seen:
+            seen.add(event_id)
+            fresh.append(tick)
+    partials = fold(fresh)
+    revised = bar_store.merge(conn, partials)
+    closed = bar_store.close_before(conn, latest_bucket_per_symbol(partials))
+    to_publish = closed + revised
+    if to_publish:
+        publish(
+            MARKET_BARS,
+            [(b.symbol, bar_envelope(b, producer=producer, correlation_id=correlation_id)) for b in to_publish],
+        )
+        flush()
+    return RollUpResult(applied=len(fresh), duplicates=len(ticks) - len(fresh), published=to_publish)

@@ -1,0 +1,84 @@
+"""Market data events: `market.tick` on `market.ticks` and `market.bar` on `market.bars`, keyed by symbol."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TICK_EVENT = "market.tick"
+BAR_EVENT = "market.bar"
+BAR_INTERVAL = "1m"
+
+
+# Market data before the Unix epoch is not a thing this platform trades on; the bound also keeps every
+# timestamp far from datetime's edges, where converting an offset to UTC overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a UTC offset (e.g. 2026-11-24T14:30:00Z)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp is out of range") from None
+    if utc < EARLIEST:
+        raise ValueError("timestamp is before 1970-01-01T00:00:00Z")
+    return utc
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.\-]{0,15}$", description="instrument symbol, e.g. AAPL")]
+Price = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+# A trade print always has a size; zero would add a trade to a bar's count with no volume.
+TradeSize = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+
+
+class Tick(BaseModel):
+    """One trade print. Prices and sizes are decimals, sent as JSON strings or numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: Symbol
+    price: Price
+    size: TradeSize
+    ts: UtcDatetime
+    venue: Annotated[str, Field(max_length=16)] | None = None
+    # The source's own sequence number; with `source` it makes the tick's identity.
+    seq: Annotated[int, Field(ge=0)] | None = None
+
+
+class Bar(BaseModel):
+    """An OHLCV bar; `revision` grows when late ticks change a bar already published."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    interval: str
+    bucket_start: UtcDatetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    trade_count: int
+    revision: int = 0
+
+    @property
+    def bucket_end(self) -> datetime:
+        return self.bucket_start + timedelta(minutes=1)
+
+
+def bucket_of(ts: datetime) -> datetime:
+    """The start of the one-minute bucket holding `ts`."""
+    return ts.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def tick_from_envelope(envelope: Any) -> Tick:
+    """The tick inside a `market.tick` envelope (the envelope also names its source feed)."""
+    data = {k: v for k, v in envelope.data.items() if k != "source"}
+    return Tick.model_validate(data)

@@ -1,0 +1,240 @@
+"""Kafka producer: one per container, idempotent, flushed before a handler returns.
+
+    from tradeplane.kafka_producer import publish, flush
+
+    publish("orders.events", account_id, envelope)
+    flush()  # raises DeliveryError if any record was not acknowledged
+
+Locally TP_KAFKA_SECURITY=plaintext; on MSK it is "iam" (SASL_SSL + OAUTHBEARER
+with tokens from aws-msk-iam-sasl-signer). Message sizes are checked here
+because some brokers (Tansu) do not enforce `max.message.bytes`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from tradeplane.envelope import Envelope, kafka_headers
+from tradeplane.settings import ConfigurationError, KafkaSettings, settings_for
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message, Producer
+
+__all__ = [
+    "DeliveryError",
+    "KafkaPublishError",
+    "MessageTooLarge",
+    "client_config",
+    "close_producer",
+    "flush",
+    "msk_iam_oauth_cb",
+    "producer",
+    "producer_config",
+    "publish",
+    "publish_many",
+]
+
+HeaderList = Sequence[tuple[str, bytes | str]]
+
+
+class KafkaPublishError(RuntimeError):
+    """Base class for publishing failures."""
+
+
+class DeliveryError(KafkaPublishError):
+    """At least one record was not acknowledged by the broker (or not within the flush timeout)."""
+
+    def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+class MessageTooLarge(KafkaPublishError, ValueError):  # noqa: N818 (name fixed by the API contract)
+    """The record exceeds the configured maximum size (TP_KAFKA_MAX_MESSAGE_BYTES, default 1 MiB)."""
+
+
+def msk_iam_oauth_cb(region: str) -> Any:
+    """An `oauth_cb` for confluent-kafka that signs MSK IAM tokens for `region`."""
+
+    def oauth_cb(_config: str | None) -> tuple[str, float]:
+        from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+        token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+        return token, expiry_ms / 1000
+
+    return oauth_cb
+
+
+def client_config(settings: KafkaSettings | None = None) -> dict[str, Any]:
+    """Bootstrap and security settings shared by producers, consumers and admin clients."""
+    settings = settings or settings_for(KafkaSettings)
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "client.id": settings.function or "tradeplane",
+        "socket.keepalive.enable": True,
+    }
+    if settings.kafka_security == "iam":
+        config.update(
+            {
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanisms": "OAUTHBEARER",
+                "oauth_cb": msk_iam_oauth_cb(settings.aws_region),
+            }
+        )
+    else:
+        config["security.protocol"] = "PLAINTEXT"
+    return config
+
+
+def producer_config(settings: KafkaSettings | None = None) -> dict[str, Any]:
+    """Full producer configuration (no network access; unit-testable)."""
+    settings = settings or settings_for(KafkaSettings)
+    config = client_config(settings)
+    config.update(
+        {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            # Fail a record (and so the flush) well inside a Lambda timeout instead of retrying forever.
+            "message.timeout.ms": 30_000,
+            "request.timeout.ms": 10_000,
+            # librdkafka's own ceiling; the exact limit is enforced in publish() before produce.
+            "message.max.bytes": settings.kafka_max_message_bytes + 64 * 1024,
+        }
+    )
+    return config
+
+
+class _State:
+    def __init__(self) -> None:
+        self.producer: Producer | None = None
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+
+_state = _State()
+
+
+def _on_delivery(err: Any, msg: Message) -> None:
+    if err is not None:
+        _state.errors.append(f"{msg.topic()}[{msg.partition()}] key={msg.key()!r}: {err}")
+
+
+def producer() -> Producer:
+    """The container's producer (created on first use)."""
+    if _state.producer is None:
+        with _state.lock:
+            if _state.producer is None:
+                from confluent_kafka import Producer
+
+                p = Producer(producer_config())
+                p.poll(0)  # serves oauth_cb so the first produce has a token
+                _state.producer = p
+    return _state.producer
+
+
+def _record_size(key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]) -> int:
+    return len(key) + len(value) + sum(len(k) + len(v) for k, v in headers)
+
+
+def _produce(p: Producer, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    while True:
+        try:
+            p.produce(
+                topic,
+                value=value,
+                key=key,
+                headers=cast("list[tuple[str, str | bytes | None]]", headers),
+                on_delivery=_on_delivery,
+            )
+            break
+        except BufferError:
+            # Local queue full: serve delivery reports to make room, then retry.
+            p.poll(0.5)
+    p.poll(0)
+
+
+def _check_contract(settings: KafkaSettings, topic: str, key: str, envelope: Envelope) -> None:
+    """The topic is one the manifest lets this function produce, and the key is the event's partition key.
+
+    Tansu (and Kafka with auto-create) would silently create a mistyped topic, and a wrong key breaks
+    per-key ordering downstream; both are caught here, before anything is queued.
+    """
+    if settings.kafka_produces is None:  # scripts and tests outside a function: no manifest binding
+        return
+    field = settings.kafka_produces.get(topic)
+    if field is None:
+        raise ConfigurationError(
+            f"function {settings.function or '?'} may not produce to {topic!r}: not in its manifest `uses.produces`"
+        )
+    expected = envelope.data.get(field) if isinstance(envelope.data, dict) else None
+    if expected is not None and str(expected) != key:
+        raise ValueError(f"{topic} is keyed by {field}: key {key[:40]!r} is not the event's {field}")
+
+
+def _prepared(
+    settings: KafkaSettings, topic: str, key: str, envelope: Envelope, headers: list[tuple[str, bytes]]
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    _check_contract(settings, topic, key, envelope)
+    value, key_bytes = envelope.to_json(), key.encode()
+    size = _record_size(key_bytes, value, headers)
+    if size > settings.kafka_max_message_bytes:
+        raise MessageTooLarge(
+            f"{envelope.type} event {envelope.id} for {topic} is {size} bytes; "
+            f"the limit is {settings.kafka_max_message_bytes} bytes"
+        )
+    return key_bytes, value, headers
+
+
+def publish(
+    topic: str,
+    key: str,
+    envelope: Envelope,
+    *,
+    headers: HeaderList | None = None,
+    traceparent: str | None = None,
+) -> None:
+    """Queue one event (value = envelope JSON, headers = kafka_headers + `headers`). Call `flush()` before returning."""
+    all_headers = kafka_headers(envelope, traceparent)
+    all_headers += [(name, val.encode() if isinstance(val, str) else val) for name, val in headers or ()]
+    record = _prepared(settings_for(KafkaSettings), topic, key, envelope, all_headers)  # checked before any network
+    _produce(producer(), topic, *record)
+
+
+def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, traceparent: str | None = None) -> int:
+    """Queue many events (each `(key, envelope)`); returns how many. All are checked before any is queued."""
+    settings = settings_for(KafkaSettings)
+    prepared = [_prepared(settings, topic, key, env, kafka_headers(env, traceparent)) for key, env in items]
+    p = producer()
+    for key_bytes, value, hdrs in prepared:
+        _produce(p, topic, key_bytes, value, hdrs)
+    return len(prepared)
+
+
+def flush(timeout: float = 10.0) -> None:
+    """Wait until every queued record is acknowledged; raise DeliveryError if any failed or timed out."""
+    p = _state.producer
+    if p is None:
+        return
+    remaining = p.flush(timeout)
+    errors, _state.errors = _state.errors, []
+    if remaining:
+        raise DeliveryError(
+            f"{remaining} record(s) still unacknowledged after {timeout}s"
+            + (f"; {len(errors)} failed: {errors[:5]}" if errors else ""),
+            errors,
+        )
+    if errors:
+        raise DeliveryError(f"{len(errors)} record(s) failed delivery: {errors[:5]}", errors)
+
+
+def close_producer(timeout: float = 5.0) -> None:
+    """Flush (best effort) and drop the producer (tests); the next call builds a new one."""
+    with _state.lock:
+        p, _state.producer = _state.producer, None
+        _state.errors = []
+    if p is not None:
+        p.flush(timeout)
