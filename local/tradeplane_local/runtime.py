@@ -146,6 +146,8 @@ class Runtime:
                 max_retries=trig.max_retries,
                 bisect_on_error=trig.bisect_on_error,
                 dead_letter_topic=fn.dead_letter_topic(trig),
+                # One batch per partition in flight, partitions side by side up to the function's containers.
+                concurrency=self.hosts[fn.name].cfg.max_concurrency,
             )
             source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, self.hosts[fn.name].invoke, self.runtime_log)
             source.start()
