@@ -4,7 +4,10 @@
 - gateway overhead per request, against calling the handler in this process;
 - Kafka produce-to-invoke latency at idle with a zero batching window, against
   a plain consumer's produce-to-poll latency on the same broker;
-- each manifest function's init duration in a fresh process, against an empty handler.
+- each manifest function's init duration in a fresh process, against an empty handler;
+- the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
+  several producers while its containers are killed and its source restarted,
+  conservation checked, throughput against a bare consumer draining the same records.
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -18,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, load_manifest
 
 from tradeplane_local import provision, servers, stack
 from tradeplane_local.host import FunctionConfig, InitError, Worker
+from tradeplane_local.kafka_chaos import ChaosPlan, RoundReport, chaos_driver
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 
 BENCH_MANIFEST = REPO_ROOT / "bench" / "functions" / "manifest.toml"
@@ -114,8 +118,33 @@ def bench_gateway(runtime: Runtime, requests: int) -> None:
         )
 
 
+def _bare_poll_latencies(producer: Any, bootstrap: str, messages: int) -> list[float]:
+    """Baseline: the same broker and topic, a bare consumer polling (ms from produce to poll)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "fetch.wait.max.ms": 10})
+    meta = consumer.list_topics("bench", timeout=10)
+    parts = [TopicPartition("bench", p) for p in meta.topics["bench"].partitions]
+    high = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts]
+    consumer.assign([TopicPartition("bench", tp.partition, h) for tp, h in zip(parts, high, strict=True)])
+    consumer.poll(0.5)
+    raw: list[float] = []
+    for i in range(messages):
+        t0 = time.perf_counter()
+        producer.produce("bench", key=f"b{i}".encode(), value=b"{}")
+        producer.flush(5)
+        while True:  # Tansu's short ListOffsets end may hand a few older records first
+            msg = consumer.poll(5)
+            if msg is None or (msg.key() or b"").startswith(b"b"):
+                break
+        raw.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.02)
+    consumer.close()
+    return raw
+
+
 def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
-    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka import Producer
 
     _header(f"Kafka produce -> invoke at idle ({messages} messages, one every 20 ms, batching window 0)")
     source = next(s for s in runtime.sources if s.cfg.function == "noop_kafka")
@@ -148,25 +177,7 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         invoked.wait(5)
         time.sleep(0.02)
     source.invoke = original
-    # Baseline: the same broker and topic, a bare consumer polling.
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "fetch.wait.max.ms": 10})
-    meta = consumer.list_topics("bench", timeout=10)
-    parts = [TopicPartition("bench", p) for p in meta.topics["bench"].partitions]
-    high = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts]
-    consumer.assign([TopicPartition("bench", tp.partition, h) for tp, h in zip(parts, high, strict=True)])
-    consumer.poll(0.5)
-    raw: list[float] = []
-    for i in range(messages):
-        t0 = time.perf_counter()
-        producer.produce("bench", key=f"b{i}".encode(), value=b"{}")
-        producer.flush(5)
-        while True:
-            msg = consumer.poll(5)
-            if msg is None or (msg.key() or b"").startswith(b"b"):
-                break
-        raw.append((time.perf_counter() - t0) * 1000)
-        time.sleep(0.02)
-    consumer.close()
+    raw = _bare_poll_latencies(producer, bootstrap, messages)
     for q, label in ((0.5, "p50"), (0.99, "p99")):
         k, b = pct(latencies, q), pct(raw, q)
         _row(
@@ -221,6 +232,76 @@ def bench_init(rounds: int) -> None:
         )
 
 
+def _chaos_rounds(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> tuple[RoundReport, list[RoundReport]]:
+    """After a warm-up round, a calm round (no kills, no restart), then the chaos rounds, on one runtime."""
+    state.mkdir(mode=0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
+    state.chmod(0o755)
+    postgres = servers.start("postgres", state, durable=False)
+    try:
+        with chaos_driver(state / "runtime", postgres.url, kafka_url) as driver:
+            driver.round(replace(plan, kills=0, restarts=0))  # warm-up: every container's cold start
+            calm = driver.round(replace(plan, kills=0, restarts=0))
+            return calm, [driver.round(plan) for _ in range(rounds)]
+    finally:
+        servers.stop(postgres)
+
+
+def bench_kafka_chaos(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> None:
+    _header(
+        f"Kafka source under chaos ({rounds} rounds x {plan.records} ticks from {plan.clients} producers, "
+        f"{plan.kills} container kills and {plan.restarts} source restart per round)"
+    )
+    calm, reports = _chaos_rounds(state, kafka_url, rounds, plan)
+
+    def total(attr: str) -> int:
+        return sum(int(getattr(r, attr)) for r in reports)
+
+    def source(key: str) -> int:
+        return sum(r.source.get(key, 0) for r in reports)
+
+    twice = total("trade_count") - total("applied")
+    lost = sum(len(r.missing) for r in reports)
+    _row(
+        "ticks acknowledged",
+        str(total("acked")),
+        "",
+        "",
+        f"applied {total('applied')}, dead-lettered {total('dead_lettered')}, lost {lost}, applied twice {twice}",
+    )
+    _row(
+        "kills / source restarts",
+        f"{total('kills')} / {total('restarts')}",
+        "",
+        "",
+        f"failed invocations {source('failed_invocations')}",
+    )
+    _row(
+        "redeliveries (inbox duplicates)",
+        str(total("duplicates")),
+        "",
+        "",
+        f"records in successful invocations {source('records')}",
+    )
+    _row(
+        "gaps / replays detected",
+        f"{source('gaps')} / {source('replays_skipped')}",
+        "",
+        "",
+        f"offsets skipped after re-fetches {source('gap_offsets_skipped')}",
+    )
+    chaos_rate = total("acked") / max(sum(r.seconds for r in reports), 1e-9)
+    calm_rate = calm.acked / max(calm.seconds, 1e-9)
+    bare_rate = total("acked") / max(sum(r.baseline_seconds for r in reports), 1e-9)
+    for label, rate in (("throughput under chaos", chaos_rate), ("throughput, calm round", calm_rate)):
+        _row(
+            label,
+            f"{rate:.0f} rec/s",
+            f"{bare_rate:.0f} rec/s",
+            f"{rate / bare_rate:.3f}x",
+            "produce -> aggregated; baseline: bare consumer draining the same records",
+        )
+
+
 def run_benchmarks(quick: bool = False) -> int:
     print("Tradeplane local runtime benchmarks" + (" (quick)" if quick else ""))
     bench_up(rounds=1 if quick else 3)
@@ -234,6 +315,8 @@ def run_benchmarks(quick: bool = False) -> int:
                 bench_kafka(runtime, kafka.url, messages=50 if quick else 300)
             finally:
                 runtime.stop()
+            plan = ChaosPlan(records=900 if quick else 3000, kills=2 if quick else 4, produce_s=0.3)
+            bench_kafka_chaos(Path(tmp) / "chaos", kafka.url, rounds=1 if quick else 3, plan=plan)
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)

@@ -142,6 +142,7 @@ class ChaosDriver:
         self._closed: dict[str, int] = {}  # counters of sources replaced by a restart
         self._lock = threading.Lock()
         self._wrap(self._source())
+        self.host.warm()  # the first cold start is not part of any round
 
     # ------------------------------------------------------------------ wiring
 

@@ -6,7 +6,7 @@ docs/local-runtime.md, "Kafka consumers"):
 - Every partition of the topic is assigned explicitly, from the consumer
   group's committed offset (Tansu's group protocol is slow and flaky; offsets
   are still stored for the group). Partitions added to the topic later are
-  picked up within `PARTITION_REFRESH_S`, from their first record.
+  picked up within `partition_refresh_s`, from their first record.
 - Each partition tracks the next offset it expects from the broker. A record
   from the future (a gap) makes the source seek back and fetch again; a gap
   still there after `MAX_GAP_REFETCHES` fetches is skipped with a logged,
@@ -43,7 +43,6 @@ from tradeplane_local.loops import BackgroundLoop
 
 POLL_TIMEOUT_S = 0.1
 META_TIMEOUT_S = 10.0
-PARTITION_REFRESH_S = 5.0
 MAX_GAP_REFETCHES = 3
 CONSUME_MAX = 1000
 SAFE_TEXT_LIMIT = 200
@@ -63,6 +62,7 @@ class SourceConfig:
     dead_letter_topic: str
     retry_backoff_s: float = 0.2
     concurrency: int = 1  # batches of different partitions in flight at once
+    partition_refresh_s: float = 5.0  # how often the topic is checked for added partitions
 
 
 @dataclass
@@ -302,10 +302,10 @@ class KafkaEventSource(BackgroundLoop):
         return None
 
     def _loop(self, consumer: Consumer, pool: ThreadPoolExecutor) -> None:
-        next_refresh = time.monotonic() + PARTITION_REFRESH_S
+        next_refresh = time.monotonic() + self.cfg.partition_refresh_s
         while not self._stop.is_set():
             if time.monotonic() >= next_refresh:
-                next_refresh = time.monotonic() + PARTITION_REFRESH_S
+                next_refresh = time.monotonic() + self.cfg.partition_refresh_s
                 self._refresh_partitions(consumer)
             try:
                 msgs = consumer.consume(CONSUME_MAX, timeout=self._wait_s())
@@ -455,23 +455,34 @@ class KafkaEventSource(BackgroundLoop):
 
     # ------------------------------------------------------------------ delivery
 
+    def _due(self, state: PartitionState, now: float) -> list[events.KafkaRecord] | None:
+        """The partition's next batch if one is due (call with the lock held)."""
+        return state.take_batch(self.cfg.batch_size, self.cfg.batching_window_ms / 1000, now)
+
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         now = time.monotonic()
         with self._lock:
-            for state in self._parts.values():
-                batch = state.take_batch(self.cfg.batch_size, self.cfg.batching_window_ms / 1000, now)
-                if batch:
-                    pool.submit(self._drive, state, batch)
+            due = [(state, self._due(state, now)) for state in self._parts.values()]
+        for state, batch in due:
+            if batch:
+                self._submit(pool, state, batch)
 
-    def _drive(self, state: PartitionState, batch: list[events.KafkaRecord] | None) -> None:
-        """Run one partition's batches back to back while they are due: its order holds, others run beside it."""
-        while batch:
-            self._run_batch(state, batch)
+    def _submit(self, pool: ThreadPoolExecutor, state: PartitionState, batch: list[events.KafkaRecord]) -> None:
+        try:
+            pool.submit(self._drive, pool, state, batch)
+        except RuntimeError:  # shutting down: the batch stays unhandled, so uncommitted
             with self._lock:
                 state.in_flight = False
-                if self._stop.is_set():
-                    return
-                batch = state.take_batch(self.cfg.batch_size, self.cfg.batching_window_ms / 1000, time.monotonic())
+                state.requeue(batch, 0.0)
+
+    def _drive(self, pool: ThreadPoolExecutor, state: PartitionState, batch: list[events.KafkaRecord]) -> None:
+        """Run one partition's batch; queue its next due batch behind other partitions' (fair, in order)."""
+        self._run_batch(state, batch)
+        with self._lock:
+            state.in_flight = False
+            batch_next = None if self._stop.is_set() else self._due(state, time.monotonic())
+        if batch_next:
+            self._submit(pool, state, batch_next)
 
     def _run_batch(self, state: PartitionState, batch: list[events.KafkaRecord]) -> None:
         try:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,62 @@ def test_poison_record_is_logged_once_without_its_payload(
     assert headers["tp-dlq-source-offset"] == b"1" and headers["tp-dlq-error-class"] == b"ValueError"
     error = headers["tp-dlq-error"].decode("ascii")
     assert error.startswith("ValueError: cannot parse bad\\n") and len(error) < 300
+
+
+# ---------------------------------------------------------------- issue 16: partitions side by side
+
+
+def test_a_failing_partition_does_not_stall_the_others(
+    fixture_runtime, kafka_bootstrap: str, sink_file: Path, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    topic, dlq = new_topic("side", partitions=2), new_topic("dlq", partitions=2)
+    log: list[str] = []
+    source = _source(fixture_runtime.hosts["consumer"], kafka_bootstrap, topic, dlq, log)
+    source.cfg = replace(source.cfg, max_retries=4, retry_backoff_s=0.3)  # ~4.5 s of retries before the DLQ
+    _produce(kafka_bootstrap, topic, [("k", "poison-side")], partition=0)
+    source.start()
+    try:
+        _wait_for(lambda: "poison-side" in _values(sink_file))  # partition 0 is failing and backing off
+        _produce(kafka_bootstrap, topic, [("k", f"side-{i}") for i in range(6)], partition=1)
+        _wait_for(lambda: len(_delivered_in(sink_file, "side-")) == 6)
+        assert source.stats.dead_lettered == 0  # partition 1 went through while partition 0 still retried
+        _wait_for(lambda: source.stats.committed == {0: 1, 1: 6})
+    finally:
+        source.stop()
+    assert _delivered_in(sink_file, "side-") == [f"side-{i}" for i in range(6)]  # in order
+    assert source.stats.dead_lettered == 1
+
+
+class GrowingConsumer(Consumer):
+    """A real consumer whose metadata shows partition 1 only once `grown` is set: a topic that gained a
+    partition. (Tansu 0.6 has no CreatePartitions; Kafka and Redpanda do.)"""
+
+    grown = threading.Event()
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any:
+        meta = super().list_topics(topic, timeout)
+        if not self.grown.is_set() and topic in meta.topics:
+            meta.topics[topic].partitions.pop(1, None)
+        return meta
+
+
+def test_added_partitions_are_picked_up_without_a_restart(
+    fixture_runtime, kafka_bootstrap: str, sink_file: Path, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    topic, dlq = new_topic("grow", partitions=2), new_topic("dlq", partitions=2)
+    log: list[str] = []
+    GrowingConsumer.grown.clear()
+    source = _source(fixture_runtime.hosts["consumer"], kafka_bootstrap, topic, dlq, log, GrowingConsumer)
+    source.cfg = replace(source.cfg, partition_refresh_s=0.3)
+    source.start()
+    try:
+        _produce(kafka_bootstrap, topic, [("k", "grow-0")], partition=0)
+        _produce(kafka_bootstrap, topic, [("k", "grow-1")], partition=1)  # written before the source sees it
+        _wait_for(lambda: "grow-0" in _values(sink_file))
+        assert source.stats.partitions == 1
+        GrowingConsumer.grown.set()
+        _wait_for(lambda: "grow-1" in _values(sink_file))
+        _wait_for(lambda: source.stats.committed == {0: 1, 1: 1})
+    finally:
+        source.stop()
+    assert source.stats.partitions == 2 and any("picked up new partitions [1]" in line for line in log)
