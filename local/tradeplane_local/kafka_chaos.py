@@ -37,7 +37,15 @@ from tradeplane_local.runtime import Runtime, RuntimeConfig
 
 FUNCTION = "bar_aggregator"
 TICK_TYPE = "market.tick"
-SOURCE_COUNTERS = ("records", "batches", "failed_invocations", "gaps", "gap_offsets_skipped", "replays_skipped")
+SOURCE_COUNTERS = (
+    "records",
+    "batches",
+    "failed_invocations",
+    "gaps",
+    "gap_offsets_skipped",
+    "replays_skipped",
+    "offset_resets",
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,10 @@ class RoundReport:
     seconds: float = 0.0  # first produce to every tick accounted for
     baseline_seconds: float = 0.0  # a bare consumer draining the same records
     source: dict[str, int] = field(default_factory=dict)
+    # When ticks are missing: where the broker has them, and the source's view of each partition.
+    missing_at: dict[str, tuple[int, int]] = field(default_factory=dict)
+    partitions: dict[int, dict[str, int]] = field(default_factory=dict)
+    source_log: list[str] = field(default_factory=list)
 
     @property
     def conserved(self) -> bool:
@@ -246,6 +258,25 @@ class ChaosDriver:
         report.applied, report.trade_count = len(applied & acks.ids), trade_count
         report.dead_lettered, report.missing = len(dead), sorted(missing)
 
+    def _diagnose(self, report: RoundReport, acks: _Acks) -> None:
+        """For missing ticks: their partition and offset on the broker, and each partition's offsets in the source."""
+        wanted = set(report.missing)
+        consumer = self._reader(self.topic, dict.fromkeys(acks.first_offset, 0))
+        deadline = time.monotonic() + 20
+        while wanted - set(report.missing_at) and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, 0.2):
+                if not msg.error() and _event_id(msg) in wanted:
+                    report.missing_at[_event_id(msg)] = (msg.partition() or 0, msg.offset() or 0)
+        consumer.close()
+        log = self.runtime.state_dir / "logs" / "functions.jsonl"
+        lines = log.read_text().splitlines() if log.exists() else []
+        report.source_log = [json.loads(line)["msg"] for line in lines if "kafka source" in line][-20:]
+        source = self._source()
+        report.partitions = {
+            p: {"next": s.next_offset, "delivered": s.delivered, "committed": s.committed, "buffered": len(s.buffer)}
+            for p, s in source._parts.items()
+        }
+
     def _baseline(self, acks: _Acks) -> float:
         """A bare consumer draining the same records from the broker, without invoking anything."""
         consumer = self._reader(self.topic, dict(acks.first_offset))
@@ -280,6 +311,8 @@ class ChaosDriver:
         report.acked = len(acks.ids)
         self._settle(run, plan, acks, report)
         report.seconds = time.perf_counter() - t0
+        if report.missing:
+            self._diagnose(report, acks)
         report.baseline_seconds = self._baseline(acks)
         after = self._counters()
         report.source = {k: after[k] - before[k] for k in SOURCE_COUNTERS}

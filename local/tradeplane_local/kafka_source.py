@@ -74,7 +74,7 @@ class SourceStats:
     gaps: int = 0  # records from the future: the broker skipped offsets; the partition was fetched again
     gap_offsets_skipped: int = 0  # offsets never returned after MAX_GAP_REFETCHES fetches (each logged)
     replays_skipped: int = 0  # records from the past (already taken) dropped
-    offset_resets: int = 0  # the broker no longer had the next offset (retention, or it lost its log)
+    offset_resets: int = 0  # the broker answered "no such offset" (records deleted, or it lost its log)
     commits: int = 0
     commit_failures: int = 0
     partitions: int = 0
@@ -120,6 +120,11 @@ def consumer_config(bootstrap: str, group: str) -> dict[str, Any]:
         "socket.timeout.ms": 10_000,
         "session.timeout.ms": 6000,
     }
+
+
+def _name(exc: KafkaException) -> str:
+    """The Kafka error's code name (e.g. _TRANSPORT): enough to act on, and it carries no input."""
+    return str(exc.args[0].name()) if exc.args and isinstance(exc.args[0], KafkaError) else type(exc).__name__
 
 
 def _headers(msg: Any) -> list[tuple[str, bytes]]:
@@ -188,14 +193,6 @@ class PartitionState:
         self.refetches = 0
         self._pass_skipped()
         return count
-
-    def restart_at(self, offset: int) -> None:
-        """The broker's log no longer matches ours (it lost records): start again at `offset`."""
-        self.buffer.clear()
-        self.skipped.clear()
-        self.next_offset = self.delivered = offset
-        self.committed = min(self.committed, offset)
-        self.refetches = 0
 
     def take_batch(self, batch_size: int, window_s: float, now: float) -> list[events.KafkaRecord] | None:
         """The next batch when one is due and none is in flight; marks it in flight."""
@@ -296,7 +293,7 @@ class KafkaEventSource(BackgroundLoop):
                     return consumer
                 self._error(f"topic {self.cfg.topic!r} does not exist (create topics before consumers start)")
             except KafkaException as exc:
-                self._error(f"cannot assign partitions: {exc.args[0].name() if exc.args else exc}")
+                self._error(f"cannot assign partitions: {_name(exc)}")
             consumer.close()
             self._stop.wait(1.0)
         return None
@@ -310,7 +307,7 @@ class KafkaEventSource(BackgroundLoop):
             try:
                 msgs = consumer.consume(CONSUME_MAX, timeout=self._wait_s())
             except KafkaException as exc:
-                self._error(f"consume failed: {exc.args[0].name() if exc.args else exc}")
+                self._error(f"consume failed: {_name(exc)}")
                 self._stop.wait(1.0)
                 continue
             self._route(consumer, msgs)
@@ -334,7 +331,7 @@ class KafkaEventSource(BackgroundLoop):
             # Records written to a partition before we noticed it must not be lost: start at its beginning.
             self._discover(consumer, "TRIM_HORIZON")
         except KafkaException as exc:
-            self._error(f"partition refresh failed: {exc.args[0].name() if exc.args else exc}")
+            self._error(f"partition refresh failed: {_name(exc)}")
 
     def _discover(self, consumer: Consumer, position: str) -> None:
         """Assign the topic's partitions not assigned yet, each from its committed offset or `position`."""
@@ -416,27 +413,24 @@ class KafkaEventSource(BackgroundLoop):
             self._error(f"consumer error: {err.name()}")
 
     def _out_of_range(self, consumer: Consumer, state: PartitionState) -> None:
-        """The broker has no record at our next offset: records were trimmed, or the broker lost its log."""
+        """The broker has no record at our next offset. Skip only what it deleted (below its log start);
+        otherwise fetch the same offset again: never jump past records that were not handed over."""
         tp = TopicPartition(self.cfg.topic, state.partition)
-        low, high = consumer.get_watermark_offsets(tp, timeout=META_TIMEOUT_S, cached=False)
+        low, _ = consumer.get_watermark_offsets(tp, timeout=META_TIMEOUT_S, cached=False)
         self.stats.offset_resets += 1
         expected = state.next_offset
         if expected < low:
             self.stats.gap_offsets_skipped += state.skip_to(low)
             self._say(f"partition {state.partition}: offsets {expected}..{low - 1} were deleted by the broker; skipped")
-        elif expected > high:
-            state.restart_at(high)
-            self._say(
-                f"partition {state.partition}: the broker's log ends at {high}, before our offset {expected} "
-                f"(it lost records: restarted with memory storage?); continuing from {high}"
-            )
+        else:  # a broker that lost its log (memory storage restarted) needs an operator; say so, keep trying
+            self._error(f"partition {state.partition}: the broker has no offset {expected} (log start {low})")
         self._seek(consumer, state.partition, state.next_offset)
 
     def _seek(self, consumer: Consumer, partition: int, offset: int) -> None:
         try:
             consumer.seek(TopicPartition(self.cfg.topic, partition, offset))
         except KafkaException as exc:  # the next poll sees the same gap and tries again
-            self._error(f"seek failed on partition {partition}: {exc.args[0].name() if exc.args else exc}")
+            self._error(f"seek failed on partition {partition}: {_name(exc)}")
 
     def _flow_control(self, consumer: Consumer) -> None:
         """Pause a partition whose buffer is full (its batches are slow or failing); resume it when drained."""
@@ -568,7 +562,7 @@ class KafkaEventSource(BackgroundLoop):
             consumer.commit(offsets=[TopicPartition(self.cfg.topic, p, o) for p, o in due.items()], asynchronous=False)
         except KafkaException as exc:  # kept: the next loop commits the same (or a larger) range
             self.stats.commit_failures += 1
-            self._error(f"commit failed: {exc.args[0].name() if exc.args else exc}")
+            self._error(f"commit failed: {_name(exc)}")
             return
         with self._lock:
             for p, offset in due.items():

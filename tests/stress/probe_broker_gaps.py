@@ -87,7 +87,7 @@ def reread(bootstrap: str, topic: str, partitions: int, expected: int) -> set[tu
     return offsets
 
 
-def probe(bootstrap: str, producers: int, records: int, restart_s: float, partitions: int) -> int:
+def probe(bootstrap: str, producers: int, records: int, restart_s: float, partitions: int, waves: int) -> int:
     topic = f"probe.{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the topic exists
     admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(10)
@@ -97,11 +97,15 @@ def probe(bootstrap: str, producers: int, records: int, restart_s: float, partit
     stop = threading.Event()
     follower = threading.Thread(target=follow, args=(bootstrap, topic, stop, seen, gaps, restart_s))
     follower.start()
-    clients = [threading.Thread(target=produce, args=(bootstrap, topic, n, records, acked)) for n in range(producers)]
-    for t in clients:
-        t.start()
-    for t in clients:
-        t.join()
+    for wave in range(waves):  # each wave: new producers (new producer ids), writing at the same time
+        clients = [
+            threading.Thread(target=produce, args=(bootstrap, topic, wave * producers + n, records, acked))
+            for n in range(producers)
+        ]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
     stop.set()
     follower.join()
     on_broker = reread(bootstrap, topic, partitions, len(acked))
@@ -119,15 +123,16 @@ def main() -> int:
     parser.add_argument("--producers", type=int, default=4)
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--waves", type=int, default=1, help="rounds of fresh producers")
     parser.add_argument("--restart-s", type=float, default=0.0, help="restart the follower this often (0: never)")
     args = parser.parse_args()
     if args.bootstrap:
-        return probe(args.bootstrap, args.producers, args.records, args.restart_s, args.partitions)
+        return probe(args.bootstrap, args.producers, args.records, args.restart_s, args.partitions, args.waves)
     with tempfile.TemporaryDirectory() as tmp:
         kafka = servers.start("kafka", Path(tmp))
         try:
             bootstrap = kafka.url.removeprefix("tcp://")
-            return probe(bootstrap, args.producers, args.records, args.restart_s, args.partitions)
+            return probe(bootstrap, args.producers, args.records, args.restart_s, args.partitions, args.waves)
         finally:
             servers.stop(kafka)
 

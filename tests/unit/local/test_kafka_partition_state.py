@@ -61,14 +61,6 @@ def test_requeue_puts_back_only_what_was_not_handled() -> None:
     assert again is not None and again[0].offset == 2
 
 
-def test_restart_when_the_broker_lost_its_log() -> None:
-    state = filled(0, 3)
-    state.mark_delivered(state.buffer[:])
-    state.committed = 3
-    state.restart_at(0)
-    assert (state.next_offset, state.delivered, state.committed, state.buffer) == (0, 0, 0, [])
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
