@@ -69,6 +69,7 @@ class RoundReport:
     duplicates: int = 0  # redelivered ticks the function's inbox recognised
     kills: int = 0
     restarts: int = 0
+    seed: int = 0  # the driver's chaos seed
     seconds: float = 0.0  # first produce to every tick accounted for
     baseline_seconds: float = 0.0  # a bare consumer draining the same records
     source: dict[str, int] = field(default_factory=dict)
@@ -138,11 +139,13 @@ def _produce(bootstrap: str, topic: str, run: str, client: int, plan: ChaosPlan,
 class ChaosDriver:
     """Runs rounds against a started Runtime whose manifest has the `bar_aggregator` consumer."""
 
-    def __init__(self, runtime: Runtime, dsn: str, bootstrap: str, seed: int = 8) -> None:
+    def __init__(self, runtime: Runtime, dsn: str, bootstrap: str, seed: int | None = None) -> None:
         self.runtime = runtime
         self.dsn = dsn
         self.bootstrap = bootstrap
-        self.rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not security
+        # A new timing each run explores more interleavings; the seed is in every report to replay one.
+        self.seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
+        self.rng = random.Random(self.seed)  # noqa: S311 - chaos timing, not security
         trigger = next(t for t, fn in runtime.manifest.kafka_consumers() if fn.name == FUNCTION)
         assert isinstance(trigger, KafkaTrigger)
         self.topic = trigger.topic
@@ -294,7 +297,7 @@ class ChaosDriver:
 
     def round(self, plan: ChaosPlan) -> RoundReport:
         run = uuid.uuid4().hex
-        report = RoundReport()
+        report = RoundReport(seed=self.seed)
         acks = _Acks()
         before = self._counters()
         dup_before = self._duplicates
@@ -336,9 +339,9 @@ def chaos_runtime(state_dir: Path, dsn: str, bootstrap: str, manifest_path: Path
 
 
 @contextmanager
-def chaos_driver(state_dir: Path, dsn: str, bootstrap: str) -> Iterator[ChaosDriver]:
+def chaos_driver(state_dir: Path, dsn: str, bootstrap: str, seed: int | None = None) -> Iterator[ChaosDriver]:
     runtime = chaos_runtime(state_dir, dsn, bootstrap)
-    driver = ChaosDriver(runtime, dsn, bootstrap)
+    driver = ChaosDriver(runtime, dsn, bootstrap, seed)
     try:
         yield driver
     finally:

@@ -305,7 +305,7 @@ class KafkaEventSource(BackgroundLoop):
                 next_refresh = time.monotonic() + self.cfg.partition_refresh_s
                 self._refresh_partitions(consumer)
             try:
-                msgs = consumer.consume(CONSUME_MAX, timeout=self._wait_s())
+                msgs = self._fetch(consumer)
             except KafkaException as exc:
                 self._error(f"consume failed: {_name(exc)}")
                 self._stop.wait(1.0)
@@ -314,6 +314,14 @@ class KafkaEventSource(BackgroundLoop):
             self._dispatch(pool)
             self._flow_control(consumer)
             self._commit(consumer)
+
+    def _fetch(self, consumer: Consumer) -> list[Any]:
+        """Wait for one record (poll returns at the first), then take what is already there without waiting:
+        consume(n, timeout) alone would hold a lone record until n arrive or the timeout passes."""
+        first = consumer.poll(self._wait_s())
+        if first is None:
+            return []
+        return [first, *consumer.consume(CONSUME_MAX, 0)]
 
     def _wait_s(self) -> float:
         """Poll no longer than until the earliest open batching window closes."""

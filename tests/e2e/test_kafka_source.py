@@ -153,14 +153,24 @@ class LosingConsumer(Consumer):
 
 
 class ReplayingConsumer(Consumer):
-    """A real consumer whose fetches hand every record of a poll twice and repeat the previous poll's last
-    record, as a broker resolving an offset short of the log end (Tansu's ListOffsets) would replay."""
+    """A real consumer that hands records again: every polled record twice, plus the one before it, as a
+    broker resolving an offset short of the log end (Tansu's ListOffsets) would replay."""
 
-    previous: Any = None
+    def __init__(self, conf: dict[str, Any]) -> None:
+        super().__init__(conf)
+        self.previous: Any = None
+        self.pending: list[Any] = []
+
+    def poll(self, timeout: float = -1) -> Any:
+        msg = super().poll(timeout)
+        if msg is not None and not msg.error():
+            self.pending = [msg, *([self.previous] if self.previous is not None else [])]
+            self.previous = msg
+        return msg
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Any]:
         got = [m for m in super().consume(num_messages, timeout) if not m.error()]
-        out = ([self.previous] if self.previous is not None else []) + [m for m in got for _ in range(2)]
+        out, self.pending = [*self.pending, *(m for m in got for _ in range(2))], []
         self.previous = got[-1] if got else self.previous
         return out
 
