@@ -8,7 +8,7 @@ DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/t
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean
+.PHONY: setup demo up down status logs test test-unit test-integration test-e2e test-stress lint format bench clean
 
 $(STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh
@@ -42,6 +42,9 @@ test-integration: setup
 
 test-e2e: setup
 	$(PYTEST) tests/e2e
+
+test-stress: setup ## long conservation runs with kills (tests marked `stress`; `make test` runs their short versions)
+	TP_STRESS=1 $(PYTEST) tests/stress -s
 
 lint: setup
 	$(PY) -m ruff check .

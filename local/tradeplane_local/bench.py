@@ -5,7 +5,10 @@
   bare server's and the worker IPC's shares);
 - Kafka produce-to-invoke latency at idle with a zero batching window, against
   a plain consumer's produce-to-poll latency on the same broker;
-- each manifest function's init duration in a fresh process, against an empty handler.
+- each manifest function's init duration in a fresh process, against an empty handler;
+- the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
+  several producers while its containers are killed and its source restarted,
+  conservation checked, throughput against a bare consumer draining the same records.
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -19,15 +22,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, Bindings, Manifest, environment_for, load_manifest
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, REPO_ROOT, environment_for, load_manifest, placeholder_bindings
 
 from tradeplane_local import provision, servers, stack
 from tradeplane_local.gateway import AsgiServer
 from tradeplane_local.host import FunctionConfig, InitError, Worker
+from tradeplane_local.kafka_chaos import ChaosPlan, RoundReport, chaos_driver
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 
 BENCH_MANIFEST = REPO_ROOT / "bench" / "functions" / "manifest.toml"
@@ -185,7 +189,7 @@ def _bare_consumer_latencies(bootstrap: str, messages: int) -> list[float]:
         producer.produce("bench", key=f"b{i}".encode(), value=b"{}")
         producer.flush(5)
         msg = consumer.poll(5)
-        while msg is not None and not (msg.key() or b"").startswith(b"b"):
+        while msg is not None and not (msg.key() or b"").startswith(b"b"):  # Tansu's short end offset
             msg = consumer.poll(5)
         raw.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.02)
@@ -210,18 +214,6 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         print(f"  warning: {messages - len(latencies)} messages not seen in time")
 
 
-def init_bindings(manifest: Manifest) -> Bindings:
-    """Addresses for every resource (nothing connects at init), so each settings model validates."""
-    return Bindings(
-        stage="local",
-        db_dsn="postgresql://bench@127.0.0.1:1/bench",
-        redis_url="redis://127.0.0.1:1/0",
-        kafka_bootstrap="127.0.0.1:1",
-        secret_ids={name: f"bench/{name}" for name in manifest.secrets},
-        bucket_names={name: f"bench-{name}" for name in manifest.buckets},
-    )
-
-
 def bench_init(rounds: int) -> None:
     _header(f"init duration in a fresh process (median of {rounds}; first run compiles .pyc)")
     manifest = load_manifest(DEFAULT_MANIFEST)
@@ -236,7 +228,7 @@ def bench_init(rounds: int) -> None:
             code_dir=path.parent / fn.code_root,
             handler=fn.lambda_handler,
             layer_dirs=tuple(REPO_ROOT / str(m.layers[x].source) for x in m.layers_of(fn) if m.layers[x].source),
-            environment={**environment_for(m, fn, init_bindings(m)), "POWERTOOLS_TRACE_DISABLED": "true"},
+            environment={**environment_for(m, fn, placeholder_bindings(m)), "POWERTOOLS_TRACE_DISABLED": "true"},
             memory_mb=m.memory_of(fn),
             timeout_s=30,
         )
@@ -263,6 +255,76 @@ def bench_init(rounds: int) -> None:
         )
 
 
+def _chaos_rounds(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> tuple[RoundReport, list[RoundReport]]:
+    """After a warm-up round, a calm round (no kills, no restart), then the chaos rounds, on one runtime."""
+    state.mkdir(mode=0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
+    state.chmod(0o755)
+    postgres = servers.start("postgres", state, durable=False)
+    try:
+        with chaos_driver(state / "runtime", postgres.url, kafka_url) as driver:
+            driver.round(replace(plan, kills=0, restarts=0))  # warm-up: every container's cold start
+            calm = driver.round(replace(plan, kills=0, restarts=0))
+            return calm, [driver.round(plan) for _ in range(rounds)]
+    finally:
+        servers.stop(postgres)
+
+
+def bench_kafka_chaos(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> None:
+    _header(
+        f"Kafka source under chaos ({rounds} rounds x {plan.records} ticks from {plan.clients} producers, "
+        f"{plan.kills} container kills and {plan.restarts} source restart per round)"
+    )
+    calm, reports = _chaos_rounds(state, kafka_url, rounds, plan)
+
+    def total(attr: str) -> int:
+        return sum(int(getattr(r, attr)) for r in reports)
+
+    def source(key: str) -> int:
+        return sum(r.source.get(key, 0) for r in reports)
+
+    twice = total("trade_count") - total("applied")
+    lost = sum(len(r.missing) for r in reports)
+    _row(
+        "ticks acknowledged",
+        str(total("acked")),
+        "",
+        "",
+        f"applied {total('applied')}, dead-lettered {total('dead_lettered')}, lost {lost}, applied twice {twice}",
+    )
+    _row(
+        "kills / source restarts",
+        f"{total('kills')} / {total('restarts')}",
+        "",
+        "",
+        f"failed invocations {source('failed_invocations')}",
+    )
+    _row(
+        "redeliveries (inbox duplicates)",
+        str(total("duplicates")),
+        "",
+        "",
+        f"records in successful invocations {source('records')}",
+    )
+    _row(
+        "gaps / replays detected",
+        f"{source('gaps')} / {source('replays_skipped')}",
+        "",
+        "",
+        f"offsets skipped after re-fetches {source('gap_offsets_skipped')}",
+    )
+    chaos_rate = total("acked") / max(sum(r.seconds for r in reports), 1e-9)
+    calm_rate = calm.acked / max(calm.seconds, 1e-9)
+    bare_rate = total("acked") / max(sum(r.baseline_seconds for r in reports), 1e-9)
+    for label, rate in (("throughput under chaos", chaos_rate), ("throughput, calm round", calm_rate)):
+        _row(
+            label,
+            f"{rate:.0f} rec/s",
+            f"{bare_rate:.0f} rec/s",
+            f"{rate / bare_rate:.3f}x",
+            "produce -> aggregated; baseline: bare consumer draining the same records",
+        )
+
+
 def run_benchmarks(quick: bool = False) -> int:
     print("Tradeplane local runtime benchmarks" + (" (quick)" if quick else ""))
     bench_up(rounds=1 if quick else 3)
@@ -276,6 +338,8 @@ def run_benchmarks(quick: bool = False) -> int:
                 bench_kafka(runtime, kafka.url, messages=50 if quick else 300)
             finally:
                 runtime.stop()
+            plan = ChaosPlan(records=900 if quick else 3000, kills=2 if quick else 4, produce_s=0.3)
+            bench_kafka_chaos(Path(tmp) / "chaos", kafka.url, rounds=1 if quick else 3, plan=plan)
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)

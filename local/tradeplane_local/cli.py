@@ -87,7 +87,8 @@ def _status(args: argparse.Namespace) -> int:
     for s in rt["kafka_sources"]:
         print(
             f"  kafka {s['topic']} -> {s['function']}: {s['records']} records, {s['failed_invocations']} failed "
-            f"invocations, {s['dead_lettered']} dead-lettered"
+            f"invocations, {s['dead_lettered']} dead-lettered, {s['gaps']} gaps ({s['gap_offsets_skipped']} "
+            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}"
         )
     return 0
 

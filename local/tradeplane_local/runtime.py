@@ -148,18 +148,17 @@ class Runtime:
         )
 
     def source_configs(self) -> list[SourceConfig]:
-        """One local event source per Kafka trigger, configured from the wiring the CDK app also reads."""
+        """One local event source per Kafka trigger, configured from the wiring the CDK app also reads.
+
+        Partitions run side by side up to the rule's concurrency, capped by the containers the
+        runtime gives the function here.
+        """
         return [
             SourceConfig(
-                function=rule.function,
-                topic=rule.topic,
-                group=rule.group,
-                batch_size=rule.batch_size,
-                batching_window_ms=rule.batching_window_ms,
-                starting_position=rule.starting_position,
-                max_retries=rule.max_retries,
-                bisect_on_error=rule.bisect_on_error,
-                dead_letter_topic=rule.dead_letter_topic,
+                **{
+                    **asdict(rule),
+                    "max_concurrency": min(rule.max_concurrency, self.hosts[rule.function].cfg.max_concurrency),
+                }
             )
             for rule in self.wiring.event_sources
         ]

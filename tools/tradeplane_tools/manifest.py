@@ -425,6 +425,20 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+def placeholder_bindings(manifest: Manifest) -> Bindings:
+    """An address for every resource, none of them reachable: enough for every settings model to validate
+    (init benchmarks, settings tests), since nothing connects at import."""
+    return Bindings(
+        stage="local",
+        db_dsn="postgresql://tradeplane@127.0.0.1:1/tradeplane",
+        db_read_dsn="postgresql://tradeplane@127.0.0.1:2/tradeplane",
+        redis_url="redis://127.0.0.1:1/0",
+        kafka_bootstrap="127.0.0.1:1",
+        secret_ids={name: f"tradeplane/local/{name}" for name in manifest.secrets},
+        bucket_names={name: f"tradeplane-local-{name}" for name in manifest.buckets},
+    )
+
+
 def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicSpec]) -> dict[str, str]:
     """Postgres, Redis and Kafka endpoints: only for the resources the function uses."""
     u, env = fn.uses, {}

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 from support.handlers import MANIFEST, handler_environment, load_handler
 from tradeplane.settings import ConfigurationError, KafkaSettings, PostgresSettings, RedisSettings
-from tradeplane_tools.manifest import Bindings, KafkaTrigger
+from tradeplane_tools.manifest import KafkaTrigger, placeholder_bindings
 
-FULL = Bindings(
-    stage="local",
-    db_dsn="postgresql://db/tp",
-    db_read_dsn="postgresql://replica/tp",
-    redis_url="redis://cache:6379/0",
-    kafka_bootstrap="127.0.0.1:9092",
-    secret_ids={name: f"tp/local/{name}" for name in MANIFEST.secrets},
-    bucket_names={name: f"tp-local-{name}" for name in MANIFEST.buckets},
-)
+FULL = placeholder_bindings(MANIFEST)
 FUNCTIONS = sorted(MANIFEST.functions)
 
 
@@ -27,7 +19,7 @@ def test_settings_model_matches_uses(name: str, monkeypatch: pytest.MonkeyPatch)
     assert isinstance(settings, RedisSettings) == fn.uses.redis
     assert isinstance(settings, KafkaSettings) == bool(fn.uses.produces or fn.triggers_of(KafkaTrigger))
     for secret in fn.uses.secrets:
-        assert getattr(settings, f"secret_{secret.replace('-', '_')}") == f"tp/local/{secret}"
+        assert getattr(settings, f"secret_{secret.replace('-', '_')}") == f"tradeplane/local/{secret}"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
