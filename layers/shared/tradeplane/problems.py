@@ -4,6 +4,11 @@ Raise a `Problem` (or use a helper) anywhere in a request handler; the
 Powertools resolver turns it into a response once `register_problem_handlers(app)`
 has run. No exception text, stack trace or SQL ever reaches the client:
 unexpected errors become a generic 500 and are logged with the correlation id.
+
+Resolvers of Alpaca-shaped `/v2` routes register with `alpaca=True`: every
+problem then also carries Alpaca's integer `code` and `message` members (RFC
+9457 allows extension members), because alpaca-py and alpaca-trade-api read
+`json.loads(body)["code"]` and `["message"]` from any 4xx/5xx.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_TYPE_BASE",
     "Problem",
+    "alpaca_code",
     "bad_request",
     "conflict",
     "field_errors",
@@ -82,8 +88,24 @@ class Problem(Exception):  # noqa: N818 (it is the RFC's name; raising it is the
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), default=str)
 
+    def with_alpaca_members(self) -> Problem:
+        """This problem with Alpaca's `code` and `message` added (kept when the raiser set them)."""
+        self.extensions.setdefault("code", alpaca_code(self.status))
+        self.extensions.setdefault("message", self.detail or self.title)
+        return self
+
     def response_headers(self) -> dict[str, str]:
         return {"Content-Type": PROBLEM_CONTENT_TYPE, "Cache-Control": "no-store", **self.headers}
+
+
+def alpaca_code(status: int) -> int:
+    """Alpaca's generic error code for an HTTP status: the status followed by 10000 (404 -> 40410000).
+
+    Alpaca's documented codes for the common statuses (40010000 bad request, 40110000 unauthorized,
+    40310000 forbidden, 40410000 not found, 42210000 unprocessable, 42910000 rate limit, 50010000
+    internal) all follow this pattern; specific rules may raise a `Problem` with their own `code`.
+    """
+    return status * 100_000 + 10_000
 
 
 def problem_response(problem: Problem) -> dict[str, Any]:
@@ -159,9 +181,11 @@ def from_validation_error(exc: ValidationError, detail: str | None = None) -> Pr
 # --------------------------------------------------------------------------- Powertools
 
 
-def _to_response(problem: Problem) -> Response[str]:
+def _to_response(problem: Problem, alpaca: bool = False) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response
 
+    if alpaca:
+        problem.with_alpaca_members()
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -170,8 +194,11 @@ def _to_response(problem: Problem) -> Response[str]:
     )
 
 
-def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
-    """Map every error a route can raise to a problem+json response on `app`."""
+def register_problem_handlers(app: APIGatewayHttpResolver, *, alpaca: bool = False) -> None:
+    """Map every error a route can raise to a problem+json response on `app`.
+
+    `alpaca=True` (Alpaca-shaped `/v2` resolvers) adds Alpaca's `code` and `message` to every problem.
+    """
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -184,38 +211,34 @@ def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
             return None
         return path if isinstance(path, str) else None
 
+    def respond(problem: Problem) -> Response[str]:
+        if problem.instance is None:
+            problem.instance = instance()
+        return _to_response(problem, alpaca)
+
     def _problem(exc: Problem) -> Response[str]:
-        if exc.instance is None:
-            exc.instance = instance()
         if exc.status >= 500:
             logger.error("problem response", extra={"status": exc.status, "title": exc.title})
-        return _to_response(exc)
+        return respond(exc)
 
     def _request_validation(exc: RequestValidationError) -> Response[str]:
-        problem = unprocessable("The request is not valid.", errors=field_errors(list(exc.errors())))
-        problem.instance = instance()
-        return _to_response(problem)
+        return respond(unprocessable("The request is not valid.", errors=field_errors(list(exc.errors()))))
 
     def _validation(exc: ValidationError) -> Response[str]:
-        problem = from_validation_error(exc)
-        problem.instance = instance()
-        return _to_response(problem)
+        return respond(from_validation_error(exc))
 
     def _not_found(exc: NotFoundError) -> Response[str]:
-        problem = not_found("No such resource or route.")
-        problem.instance = instance()
-        return _to_response(problem)
+        return respond(not_found("No such resource or route."))
 
     def _service_error(exc: ServiceError) -> Response[str]:
         status = exc.status_code if 400 <= exc.status_code <= 599 else 500
         # 4xx messages are written by us for the client; 5xx text is never shown.
         detail = exc.msg if status < 500 and isinstance(exc.msg, str) else None
-        problem = Problem(status, detail=detail, instance=instance())
-        return _to_response(problem)
+        return respond(Problem(status, detail=detail))
 
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error in route")
-        return _to_response(internal_error(instance()))
+        return respond(internal_error())
 
     app.exception_handler(Problem)(_problem)
     app.exception_handler(RequestValidationError)(_request_validation)
