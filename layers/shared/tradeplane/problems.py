@@ -145,13 +145,15 @@ def unprocessable(detail: str | None = None, errors: Sequence[Mapping[str, Any]]
     return Problem(422, title="Validation failed", slug="validation", detail=detail, errors=list(errors), **extensions)
 
 
-def too_many_requests(retry_after_s: float, detail: str | None = None, **extensions: Any) -> Problem:
+def too_many_requests(
+    retry_after_s: float, detail: str | None = None, *, headers: Mapping[str, str] | None = None, **extensions: Any
+) -> Problem:
     seconds = max(1, int(-(-retry_after_s // 1)))  # round up: never tell a client to retry too early
     return Problem(
         429,
         slug="rate-limited",
         detail=detail or "Too many requests; retry later.",
-        headers={"Retry-After": str(seconds)},
+        headers={**(headers or {}), "Retry-After": str(seconds)},
         retry_after_s=seconds,
         **extensions,
     )

@@ -29,6 +29,7 @@ __all__ = [
     "FunctionSettings",
     "KafkaSettings",
     "PostgresSettings",
+    "RateLimitSettings",
     "RedisSettings",
     "env_key",
     "load_settings",
@@ -81,6 +82,17 @@ class RedisSettings(FunctionSettings):
     redis_auth_secret_id: str | None = None
     redis_socket_timeout_s: float = Field(default=2.0, gt=0)
     redis_secret_max_age_s: int = Field(default=300, ge=0)
+
+
+class RateLimitSettings(RedisSettings):
+    """HTTP routes behind the per-principal token bucket (`tradeplane.rate_limit`): Redis plus the limit.
+
+    A function that sets its own `TP_RATE_LIMIT_PER_MINUTE` (manifest `environment`) should also set its
+    own `TP_RATE_LIMIT_BUCKET`, so it does not share a bucket sized for another limit.
+    """
+
+    rate_limit_per_minute: int = Field(default=200, ge=1, le=1_000_000)
+    rate_limit_bucket: str = Field(default="api", pattern=r"^[a-z][a-z0-9_-]{0,30}$")
 
 
 class KafkaSettings(FunctionSettings):
