@@ -8,7 +8,7 @@ DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/t
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean
+.PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean openapi
 
 $(STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh
@@ -51,6 +51,9 @@ lint: setup
 format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+openapi: setup ## regenerate docs/openapi.json from the route code (a test fails when it drifts)
+	$(PY) -m tradeplane_tools.openapi
 
 bench: setup ## benchmarks: local up time, gateway overhead, Kafka latency, cold starts
 	$(TP) bench

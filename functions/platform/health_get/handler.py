@@ -22,7 +22,18 @@ app = APIGatewayHttpResolver()
 register_problem_handlers(app)
 
 
-@app.get("/v1/health")
+@app.get(
+    "/v1/health",
+    summary="Platform health",
+    tags=["platform"],
+    responses={
+        200: {"description": "Every dependency answered"},
+        503: {
+            "description": "A dependency is down (same body)",
+            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
+        },
+    },
+)
 def get_health() -> Response[dict[str, Any]]:
     report = check_health({"postgres": postgres_probe, "redis": redis_probe})
     return Response(
