@@ -89,6 +89,7 @@ _HEADERS = {
     for name, description in {**_RATE_LIMIT_HEADERS, "Retry-After": "Seconds to wait before retrying"}.items()
 }
 _ERROR_DESCRIPTIONS = {
+    "400": "The request body is not valid UTF-8 text",
     "401": "No or invalid credentials (answered by the gateway)",
     "403": "The credentials do not allow this (gateway or route)",
     "429": "Rate limit exceeded",
@@ -126,13 +127,15 @@ def _problem_content() -> dict[str, Any]:
     return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _error_content(status: str, response: Mapping[str, Any], gateway_auth: bool) -> dict[str, Any]:
-    """What an error response carries: a problem document, or API Gateway's `{"message"}` for its auth answers."""
+def _error_content(response: Mapping[str, Any], success: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What an error response carries: a problem document unless the route described another body.
+
+    Powertools gives every response a route declares without content the success body's schema, and
+    its own 422 shape to validation errors; neither is what the problem handlers send.
+    """
     content = dict(response.get("content") or {})
-    if not content or "HTTPValidationError" in json.dumps(content):  # Powertools' own 422 shape is never sent
-        content = _problem_content()
-    if gateway_auth and status in ("401", "403"):
-        content["application/json"] = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
+    if not content or content == success or "HTTPValidationError" in json.dumps(content):
+        return _problem_content()
     return content
 
 
@@ -146,11 +149,15 @@ def _complete_operation(operation: dict[str, Any], trigger: HttpTrigger, limited
     gateway_auth = trigger.auth == "authorizer"
     operation["security"] = [{"bearer": []}, {"apcaKeyId": [], "apcaSecretKey": []}] if gateway_auth else []
     wanted = ["500", *(["429"] if limited else []), *(["401", "403"] if gateway_auth else [])]
+    wanted += ["400"] if "requestBody" in operation else []  # a body that is not UTF-8 text
     for status in wanted:
         responses.setdefault(status, {"description": _ERROR_DESCRIPTIONS[status]})
+    success = responses.get("200", {}).get("content")
     for status, response in responses.items():
         if int(status) >= 400:
-            response["content"] = _error_content(status, response, gateway_auth)
+            response["content"] = _error_content(response, success)
+        if gateway_auth and status in ("401", "403"):  # the gateway answers these with {"message"}
+            response["content"]["application/json"] = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
         if limited and (int(status) < 300 or status == "429"):
             response["headers"] = _rate_limit_headers(status)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_core.instruments import Asset
+from tp_core.instruments import ASSET_KEY_PATTERN, Asset
 from tp_core.instruments import get_asset as find_asset
 from tradeplane import db
 from tradeplane.http_api import api_resolver
@@ -28,9 +28,11 @@ app = api_resolver(SETTINGS, alpaca=True)
     "/v2/assets/<symbol_or_asset_id>",
     summary="Get an asset by symbol or id",
     tags=["assets"],
-    responses={404: {"description": "No such asset"}},
+    responses={200: {"description": "The asset"}, 404: {"description": "No such asset"}},
 )
-def get_asset(symbol_or_asset_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Asset:
+def get_asset(
+    symbol_or_asset_id: Annotated[str, Path(pattern=ASSET_KEY_PATTERN, description="A symbol (AAPL) or asset id")],
+) -> Asset:
     with db.connection(read_only=True) as conn:
         asset = find_asset(conn, symbol_or_asset_id)
     if asset is None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_core.market_calendar import CalendarDay, Sessions
+from tp_core.market_calendar import CalendarDay, Day, Sessions
 from tradeplane.http_api import api_resolver
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.problems import unprocessable
 from tradeplane.settings import RateLimitSettings, load_settings
 
 
@@ -26,11 +24,9 @@ app = api_resolver(SETTINGS, alpaca=True)
 
 @app.get("/v2/calendar", summary="Trading calendar", tags=["calendar"])
 def get_calendar(
-    start: Annotated[date | None, Query(description="First day (YYYY-MM-DD), inclusive")] = None,
-    end: Annotated[date | None, Query(description="Last day (YYYY-MM-DD), inclusive")] = None,
+    start: Annotated[Day | None, Query(description="First day (YYYY-MM-DD), inclusive")] = None,
+    end: Annotated[Day | None, Query(description="Last day (YYYY-MM-DD), inclusive")] = None,
 ) -> list[CalendarDay]:
-    if start and end and start > end:
-        raise unprocessable("start must not be after end")
     return SESSIONS.between(start, end)
 
 

@@ -25,7 +25,10 @@ app = api_resolver(SETTINGS)
     "/v1/instruments",
     summary="Add or update instruments (scope admin)",
     tags=["admin"],
-    responses={403: {"description": "The caller lacks the admin scope"}},
+    responses={
+        200: {"description": "What was created, updated or left unchanged, and the instruments as stored"},
+        403: {"description": "The caller lacks the admin scope"},
+    },
 )
 def put_instruments(batch: InstrumentBatch) -> UpsertResult:
     caller(app).require("admin")

@@ -12,10 +12,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from tradeplane.db import DbConnection
 
 __all__ = [
+    "ASSET_KEY_PATTERN",
     "ATTRIBUTES_PATTERN",
     "Asset",
     "AssetFilter",
@@ -34,6 +35,10 @@ AssetStatus = Literal["active", "inactive"]
 AssetAttribute = Literal["ptp_no_exception", "ptp_with_exception", "ipo", "has_options", "options_late_close"]
 _ATTRIBUTE = "(ptp_no_exception|ptp_with_exception|ipo|has_options|options_late_close)"
 ATTRIBUTES_PATTERN = f"^{_ATTRIBUTE}(,{_ATTRIBUTE})*$"
+# A symbol (any case: lookups are case-insensitive) or an asset id.
+ASSET_KEY_PATTERN = (
+    r"^([A-Za-z][A-Za-z0-9.]{0,11}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
 Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.]{0,11}$", description="Ticker, upper case (e.g. BRK.B)")]
 
 _COLUMNS = (
@@ -83,11 +88,10 @@ class AssetFilter:
 
 
 class InstrumentIn(BaseModel):
-    """One instrument as an admin adds or updates it."""
+    """One instrument as an admin adds or updates it (its symbol is its key in the batch)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    symbol: Symbol
     exchange: Exchange
     name: Annotated[str, Field(max_length=200)] = ""
     status: AssetStatus = "active"
@@ -100,17 +104,15 @@ class InstrumentIn(BaseModel):
 
 
 class InstrumentBatch(BaseModel):
+    """Instruments by symbol: an object, so a batch cannot name a symbol twice."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instruments: Annotated[list[InstrumentIn], Field(min_length=1, max_length=500)]
-
-    @field_validator("instruments")
-    @classmethod
-    def _unique_symbols(cls, value: list[InstrumentIn]) -> list[InstrumentIn]:
-        symbols = [i.symbol for i in value]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("each symbol may appear once per batch")
-        return value
+    # pydantic describes the key pattern as patternProperties; say that other keys are refused too.
+    instruments: Annotated[
+        dict[Symbol, InstrumentIn],
+        Field(min_length=1, max_length=500, json_schema_extra={"additionalProperties": False}),
+    ]
 
 
 class UpsertResult(BaseModel):
@@ -181,13 +183,18 @@ returning (xmax = 0) as created, {_COLUMNS}
 def upsert_instruments(conn: DbConnection, batch: InstrumentBatch) -> UpsertResult:
     """Add or update each instrument; sending the same batch again changes nothing (all `unchanged`)."""
     created = updated = 0
-    for item in batch.instruments:
-        params = {**item.model_dump(), "id": asset_id(item.symbol), "attributes": sorted(set(item.attributes))}
+    for symbol, item in sorted(batch.instruments.items()):  # one lock order for concurrent batches
+        params = {
+            **item.model_dump(),
+            "symbol": symbol,
+            "id": asset_id(symbol),
+            "attributes": sorted(set(item.attributes)),
+        }
         row = conn.execute(_UPSERT, params).fetchone()
         if row is not None:
             created += bool(row["created"])
             updated += not row["created"]
-    symbols = [i.symbol for i in batch.instruments]
+    symbols = sorted(batch.instruments)
     rows = conn.execute(
         f"select {_COLUMNS} from market.instruments where symbol = any(%s) order by symbol",
         (symbols,),

@@ -11,18 +11,30 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-__all__ = ["NEW_YORK", "CalendarDay", "CalendarRangeError", "Clock", "Session", "Sessions"]
+__all__ = ["NEW_YORK", "CalendarDay", "CalendarRangeError", "Clock", "Day", "Session", "Sessions"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 EXCHANGE = "XNYS"
+DAY_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_text(value: object) -> object:
+    # Only YYYY-MM-DD: pydantic's date would also take epoch numbers ("2.1e-182" is 1970-01-01).
+    if isinstance(value, str) and not DAY_PATTERN.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
 
 
 class CalendarRangeError(ValueError):
@@ -99,7 +111,7 @@ class Sessions:
         )
 
     def between(self, start: date | None, end: date | None) -> list[CalendarDay]:
-        """Sessions from `start` to `end` inclusive (each defaults to the calendar's edge)."""
+        """Sessions from `start` to `end` inclusive (each defaults to the calendar's edge; none if start > end)."""
         lo = bisect.bisect_left(self._days, start) if start else 0
         hi = bisect.bisect_right(self._days, end) if end else len(self._days)
         hi = min(hi, len(self._days) - 1)  # the last session has no settlement day in the span

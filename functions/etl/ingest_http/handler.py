@@ -26,7 +26,17 @@ app = APIGatewayHttpResolver(enable_validation=True)
 register_problem_handlers(app)
 
 
-@app.post("/v1/market-data")
+@app.post(
+    "/v1/market-data",
+    summary="Ingest a batch of ticks",
+    tags=["market-data"],
+    responses={
+        202: {
+            "description": "Every tick is on market.ticks",
+            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
+        }
+    },
+)
 def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
     Principal.from_authorizer(app.current_event.request_context.authorizer.get_lambda).require("market-data:write")
     result = ingest(batch, producer="ingest_http", correlation_id=correlation_id(), publish=kafka_producer.publish_many)

@@ -238,6 +238,9 @@ def register_problem_handlers(app: APIGatewayHttpResolver, *, alpaca: bool = Fal
         detail = exc.msg if status < 500 and isinstance(exc.msg, str) else None
         return respond(Problem(status, detail=detail))
 
+    def _undecodable(exc: UnicodeDecodeError) -> Response[str]:
+        return respond(bad_request("The request body is not valid UTF-8."))
+
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error in route")
         return respond(internal_error())
@@ -247,4 +250,5 @@ def register_problem_handlers(app: APIGatewayHttpResolver, *, alpaca: bool = Fal
     app.exception_handler(ValidationError)(_validation)
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(UnicodeDecodeError)(_undecodable)  # a binary body decoded as JSON text
     app.exception_handler(Exception)(_unexpected)

@@ -37,6 +37,17 @@ def handlers(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[d
     reset_all()
 
 
+@pytest.mark.parametrize("key", ["x" * 13, "A-B", "1ABC"])
+def test_malformed_asset_key_is_422(handlers: dict[str, ModuleType], key: str) -> None:
+    r = call(
+        handlers["assets_get"],
+        "GET /v2/assets/{symbol_or_asset_id}",
+        f"/v2/assets/{key}",
+        path_parameters={"symbol_or_asset_id": key},
+    )
+    assert r.status == 422 and r.json()["code"] == 42210000
+
+
 def test_seeded_assets_parse_as_alpaca_py_assets(handlers: dict[str, ModuleType]) -> None:
     r = call(handlers["assets_list"], "GET /v2/assets", "/v2/assets")
     assert r.status == 200, r.text
@@ -90,7 +101,7 @@ def test_get_by_symbol_or_id(handlers: dict[str, ModuleType], key: str) -> None:
     assert asset.symbol == "AAPL" and asset.exchange == "NASDAQ" and r.json()["class"] == "us_equity"
 
 
-@pytest.mark.parametrize("key", ["ZZZZ", str(uuid.uuid4()), "x" * 64])
+@pytest.mark.parametrize("key", ["ZZZZ", str(uuid.uuid4())])
 def test_unknown_asset_is_404_with_alpaca_code(handlers: dict[str, ModuleType], key: str) -> None:
     r = call(
         handlers["assets_get"],
@@ -104,10 +115,10 @@ def test_unknown_asset_is_404_with_alpaca_code(handlers: dict[str, ModuleType], 
 def test_admin_upsert_is_idempotent(handlers: dict[str, ModuleType], dsn: str) -> None:
     put = handlers["instruments_put"]
     batch = {
-        "instruments": [
-            {"symbol": "PLTR", "exchange": "NASDAQ", "name": "Palantir Technologies Inc.", "shortable": False},
-            {"symbol": "AAPL", "exchange": "NASDAQ", "name": "Apple Inc. Common Stock", "attributes": ["has_options"]},
-        ]
+        "instruments": {
+            "PLTR": {"exchange": "NASDAQ", "name": "Palantir Technologies Inc.", "shortable": False},
+            "AAPL": {"exchange": "NASDAQ", "name": "Apple Inc. Common Stock", "attributes": ["has_options"]},
+        }
     }
     first = call(put, "PUT /v1/instruments", "/v1/instruments", body=batch, authorizer=ADMIN)
     assert first.status == 200, first.text
@@ -115,7 +126,7 @@ def test_admin_upsert_is_idempotent(handlers: dict[str, ModuleType], dsn: str) -
     again = call(put, "PUT /v1/instruments", "/v1/instruments", body=batch, authorizer=ADMIN)
     assert (again.json()["created"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 2)
     assert again.json()["assets"] == first.json()["assets"]
-    batch["instruments"][0]["status"] = "inactive"
+    batch["instruments"]["PLTR"]["status"] = "inactive"
     changed = call(put, "PUT /v1/instruments", "/v1/instruments", body=batch, authorizer=ADMIN)
     assert (changed.json()["created"], changed.json()["updated"]) == (0, 1)
     got = call(
@@ -131,7 +142,7 @@ def test_admin_upsert_is_idempotent(handlers: dict[str, ModuleType], dsn: str) -
 
 
 def test_upsert_needs_the_admin_scope_and_changes_nothing(handlers: dict[str, ModuleType], dsn: str) -> None:
-    batch = {"instruments": [{"symbol": "ROKU", "exchange": "NASDAQ"}]}
+    batch = {"instruments": {"ROKU": {"exchange": "NASDAQ"}}}
     r = call(
         handlers["instruments_put"],
         "PUT /v1/instruments",
@@ -147,12 +158,13 @@ def test_upsert_needs_the_admin_scope_and_changes_nothing(handlers: dict[str, Mo
 @pytest.mark.parametrize(
     "batch",
     [
-        {"instruments": []},
-        {"instruments": [{"symbol": "aapl", "exchange": "NASDAQ"}]},
-        {"instruments": [{"symbol": "NEW", "exchange": "IEX"}]},
-        {"instruments": [{"symbol": "NEW", "exchange": "NYSE", "extra": 1}]},
-        {"instruments": [{"symbol": "DUP", "exchange": "NYSE"}, {"symbol": "DUP", "exchange": "NASDAQ"}]},
-        {"instruments": [{"symbol": "NEW", "exchange": "NYSE", "name": "n" * 201}]},
+        {"instruments": {}},
+        {"instruments": [{"symbol": "NEW", "exchange": "NYSE"}]},
+        {"instruments": {"aapl": {"exchange": "NASDAQ"}}},
+        {"instruments": {"NEW": {"exchange": "IEX"}}},
+        {"instruments": {"NEW": {"exchange": "NYSE", "extra": 1}}},
+        {"instruments": {"NEW": {"exchange": "NYSE", "name": "n" * 201}}},
+        {"instruments": {"NEW": {"exchange": "NYSE", "attributes": ["unknown"]}}},
     ],
 )
 def test_bad_batches_are_422_and_change_nothing(handlers: dict[str, ModuleType], dsn: str, batch: object) -> None:
@@ -162,3 +174,8 @@ def test_bad_batches_are_422_and_change_nothing(handlers: dict[str, ModuleType],
     assert r.status == 422, r.text
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select count(*), max(updated_at) from market.instruments").fetchone() == before
+
+
+def test_a_body_that_is_not_utf8_is_400_and_changes_nothing(handlers: dict[str, ModuleType]) -> None:
+    r = call(handlers["instruments_put"], "PUT /v1/instruments", "/v1/instruments", body=b"\xff\xfe{", authorizer=ADMIN)
+    assert r.status == 400 and r.headers["content-type"] == "application/problem+json"
