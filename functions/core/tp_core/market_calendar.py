@@ -18,23 +18,31 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 __all__ = ["NEW_YORK", "CalendarDay", "CalendarRangeError", "Clock", "Day", "Session", "Sessions"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 EXCHANGE = "XNYS"
-DAY_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY_OR_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})([Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$")
 
 
 def _day_text(value: object) -> object:
-    # Only YYYY-MM-DD: pydantic's date would also take epoch numbers ("2.1e-182" is 1970-01-01).
-    if isinstance(value, str) and not DAY_PATTERN.match(value):
-        raise ValueError("expected a date as YYYY-MM-DD")
-    return value
+    """`YYYY-MM-DD`, or an RFC 3339 timestamp whose date is taken as written (alpaca-trade-api documents
+    both for its calendar bounds). Anything else is refused: pydantic's date would also take epoch numbers."""
+    if isinstance(value, date):
+        return value
+    match = DAY_OR_TIMESTAMP.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("expected a date as YYYY-MM-DD or an RFC 3339 timestamp")
+    return match.group(1)
 
 
-Day = Annotated[date, BeforeValidator(_day_text)]
+Day = Annotated[
+    date,
+    BeforeValidator(_day_text),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}),
+]
 
 
 class CalendarRangeError(ValueError):

@@ -41,13 +41,27 @@ def test_calendar_range(handlers: dict[str, ModuleType]) -> None:
     assert [AlpacaCalendar(**d).close.hour for d in r.json()] == [16, 13]
 
 
+def test_rfc3339_bounds_are_taken_by_their_date(handlers: dict[str, ModuleType]) -> None:
+    query = "start=2026-11-25T15:04:05Z&end=2026-11-27T23:00:00.5-05:00"
+    r = call(handlers["calendar_get"], "GET /v2/calendar", "/v2/calendar", query=query)
+    assert [d["date"] for d in r.json()] == ["2026-11-25", "2026-11-27"], r.text
+
+
 def test_start_after_end_is_an_empty_range(handlers: dict[str, ModuleType]) -> None:
     r = call(handlers["calendar_get"], "GET /v2/calendar", "/v2/calendar", query="start=2026-11-30&end=2026-11-01")
     assert (r.status, r.json()) == (200, [])
 
 
 @pytest.mark.parametrize(
-    "query", ["start=yesterday", "end=2026-13-01", "start=2026-02-30", "end=2.1e-182", "start=1700000000"]
+    "query",
+    [
+        "start=yesterday",
+        "end=2026-13-01",
+        "start=2026-02-30",
+        "end=2.1e-182",
+        "start=1700000000",
+        "start=2026-11-25T25:00",
+    ],
 )
 def test_bad_calendar_queries_are_422(handlers: dict[str, ModuleType], query: str) -> None:
     r = call(handlers["calendar_get"], "GET /v2/calendar", "/v2/calendar", query=query)
