@@ -402,6 +402,16 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+# Endpoints nothing listens on, for importing handlers without servers (OpenAPI generation, init
+# benchmarks): settings validate at import and the shared clients connect only on first use.
+PLACEHOLDER_BINDINGS = Bindings(
+    stage="offline",
+    db_dsn="postgresql://offline@127.0.0.1:1/offline",
+    redis_url="redis://127.0.0.1:1/0",
+    kafka_bootstrap="127.0.0.1:1",
+)
+
+
 def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
     """The complete environment a function gets; the same names locally and in AWS."""
     env: dict[str, str] = {

@@ -27,8 +27,8 @@ from typing import Any
 
 from tradeplane_tools.manifest import (
     DEFAULT_MANIFEST,
+    PLACEHOLDER_BINDINGS,
     REPO_ROOT,
-    Bindings,
     FunctionSpec,
     HttpTrigger,
     Manifest,
@@ -44,13 +44,6 @@ DESCRIPTION = (
     "Tradeplane's HTTP API. `/v2` is Alpaca's Trading API v2 (alpaca-py and alpaca-trade-api work unchanged); "
     "`/v1` is Tradeplane's own surface. Errors are RFC 9457 problem documents; on `/v2` they also carry "
     "Alpaca's integer `code` and `message`."
-)
-# Placeholder endpoints: settings validate at import, clients connect only on first use.
-_PLACEHOLDERS = Bindings(
-    stage="openapi",
-    db_dsn="postgresql://openapi@127.0.0.1:1/openapi",
-    redis_url="redis://127.0.0.1:1/0",
-    kafka_bootstrap="127.0.0.1:1",
 )
 _GATEWAY_ERROR = {
     "type": "object",
@@ -116,7 +109,7 @@ def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str
     domain = str(root / fn.code_root)
     if domain not in sys.path:
         sys.path.insert(0, domain)
-    with _function_environment(environment_for(manifest, fn, _PLACEHOLDERS)):
+    with _function_environment(environment_for(manifest, fn, PLACEHOLDER_BINDINGS)):
         module = importlib.import_module(f"{fn.folder}.{fn.module}")
         document = json.loads(module.app.get_openapi_json_schema(title=TITLE))
         limited = isinstance(getattr(module, "SETTINGS", None), RateLimitSettings)

@@ -13,16 +13,21 @@ The variable names are the contract written by the tooling's `environment_for`
 (`TP_DB_DSN`, `TP_SECRET_<NAME>`, ...). The shared clients (db, redis_client,
 kafka_producer) ask `settings_for(...)` for the part they need, so a function
 that uses a resource its model does not declare fails with a message saying so.
+
+The models are plain pydantic models filled from `os.environ` here (field
+`db_dsn` <- `TP_DB_DSN`, or the field's alias choices), not pydantic-settings:
+that package cost ~140 ms of every cold start for features (dotenv, secrets
+dirs, nested JSON) no function uses.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "ConfigurationError",
@@ -44,10 +49,10 @@ class ConfigurationError(RuntimeError):
     """A required environment variable is missing or invalid."""
 
 
-class FunctionSettings(BaseSettings):
+class FunctionSettings(BaseModel):
     """What every function has: the `TP_*` identity, plus AWS_REGION."""
 
-    model_config = SettingsConfigDict(env_prefix="TP_", extra="ignore", frozen=True, case_sensitive=False)
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
 
     stage: str = "local"
     function: str = ""
@@ -124,9 +129,22 @@ def _describe(model: type[FunctionSettings], exc: ValidationError) -> str:
     return f"invalid configuration ({model.__name__}): " + "; ".join(problems)
 
 
+def _from_environment(model: type[FunctionSettings]) -> dict[str, Any]:
+    """The model's fields found in the environment (variable names are case-insensitive)."""
+    environ = {name.upper(): value for name, value in os.environ.items()}
+    values: dict[str, Any] = {}
+    for field, info in model.model_fields.items():
+        alias = info.validation_alias
+        names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [_variable(model, field)]
+        found = next((environ[n.upper()] for n in names if n.upper() in environ), None)
+        if found is not None:
+            values[field] = found
+    return values
+
+
 def _build(model: type[S]) -> S:
     try:
-        return model()
+        return model.model_validate(_from_environment(model))
     except ValidationError as exc:
         raise ConfigurationError(_describe(model, exc)) from None
 
