@@ -7,7 +7,9 @@ must be refused. Each case signs its own token (a fresh subject) so the rate
 limit's per-principal buckets do not turn the run into a stream of 429s.
 
 Cases are drawn with each operation's hypothesis strategy (schemathesis's own
-pytest plugin does not run under this pytest version).
+pytest plugin does not run under this pytest version). A stateful run follows
+the document's links (list assets -> get one; upsert instruments -> get the
+stored asset by id) with the same checks at every step.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks
 from tradeplane_local.devtokens import local_token
@@ -60,3 +63,28 @@ def test_api_conforms_to_the_committed_document(
         )
 
     conforms()
+
+
+def test_stateful_links_conform(platform: tuple[Path, dict[str, Any]]) -> None:
+    state, info = platform
+    base_url = info["runtime"]["gateway"]
+
+    class Links(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            token = local_token(state, subject=f"stateful-{uuid.uuid4().hex[:12]}", scope=SCOPES)
+            return {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            excluded = EXCLUDED.get(case.operation.label, [])
+            case.validate_response(response, excluded_checks=excluded, headers=kwargs.get("headers"))
+
+    run_state_machine_as_test(
+        Links,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )

@@ -81,6 +81,12 @@ _HEADERS = {
     name: {"description": description, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
     for name, description in {**_RATE_LIMIT_HEADERS, "Retry-After": "Seconds to wait before retrying"}.items()
 }
+# How one operation's answer feeds another (OpenAPI links): for readers, and the paths schemathesis's
+# stateful run follows. function -> {link name: (target function, {parameter: runtime expression})}.
+_LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+    "assets_list": {"GetAsset": ("assets_get", {"symbol_or_asset_id": "$response.body#/0/symbol"})},
+    "instruments_put": {"GetStoredAsset": ("assets_get", {"symbol_or_asset_id": "$response.body#/assets/0/id"})},
+}
 _ERROR_DESCRIPTIONS = {
     "400": "The request body is not valid UTF-8 text",
     "401": "No or invalid credentials (answered by the gateway)",
@@ -155,6 +161,18 @@ def _complete_operation(operation: dict[str, Any], trigger: HttpTrigger, limited
             response["headers"] = _rate_limit_headers(status)
 
 
+def _add_links(paths: Mapping[str, Any]) -> None:
+    operations = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
+    for source, links in _LINKS.items():
+        found = {
+            name: {"operationId": target, "parameters": parameters}
+            for name, (target, parameters) in links.items()
+            if target in operations
+        }
+        if source in operations and found:
+            operations[source]["responses"]["200"]["links"] = found
+
+
 def _merge_schemas(into: dict[str, Any], schemas: Mapping[str, Any], where: str) -> None:
     for name, schema in schemas.items():
         if name in into and into[name] != schema:
@@ -185,6 +203,7 @@ def build_document(manifest_path: Path = DEFAULT_MANIFEST) -> dict[str, Any]:
         _complete_operation(operation, trigger, limited)
         paths.setdefault(trigger.path, {})[trigger.method.lower()] = operation
         _merge_schemas(schemas, spec.get("components", {}).get("schemas", {}), f"functions.{fn.name}")
+    _add_links(paths)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version("tradeplane"), "description": DESCRIPTION},

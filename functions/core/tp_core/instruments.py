@@ -93,7 +93,8 @@ class InstrumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     exchange: Exchange
-    name: Annotated[str, Field(max_length=200)] = ""
+    # No control characters: Postgres text cannot hold NUL, and a name is for display.
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
     status: AssetStatus = "active"
     tradable: bool = True
     marginable: bool = True

@@ -165,6 +165,8 @@ def test_upsert_needs_the_admin_scope_and_changes_nothing(handlers: dict[str, Mo
         {"instruments": {"NEW": {"exchange": "NYSE", "extra": 1}}},
         {"instruments": {"NEW": {"exchange": "NYSE", "name": "n" * 201}}},
         {"instruments": {"NEW": {"exchange": "NYSE", "attributes": ["unknown"]}}},
+        {"instruments": {"NEW": {"exchange": "NYSE", "name": "nul\u0000inside"}}},  # Postgres text cannot hold NUL
+        {"instruments": {"NEW": {"exchange": "NYSE", "name": "lone \ud800 surrogate"}}},
     ],
 )
 def test_bad_batches_are_422_and_change_nothing(handlers: dict[str, ModuleType], dsn: str, batch: object) -> None:
