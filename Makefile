@@ -8,7 +8,7 @@ DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/t
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: setup demo up down status logs test test-unit test-integration test-e2e test-stress lint format bench clean
+.PHONY: setup demo up down status logs test test-unit test-integration test-e2e test-stress lint format bench clean openapi alpaca-trade-api-env alpaca-trade-api-lock
 
 $(STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh
@@ -31,7 +31,24 @@ status:
 logs:
 	$(TP) local logs -f
 
-test: setup lint ## lint, then every suite (unit, integration, e2e, infra) in one run
+# alpaca-trade-api pins old websockets/urllib3/msgpack: its own venv, from a hash-pinned requirements file.
+ATA_DIR   := tests/e2e/alpaca_trade_api_env
+ATA_VENV  := .venv-alpaca-trade-api
+ATA_STAMP := $(ATA_VENV)/.installed
+
+$(ATA_STAMP): $(ATA_DIR)/requirements.txt
+	rm -rf $(ATA_VENV)
+	UV_PYTHON_DOWNLOADS=never .tools/bin/uv venv -q --python $(shell readlink -f $(PY)) $(ATA_VENV)
+	.tools/bin/uv pip install -q --python $(ATA_VENV)/bin/python --require-hashes -r $(ATA_DIR)/requirements.txt
+	@touch $(ATA_STAMP)
+
+alpaca-trade-api-env: setup $(ATA_STAMP) ## the separate venv the alpaca-trade-api e2e test runs in
+
+alpaca-trade-api-lock: setup ## re-resolve $(ATA_DIR)/requirements.txt (hash-pinned) from requirements.in
+	.tools/bin/uv pip compile $(ATA_DIR)/requirements.in --python-version 3.11 --generate-hashes -q --no-header \
+	  -o $(ATA_DIR)/requirements.txt
+
+test: setup lint $(ATA_STAMP) ## lint, then every suite (unit, integration, e2e, infra) in one run
 	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term
 
 test-unit: setup
@@ -40,7 +57,7 @@ test-unit: setup
 test-integration: setup
 	$(PYTEST) tests/integration
 
-test-e2e: setup
+test-e2e: setup $(ATA_STAMP)
 	$(PYTEST) tests/e2e
 
 test-stress: setup ## long conservation runs with kills (tests marked `stress`; `make test` runs their short versions)
@@ -55,6 +72,9 @@ lint: setup
 format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+openapi: setup ## regenerate docs/openapi.json from the route code (a test fails when it drifts)
+	$(PY) -m tradeplane_tools.openapi
 
 bench: setup ## benchmarks: local up time, gateway overhead, Kafka latency, cold starts
 	$(TP) bench

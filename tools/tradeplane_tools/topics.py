@@ -40,7 +40,14 @@ def ensure_topics(bootstrap: str, topics: Mapping[str, TopicRule], timeout: floa
         try:
             future.result(timeout=timeout)
         except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            if not _tolerable(str(exc)):
                 raise TopicError(f"topic {name}: {exc}") from exc
+            continue
         changed.append(name)
     return sorted(changed)
+
+
+def _tolerable(error: str) -> bool:
+    # Someone created it first; or a broker without CreatePartitions (Tansu 0.6) keeps the topic as it is:
+    # fewer partitions only means less parallelism, never lost or reordered records.
+    return "TOPIC_ALREADY_EXISTS" in error or "_UNSUPPORTED_FEATURE" in error

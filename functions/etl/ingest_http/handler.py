@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.ingest import ingest
 from tp_etl.models import TickBatch
 from tradeplane import kafka_producer
 from tradeplane.auth import Principal
-from tradeplane.http_guard import resolve
+from tradeplane.http_api import api_resolver
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
-from tradeplane.problems import register_problem_handlers
 from tradeplane.settings import KafkaSettings, load_settings
 
 
@@ -23,11 +22,20 @@ class Settings(KafkaSettings):
 
 SETTINGS = load_settings(Settings)
 
-app = APIGatewayHttpResolver(enable_validation=True)
-register_problem_handlers(app)
+app = api_resolver(SETTINGS)
 
 
-@app.post("/v1/market-data")
+@app.post(
+    "/v1/market-data",
+    summary="Ingest a batch of ticks",
+    tags=["market-data"],
+    responses={
+        202: {
+            "description": "Every tick is on market.ticks",
+            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
+        }
+    },
+)
 def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
     Principal.from_authorizer(app.current_event.request_context.authorizer.get_lambda).require("market-data:write")
     result = ingest(batch, producer="ingest_http", correlation_id=correlation_id(), publish=kafka_producer.publish_many)
@@ -42,4 +50,4 @@ def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context)
+    return app.resolve(event, context)

@@ -7,8 +7,7 @@ raises from inside the parser and would surface as a 500. These checks answer
 such requests with a 4xx problem instead, before any route code runs, so a
 refusal never has side effects.
 
-    def handler(event, context):
-        return resolve(app, event, context)
+    app = api_resolver(SETTINGS)   # tradeplane.http_api runs check_request before routing
 """
 
 from __future__ import annotations
@@ -17,14 +16,11 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tradeplane.problems import Problem, bad_request, problem_response, unsupported_media_type
+from tradeplane.problems import Problem, bad_request, unsupported_media_type
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
-__all__ = ["MAX_JSON_DEPTH", "check_request", "resolve"]
+__all__ = ["MAX_JSON_DEPTH", "check_request"]
 
 # Our request models nest three levels (batch -> ticks -> tick); 32 leaves room and stops stack bombs early.
 MAX_JSON_DEPTH = 32
@@ -89,12 +85,3 @@ def check_request(event: Mapping[str, Any]) -> Problem | None:
     except Problem as problem:
         return problem
     return None
-
-
-def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Run `app` on `event`, unless the request cannot be decoded: then answer with its problem."""
-    problem = check_request(event)
-    if problem is not None:
-        problem.instance = str(event.get("rawPath") or "") or None
-        return problem_response(problem)
-    return app.resolve(event, context)

@@ -2,8 +2,10 @@
 
 `logger`, `metrics` and `tracer` are module-level so each container builds them
 once; their service name and metrics namespace come from POWERTOOLS_SERVICE_NAME
-and POWERTOOLS_METRICS_NAMESPACE (set by the manifest). Tracing switches itself
-off outside real Lambda (no LAMBDA_TASK_ROOT) or with POWERTOOLS_TRACE_DISABLED.
+and POWERTOOLS_METRICS_NAMESPACE (set by the manifest). Tracing is on only inside
+real Lambda (LAMBDA_TASK_ROOT) without POWERTOOLS_TRACE_DISABLED, and the tracer
+is built on first use: building it imports the X-Ray SDK and botocore (~1 s of a
+cold start here), which a function that does not trace never needs.
 
 Wrap every handler with `instrument`:
 
@@ -17,21 +19,27 @@ Wrap every handler with `instrument`:
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 __all__ = [
     "correlation_id",
     "correlation_paths",
+    "get_tracer",
     "instrument",
     "logger",
     "metrics",
     "set_correlation_id",
-    "tracer",
+    "tracing_enabled",
 ]
 
 # Most invocations publish only the ColdStart metric (if any); that is expected, not worth a warning.
@@ -39,7 +47,34 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 
 logger = Logger(utc=True, use_rfc3339=True)
 metrics = Metrics()
-tracer = Tracer()
+_tracer: Tracer | None = None
+_tracer_lock = threading.Lock()
+
+
+def tracing_enabled() -> bool:
+    """As Powertools decides: inside Lambda, unless POWERTOOLS_TRACE_DISABLED is truthy."""
+    disabled = os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on")
+    return bool(os.getenv("LAMBDA_TASK_ROOT")) and not disabled and not os.getenv("AWS_SAM_LOCAL")
+
+
+def get_tracer() -> Tracer:
+    """The container's tracer, built (with the X-Ray SDK) on first use."""
+    global _tracer
+    if _tracer is None:
+        with _tracer_lock:
+            if _tracer is None:
+                from aws_lambda_powertools import Tracer
+
+                _tracer = Tracer()
+    return _tracer
+
+
+def __getattr__(name: str) -> Any:
+    # `from tradeplane.observability import tracer` keeps working; it builds the tracer then.
+    if name == "tracer":
+        return get_tracer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -111,7 +146,11 @@ def instrument(
             metrics.namespace = DEFAULT_METRICS_NAMESPACE
         inner = _with_fallback_correlation_id(fn)
         with_metrics = metrics.log_metrics(inner, capture_cold_start_metric=True)
-        with_tracer = tracer.capture_lambda_handler(with_metrics, capture_response=capture_response)
+        with_tracer = (
+            get_tracer().capture_lambda_handler(with_metrics, capture_response=capture_response)
+            if tracing_enabled()
+            else with_metrics
+        )
         with_logger = logger.inject_lambda_context(
             with_tracer, correlation_id_path=correlation_id_path, clear_state=True
         )

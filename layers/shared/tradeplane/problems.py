@@ -4,6 +4,11 @@ Raise a `Problem` (or use a helper) anywhere in a request handler; the
 Powertools resolver turns it into a response once `register_problem_handlers(app)`
 has run. No exception text, stack trace or SQL ever reaches the client:
 unexpected errors become a generic 500 and are logged with the correlation id.
+
+Resolvers of Alpaca-shaped `/v2` routes register with `alpaca=True`: every
+problem then also carries Alpaca's integer `code` and `message` members (RFC
+9457 allows extension members), because alpaca-py and alpaca-trade-api read
+`json.loads(body)["code"]` and `["message"]` from any 4xx/5xx.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_TYPE_BASE",
     "Problem",
+    "alpaca_code",
     "bad_request",
     "conflict",
     "field_errors",
@@ -83,8 +89,24 @@ class Problem(Exception):  # noqa: N818 (it is the RFC's name; raising it is the
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), default=str)
 
+    def with_alpaca_members(self) -> Problem:
+        """This problem with Alpaca's `code` and `message` added (kept when the raiser set them)."""
+        self.extensions.setdefault("code", alpaca_code(self.status))
+        self.extensions.setdefault("message", self.detail or self.title)
+        return self
+
     def response_headers(self) -> dict[str, str]:
         return {"Content-Type": PROBLEM_CONTENT_TYPE, "Cache-Control": "no-store", **self.headers}
+
+
+def alpaca_code(status: int) -> int:
+    """Alpaca's generic error code for an HTTP status: the status followed by 10000 (404 -> 40410000).
+
+    Alpaca's documented codes for the common statuses (40010000 bad request, 40110000 unauthorized,
+    40310000 forbidden, 40410000 not found, 42210000 unprocessable, 42910000 rate limit, 50010000
+    internal) all follow this pattern; specific rules may raise a `Problem` with their own `code`.
+    """
+    return status * 100_000 + 10_000
 
 
 def problem_response(problem: Problem) -> dict[str, Any]:
@@ -124,13 +146,15 @@ def unprocessable(detail: str | None = None, errors: Sequence[Mapping[str, Any]]
     return Problem(422, title="Validation failed", slug="validation", detail=detail, errors=list(errors), **extensions)
 
 
-def too_many_requests(retry_after_s: float, detail: str | None = None, **extensions: Any) -> Problem:
+def too_many_requests(
+    retry_after_s: float, detail: str | None = None, *, headers: Mapping[str, str] | None = None, **extensions: Any
+) -> Problem:
     seconds = max(1, int(-(-retry_after_s // 1)))  # round up: never tell a client to retry too early
     return Problem(
         429,
         slug="rate-limited",
         detail=detail or "Too many requests; retry later.",
-        headers={"Retry-After": str(seconds)},
+        headers={**(headers or {}), "Retry-After": str(seconds)},
         retry_after_s=seconds,
         **extensions,
     )
@@ -160,9 +184,11 @@ def from_validation_error(exc: ValidationError, detail: str | None = None) -> Pr
 # --------------------------------------------------------------------------- Powertools
 
 
-def _to_response(problem: Problem) -> Response[str]:
+def _to_response(problem: Problem, alpaca: bool = False) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response
 
+    if alpaca:
+        problem.with_alpaca_members()
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -177,10 +203,13 @@ def unsupported_media_type(content_type: str) -> Problem:
 
 
 class _ProblemHandlers:
-    """The exception handlers of one resolver: each maps an error to its problem document."""
+    """The exception handlers of one resolver: each maps an error to its problem document.
 
-    def __init__(self, app: APIGatewayHttpResolver) -> None:
-        self.app = app
+    `alpaca=True` (Alpaca-shaped `/v2` resolvers) adds Alpaca's `code` and `message` to every problem.
+    """
+
+    def __init__(self, app: APIGatewayHttpResolver, *, alpaca: bool) -> None:
+        self.app, self.alpaca = app, alpaca
 
     def instance(self) -> str | None:
         try:
@@ -196,7 +225,7 @@ class _ProblemHandlers:
             from tradeplane.observability import logger
 
             logger.error("problem response", extra={"status": problem.status, "title": problem.title})
-        return _to_response(problem)
+        return _to_response(problem, self.alpaca)
 
     def request_validation(self, exc: Exception) -> Response[str]:
         errors = list(getattr(exc, "errors", list)())
@@ -218,6 +247,9 @@ class _ProblemHandlers:
         msg = getattr(exc, "msg", None)
         return self.respond(Problem(status, detail=msg if status < 500 and isinstance(msg, str) else None))
 
+    def undecodable(self, exc: Exception) -> Response[str]:
+        return self.respond(bad_request("The request body is not valid UTF-8."))
+
     def unexpected(self, exc: Exception) -> Response[str]:
         from tradeplane.observability import logger
 
@@ -225,7 +257,7 @@ class _ProblemHandlers:
         return self.respond(internal_error())
 
 
-def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
+def register_problem_handlers(app: APIGatewayHttpResolver, *, alpaca: bool = False) -> None:
     """Map every error a route can raise to a problem+json response on `app`."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
     from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -233,7 +265,7 @@ def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
         RequestValidationError,
     )
 
-    handlers = _ProblemHandlers(app)
+    handlers = _ProblemHandlers(app, alpaca=alpaca)
     app.exception_handler(Problem)(handlers.respond)
     # Handlers are found along the exception's MRO, so the subclass wins over RequestValidationError's.
     app.exception_handler(RequestUnsupportedContentType)(handlers.unsupported_content_type)
@@ -241,4 +273,5 @@ def register_problem_handlers(app: APIGatewayHttpResolver) -> None:
     app.exception_handler(ValidationError)(handlers.validation)
     app.exception_handler(NotFoundError)(handlers.not_found)
     app.exception_handler(ServiceError)(handlers.service_error)
+    app.exception_handler(UnicodeDecodeError)(handlers.undecodable)  # a binary body decoded as JSON text
     app.exception_handler(Exception)(handlers.unexpected)

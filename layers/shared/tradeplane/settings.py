@@ -13,22 +13,29 @@ The variable names are the contract written by the tooling's `environment_for`
 (`TP_DB_DSN`, `TP_SECRET_<NAME>`, ...). The shared clients (db, redis_client,
 kafka_producer) ask `settings_for(...)` for the part they need, so a function
 that uses a resource its model does not declare fails with a message saying so.
+
+The models are plain pydantic models filled from `os.environ` here (field
+`db_dsn` <- `TP_DB_DSN`, or the field's alias choices), not pydantic-settings:
+that package cost ~140 ms of every cold start for features (dotenv, secrets
+dirs, nested JSON) no function uses.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "ConfigurationError",
     "FunctionSettings",
     "KafkaSettings",
     "PostgresSettings",
+    "RateLimitSettings",
     "RedisSettings",
     "env_key",
     "load_settings",
@@ -43,10 +50,10 @@ class ConfigurationError(RuntimeError):
     """A required environment variable is missing or invalid."""
 
 
-class FunctionSettings(BaseSettings):
+class FunctionSettings(BaseModel):
     """What every function has: the `TP_*` identity, plus AWS_REGION."""
 
-    model_config = SettingsConfigDict(env_prefix="TP_", extra="ignore", frozen=True, case_sensitive=False)
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
 
     stage: str = "local"
     function: str = ""
@@ -86,6 +93,17 @@ class RedisSettings(FunctionSettings):
     redis_secret_max_age_s: int = Field(default=300, ge=0)
 
 
+class RateLimitSettings(RedisSettings):
+    """HTTP routes behind the per-principal token bucket (`tradeplane.rate_limit`): Redis plus the limit.
+
+    A function that sets its own `TP_RATE_LIMIT_PER_MINUTE` (manifest `environment`) should also set its
+    own `TP_RATE_LIMIT_BUCKET`, so it does not share a bucket sized for another limit.
+    """
+
+    rate_limit_per_minute: int = Field(default=200, ge=1, le=1_000_000)
+    rate_limit_bucket: str = Field(default="api", pattern=r"^[a-z][a-z0-9_-]{0,30}$")
+
+
 class KafkaSettings(FunctionSettings):
     """`uses.produces` or a Kafka trigger: the bootstrap servers and how to authenticate."""
 
@@ -94,6 +112,11 @@ class KafkaSettings(FunctionSettings):
     kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Topic -> the event field that is its partition key, for the topics the manifest lets it produce.
     kafka_produces: dict[str, str] | None = None
+
+    @field_validator("kafka_produces", mode="before")
+    @classmethod
+    def _json_mapping(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value  # the environment carries it as JSON
 
 
 _lock = threading.Lock()
@@ -117,9 +140,22 @@ def _describe(model: type[FunctionSettings], exc: ValidationError) -> str:
     return f"invalid configuration ({model.__name__}): " + "; ".join(problems)
 
 
+def _from_environment(model: type[FunctionSettings]) -> dict[str, Any]:
+    """The model's fields found in the environment (variable names are case-insensitive)."""
+    environ = {name.upper(): value for name, value in os.environ.items()}
+    values: dict[str, Any] = {}
+    for field, info in model.model_fields.items():
+        alias = info.validation_alias
+        names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [_variable(model, field)]
+        found = next((environ[n.upper()] for n in names if n.upper() in environ), None)
+        if found is not None:
+            values[field] = found
+    return values
+
+
 def _build(model: type[S]) -> S:
     try:
-        return model()
+        return model.model_validate(_from_environment(model))
     except ValidationError as exc:
         raise ConfigurationError(_describe(model, exc)) from None
 

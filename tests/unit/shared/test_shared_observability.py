@@ -130,3 +130,22 @@ def test_metrics_namespace_defaults_when_unset(monkeypatch: pytest.MonkeyPatch) 
         return "ok"
 
     assert observability.metrics.namespace == observability.DEFAULT_METRICS_NAMESPACE
+
+
+def test_tracer_is_built_only_when_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: decorating a handler outside Lambda must not import the X-Ray SDK.
+    code = (
+        "import sys\n"
+        "from tradeplane.observability import instrument\n"
+        "instrument(lambda e, c: None)\n"
+        "assert 'aws_xray_sdk.core' not in sys.modules, 'X-Ray SDK imported without tracing'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    assert observability.tracing_enabled()
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert not observability.tracing_enabled()

@@ -1,0 +1,57 @@
+"""The resolver every HTTP route function starts from: validation, problems, rate limit, caller.
+
+    app = api_resolver(SETTINGS, alpaca=True)   # an Alpaca-shaped /v2 route
+
+Requests no route could decode are refused first (`tradeplane.http_guard`: 415,
+400); validation is on (request models, and the OpenAPI document the tooling
+merges from every route); errors are RFC 9457 problems (with Alpaca's `code` and
+`message` when `alpaca=True`); settings that include `RateLimitSettings` put the
+per-principal token bucket in front of every route of the resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from tradeplane.auth import Principal
+from tradeplane.http_guard import check_request
+from tradeplane.problems import problem_response, register_problem_handlers
+from tradeplane.rate_limit import RateLimit, rate_limiter
+from tradeplane.settings import FunctionSettings, RateLimitSettings
+
+__all__ = ["GuardedResolver", "api_resolver", "caller"]
+
+
+class GuardedResolver(APIGatewayHttpResolver):
+    """A Powertools HTTP resolver that first refuses what no route could decode (`tradeplane.http_guard`).
+
+    Undecodable bodies would otherwise raise inside Powertools' own parsing, before any route or
+    exception handler could answer with a 4xx.
+    """
+
+    def __init__(self, *, alpaca: bool) -> None:
+        super().__init__(enable_validation=True)
+        self.alpaca = alpaca
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        problem = check_request(event)
+        if problem is None:
+            return super().resolve(event, context)
+        problem.instance = str(event.get("rawPath") or "") or None
+        return problem_response(problem.with_alpaca_members() if self.alpaca else problem)
+
+
+def api_resolver(settings: FunctionSettings, *, alpaca: bool = False) -> GuardedResolver:
+    app = GuardedResolver(alpaca=alpaca)
+    register_problem_handlers(app, alpaca=alpaca)
+    if isinstance(settings, RateLimitSettings):
+        app.use([rate_limiter(RateLimit(settings.rate_limit_per_minute, settings.rate_limit_bucket))])
+    return app
+
+
+def caller(app: APIGatewayHttpResolver) -> Principal:
+    """The principal the authorizer described for the request being handled."""
+    return Principal.from_authorizer(app.current_event.request_context.authorizer.get_lambda)
