@@ -56,7 +56,7 @@ class HttpTrigger(_Strict):
 
     type: Literal["http"]
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-    path: Annotated[str, Field(pattern=r"^/v1(/[A-Za-z0-9_.{}+-]+)*/?$")]
+    path: Annotated[str, Field(pattern=r"^/v[12](/[A-Za-z0-9_.{}+:-]+)*/?$")]
     auth: Literal["authorizer", "none"] = "authorizer"
     # Per-route throttling in AWS (requests/second and burst); None uses the API default.
     throttle_rate: Annotated[float, Field(gt=0)] | None = None

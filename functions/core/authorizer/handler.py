@@ -10,25 +10,27 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_core.authorization import authorize
+from tp_core.authorization import Lookups, authorize
 from tradeplane.observability import instrument, logger
-from tradeplane.settings import FunctionSettings, load_settings
+from tradeplane.settings import PostgresSettings, load_settings
 from tradeplane.tokens import load_keyset
 
 
-class Settings(FunctionSettings):
+class Settings(PostgresSettings):
     secret_jwt_signing_keys: str  # uses.secrets = ["jwt-signing-keys"]
     api_audience: str = "tradeplane-api"
 
 
 SETTINGS = load_settings(Settings)
+LOOKUPS = Lookups()
 
 
 @instrument
 @event_source(data_class=APIGatewayAuthorizerEventV2)
 def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
     keyset = load_keyset(SETTINGS.secret_jwt_signing_keys)
-    decision = authorize(event.headers.get("authorization"), keyset=keyset, audience=SETTINGS.api_audience)
-    if not decision.allowed:
-        logger.info("denied", extra={"reason": decision.reason, "route": event.route_key})
+    source_ip = event.request_context.http.source_ip
+    decision = authorize(event.headers, source_ip, keyset=keyset, audience=SETTINGS.api_audience, lookups=LOOKUPS)
+    if decision.reason:
+        logger.info("not authenticated", extra={"reason": decision.reason, "route": event.route_key})
     return APIGatewayAuthorizerResponseV2(authorize=decision.allowed, context=decision.context).asdict()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.ingest import ingest
 from tp_etl.models import TickBatch
 from tradeplane import kafka_producer
-from tradeplane.auth import Principal
+from tradeplane.auth import Principal, anonymous_response
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
 from tradeplane.problems import register_problem_handlers
 from tradeplane.settings import KafkaSettings, load_settings
@@ -41,4 +41,4 @@ def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return anonymous_response(event) or app.resolve(event, context)
