@@ -35,3 +35,17 @@ def json_response(body: Any, status: int = 200) -> Response[Any]:
 def serve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an authenticated route: anonymous callers get a 401 before any validation or logic."""
     return anonymous_response(event) or app.resolve(event, context)
+
+
+def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+    """The query string as a dict (repeated names arrive comma-joined, as API Gateway sends them)."""
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def client_order_id(app: APIGatewayHttpResolver) -> str:
+    from tradeplane.problems import unprocessable
+
+    value = query(app).get("client_order_id", "")
+    if not 1 <= len(value) <= 48:
+        raise unprocessable("client_order_id (1 to 48 characters) is required")
+    return value

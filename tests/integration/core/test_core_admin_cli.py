@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from tradeplane_local.cli import main
-
 from support.core_api import Api, sign_in
+from tradeplane_local.cli import main
 
 pytestmark = pytest.mark.integration
 
