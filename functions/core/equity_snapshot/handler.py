@@ -22,6 +22,8 @@ SETTINGS = load_settings(Settings)
 
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    taken = take_snapshots(last_price, datetime.now(UTC))
+    # The schedule's own time: a redelivered event records the same minute, once.
+    at = datetime.fromisoformat(event["time"].replace("Z", "+00:00")) if event.get("time") else datetime.now(UTC)
+    taken = take_snapshots(last_price, at)
     metrics.add_metric(name="EquitySnapshots", unit=MetricUnit.Count, value=taken)
     return {"snapshots": taken}

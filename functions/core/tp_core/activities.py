@@ -20,6 +20,7 @@ from tp_core.access import trading_account
 from tp_core.alpaca import plain
 
 ActivityType = Literal["FILL", "CSD", "CSW"]
+Day = date  # the filter has a field named `date`
 _LEDGER_TYPES = {"CSD": "deposit", "CSW": "withdrawal"}
 
 _UNION = """
@@ -42,7 +43,7 @@ class ActivityFilter(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     activity_types: Annotated[str, Field(max_length=200)] | None = None
-    date: date | None = None
+    date: Day | None = None
     after: datetime | None = None
     until: datetime | None = None
     direction: Literal["asc", "desc"] = "desc"

@@ -1,4 +1,4 @@
-"""The latest trade price per symbol, from Redis (`px:<symbol>`, kept by the ETL's bar aggregator)."""
+"""The latest trade price per symbol, from Redis (`px:<SYMBOL>`, kept by the ETL's bar aggregator)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from decimal import Decimal, InvalidOperation
 def last_price(symbol: str) -> Decimal | None:
     """The latest price, or None when unknown or Redis is unreachable (Redis is a cache, never required)."""
     import redis
-    from tradeplane.redis_client import client, key
+    from tradeplane.contracts.market import latest_price_key
+    from tradeplane.redis_client import client
 
     try:
-        raw = client().get(key("px", symbol))
+        raw = client().hget(latest_price_key(symbol), "p")
     except redis.RedisError:
         return None
     if raw is None:

@@ -199,7 +199,7 @@ def test_each_risk_rule_rejects_with_its_name(
     status: int,
 ) -> None:
     risk(api, trader, **settings)
-    redis.Redis.from_url(core_env["redis_url"]).set("px:AAPL", "100")
+    redis.Redis.from_url(core_env["redis_url"]).hset("px:AAPL", mapping={"p": "100", "t": 1})
     if rule == "max_orders_per_minute":
         assert api.post("/v2/orders", limit_buy(), headers=trader.key).status == 200
     before = len(api.get("/v2/orders", headers=trader.key).body)
