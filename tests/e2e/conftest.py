@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from tradeplane_local import provision
+from tradeplane_local import provision, stack
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 from tradeplane_tools.manifest import load_manifest
 
@@ -41,3 +41,26 @@ def fixture_runtime(
     runtime.start()
     yield runtime
     runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(  # the whole local platform (real manifest) on the session servers
+    postgres_server,
+    redis_server,
+    kafka_server,
+    moto_server,
+    tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+) -> Iterator[tuple[Path, dict]]:  # type: ignore[type-arg]
+    state = tmp_path_factory.mktemp("platform")
+    urls = {
+        "postgres": postgres_server.url,
+        "redis": redis_server.url,
+        "kafka": kafka_server.url,
+        "moto": moto_server.url,
+    }
+    stack.up(stack.UpOptions(state_dir=state, urls=urls, gateway_port=0))
+    info = stack.read_state(state)
+    assert info is not None
+    yield state, info
+    stopped = stack.down(state)
+    assert stopped == [f"runtime (pid {info['runtime']['pid']})"]  # the given servers are not ours to stop

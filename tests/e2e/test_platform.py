@@ -4,40 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from tradeplane_local import stack
 from tradeplane_local.devtokens import local_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def platform(
-    postgres_server,
-    redis_server,
-    kafka_server,
-    moto_server,
-    tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
-) -> Iterator[tuple[Path, dict]]:  # type: ignore[type-arg]
-    state = tmp_path_factory.mktemp("platform")
-    urls = {
-        "postgres": postgres_server.url,
-        "redis": redis_server.url,
-        "kafka": kafka_server.url,
-        "moto": moto_server.url,
-    }
-    stack.up(stack.UpOptions(state_dir=state, urls=urls, gateway_port=0))
-    info = stack.read_state(state)
-    assert info is not None
-    yield state, info
-    stopped = stack.down(state)
-    assert stopped == [f"runtime (pid {info['runtime']['pid']})"]  # the given servers are not ours to stop
 
 
 def test_health_is_public_and_reports_dependencies(platform) -> None:  # type: ignore[no-untyped-def]
