@@ -4,7 +4,9 @@
 - gateway overhead per request, against calling the handler in this process;
 - Kafka produce-to-invoke latency at idle with a zero batching window, against
   a plain consumer's produce-to-poll latency on the same broker;
-- each manifest function's init duration in a fresh process, against an empty handler.
+- each manifest function's init duration in a fresh process, against an empty handler;
+- `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
+  (`bench_orders`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -237,4 +239,7 @@ def run_benchmarks(quick: bool = False) -> int:
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)
+    from tradeplane_local.bench_orders import bench_orders
+
+    bench_orders(quick, _row, _header)
     return 0

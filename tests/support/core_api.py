@@ -58,7 +58,7 @@ def handler_module(name: str) -> types.ModuleType:
 
 def invoke(name: str, event: Mapping[str, Any]) -> Any:
     module = handler_module(name)
-    load_settings(module.Settings)  # this container's settings, as its own process would have
+    module.SETTINGS = load_settings(module.Settings)  # this container's settings, as its own process would have
     return module.handler(dict(event), Context(name))
 
 

@@ -23,18 +23,18 @@ from tradeplane.observability import correlation_id
 
 from tp_core import outbox
 from tp_core.access import trading_account
-from tp_core.ledger import balances
 from tp_core.order_models import OrderRequest, ReplaceRequest
 from tp_core.orders import (
     OPEN_STATUSES,
     PriceSource,
     Submission,
     _find,
-    _risk_context,
     _view,
     accept,
     alpaca_problem,
+    lock_account,
     order_not_found,
+    read_facts,
 )
 
 NOT_AT_VENUE = ("accepted", "held", "pending_new")
@@ -69,7 +69,7 @@ def _cancel_locked(conn: Connection[Any], account_id: uuid.UUID, order: dict[str
 def cancel_order(caller: Principal, order_id: uuid.UUID) -> None:
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
-        balances(conn, account_id, lock=True)
+        lock_account(conn, account_id)
         order = _find(conn, account_id, "id", order_id, lock=True)
         if order is None or order["parent_id"] is not None:
             raise order_not_found()
@@ -82,7 +82,7 @@ def cancel_all_orders(caller: Principal) -> list[dict[str, Any]]:
     account_id = trading_account(caller, "trading:write")
     results, staged = [], []
     with db.transaction() as conn:
-        balances(conn, account_id, lock=True)
+        lock_account(conn, account_id)
         ids = conn.execute(
             "select id from trading.orders where account_id = %s and parent_id is null and status = any(%s)"
             " and status <> 'pending_cancel' order by created_at for update",
@@ -131,7 +131,7 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
     """Replace an open simple order: the old one is replaced, a new one (with `replaces`) takes its place."""
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
-        book = balances(conn, account_id, lock=True)
+        lock_account(conn, account_id)
         old = _find(conn, account_id, "id", order_id, lock=True)
         if old is None or old["parent_id"] is not None:
             raise order_not_found()
@@ -141,13 +141,13 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
         if change.client_order_id and _find(conn, account_id, "client_order_id", change.client_order_id):
             raise alpaca_problem(422, 42210000, "client_order_id must be unique")
         _release(conn, old["id"])  # its reservation is available to its replacement
-        book = balances(conn, account_id)
-        ctx = _risk_context(conn, account_id, request, book, prices(request.symbol))
+        new_id = change.client_order_id or str(uuid.uuid4())
+        ctx = read_facts(conn, account_id, request, new_id, prices).context
         submission = accept(
             conn,
             account_id,
             request,
-            change.client_order_id or str(uuid.uuid4()),
+            new_id,
             ctx,
             replaces=old["id"],
             event_type=ORDER_REPLACE_REQUESTED,

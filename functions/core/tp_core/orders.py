@@ -25,7 +25,6 @@ from tradeplane.problems import Problem
 from tp_core import outbox, risk
 from tp_core.access import trading_account
 from tp_core.alpaca import order_view
-from tp_core.ledger import Balances, balances
 from tp_core.order_models import OrderRequest
 
 OPEN_STATUSES = ("new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "pending_replace")
@@ -83,31 +82,63 @@ def _view(conn: Connection[Any], row: dict[str, Any]) -> dict[str, Any]:
     return order_view(row, _legs(conn, [row["id"]]).get(row["id"]))
 
 
-def _risk_context(
-    conn: Connection[Any], account_id: uuid.UUID, request: OrderRequest, book: Balances, price: Decimal | None
-) -> risk.RiskContext:
-    facts = conn.execute(
-        """select (select row_to_json(s) from core.risk_settings s where s.account_id = %(a)s) as settings,
-                  coalesce((select qty from trading.positions
-                            where account_id = %(a)s and symbol = %(s)s), 0) as position,
-                  coalesce((select sum(qty - filled_qty) from trading.orders where account_id = %(a)s and symbol = %(s)s
-                            and side = 'sell' and parent_id is null and qty is not null
-                            and status = any(%(open)s)), 0) as open_sells,
-                  (select count(*) from trading.orders where account_id = %(a)s and parent_id is null
-                   and created_at > now() - interval '1 minute') as recent""",
-        {"a": account_id, "s": request.symbol, "open": list(OPEN_STATUSES)},
+_FACTS = """
+select a.status,
+       coalesce((select sum(amount) from trading.cash_ledger where account_id = a.id), 0)
+       - coalesce((select sum(amount) from trading.reservations where account_id = a.id and released_at is null), 0)
+         as buying_power,
+       (select id from trading.orders where account_id = a.id and client_order_id = %(c)s) as existing,
+       (select row_to_json(s) from core.risk_settings s where s.account_id = a.id) as settings,
+       coalesce((select qty from trading.positions where account_id = a.id and symbol = %(s)s), 0) as position,
+       coalesce((select sum(qty - filled_qty) from trading.orders where account_id = a.id and symbol = %(s)s
+                 and side = 'sell' and parent_id is null and qty is not null and status = any(%(open)s)), 0)
+         as open_sells,
+       (select count(*) from trading.orders where account_id = a.id and parent_id is null
+        and created_at > now() - interval '1 minute') as recent
+from core.accounts a where a.id = %(a)s
+"""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the book says about an account, read after its row lock (a new statement: a fresh snapshot)."""
+
+    status: str
+    existing: uuid.UUID | None
+    context: risk.RiskContext
+
+
+def lock_account(conn: Connection[Any], account_id: uuid.UUID) -> None:
+    """Serialise the account's writers; facts must be read by a later statement (READ COMMITTED snapshot)."""
+    conn.execute("select 1 from core.accounts where id = %s for update", (account_id,))
+
+
+def _needs_last_price(request: OrderRequest, settings: dict[str, Any]) -> bool:
+    own_price = request.limit_price is not None or request.stop_price is not None
+    return not own_price or settings.get("price_band_pct") is not None
+
+
+def read_facts(
+    conn: Connection[Any], account_id: uuid.UUID, request: OrderRequest, client_order_id: str, prices: PriceSource
+) -> Facts:
+    """Balances, settings, position and recent activity in one query; the last price only when a rule needs it."""
+    row = conn.execute(
+        _FACTS, {"a": account_id, "s": request.symbol, "c": client_order_id, "open": list(OPEN_STATUSES)}
     ).fetchone()
-    assert facts is not None
-    settings = {k: _decimal_or(v) for k, v in (facts["settings"] or {}).items()}
-    return risk.RiskContext(
+    if row is None:
+        raise alpaca_problem(404, 40410000, "account not found")
+    settings = {k: _decimal_or(v) for k, v in (row["settings"] or {}).items()}
+    price = prices(request.symbol) if _needs_last_price(request, settings) else None
+    context = risk.RiskContext(
         request,
         settings,
-        book.buying_power,
-        Decimal(facts["position"]),
-        Decimal(facts["open_sells"]),
+        Decimal(row["buying_power"]),
+        Decimal(row["position"]),
+        Decimal(row["open_sells"]),
         price,
-        int(facts["recent"]),
+        int(row["recent"]),
     )
+    return Facts(row["status"], row["existing"], context)
 
 
 def _decimal_or(value: Any) -> Any:
@@ -236,14 +267,19 @@ def accept(
         raise _reject(rejection)
     order, legs = _insert_order(conn, account_id, request, client_order_id, replaces)
     reserved = risk.reservation(ctx)
-    conn.execute(
-        "insert into trading.reservations (order_id, account_id, amount) values (%s, %s, %s)",
-        (order["id"], account_id, reserved),
-    )
     envelope = Envelope.new(
         event_type, _submitted_event(order, legs, reserved), producer=producer, correlation_id=correlation_id()
     )
-    staged = outbox.stage(conn, topics.ORDERS_SUBMITTED, str(account_id), envelope)
+    staged = outbox.stage(
+        conn,
+        topics.ORDERS_SUBMITTED,
+        str(account_id),
+        envelope,
+        also=(
+            "insert into trading.reservations (order_id, account_id, amount) values (%s, %s, %s)",
+            (order["id"], account_id, reserved),
+        ),
+    )
     return Submission(order_view(order, legs or None), staged=[staged])
 
 
@@ -257,16 +293,16 @@ def submit_order(caller: Principal, request: OrderRequest, *, prices: PriceSourc
     """Accept an order for the caller's account, or answer the order an identical earlier request created."""
     account_id = trading_account(caller, "trading:write")
     client_order_id = request.client_order_id or str(uuid.uuid4())
-    price = prices(request.symbol)  # read before the lock: Redis is not part of the transaction
-    with db.transaction() as conn:
-        book = balances(conn, account_id, lock=True)
-        existing = _find(conn, account_id, "client_order_id", client_order_id)
-        if existing is not None:
-            return _repeat(conn, existing, request)
-        if book.account["status"] != "ACTIVE":
-            raise alpaca_problem(403, 40310000, "account is not active")
-        submission = accept(
-            conn, account_id, request, client_order_id, _risk_context(conn, account_id, request, book, price)
-        )
-    outbox.publish(submission.staged)
+    with db.connection() as conn:  # one checkout for the transaction and the outbox mark after it
+        with conn.transaction():
+            lock_account(conn, account_id)
+            facts = read_facts(conn, account_id, request, client_order_id, prices)
+            if facts.existing is not None:
+                existing = _find(conn, account_id, "id", facts.existing)
+                assert existing is not None
+                return _repeat(conn, existing, request)
+            if facts.status != "ACTIVE":
+                raise alpaca_problem(403, 40310000, "account is not active")
+            submission = accept(conn, account_id, request, client_order_id, facts.context)
+        outbox.publish(submission.staged, conn)
     return submission

@@ -26,16 +26,26 @@ class Staged:
     envelope: Envelope
 
 
-def stage(conn: Connection[Any], topic: str, key: str, envelope: Envelope) -> Staged:
-    conn.execute(
-        "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)",
-        (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json"))),
-    )
+def stage(
+    conn: Connection[Any],
+    topic: str,
+    key: str,
+    envelope: Envelope,
+    *,
+    also: tuple[str, tuple[Any, ...]] | None = None,
+) -> Staged:
+    """Write the event; `also` is one more insert sent in the same round trip (a data-modifying CTE)."""
+    sql = "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)"
+    params: tuple[Any, ...] = (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json")))
+    if also is not None:
+        sql = f"with also as ({also[0]}) {sql}"
+        params = (*also[1], *params)
+    conn.execute(sql, params)
     return Staged(topic, key, envelope)
 
 
-def publish(staged: Sequence[Staged], flush_timeout_s: float = 2.0) -> bool:
-    """Publish committed events and mark them; False (logged) when Kafka did not acknowledge in time."""
+def publish(staged: Sequence[Staged], conn: Connection[Any] | None = None, flush_timeout_s: float = 2.0) -> bool:
+    """Publish committed events and mark them (on `conn` when given); False (logged) when Kafka did not ack in time."""
     if not staged:
         return True
     from tradeplane import db, kafka_producer
@@ -48,8 +58,12 @@ def publish(staged: Sequence[Staged], flush_timeout_s: float = 2.0) -> bool:
     except Exception:  # noqa: BLE001 - the relay covers it; the order is already committed
         logger.exception("outbox publish failed; left for the relay", extra={"events": [s.envelope.id for s in staged]})
         return False
-    with db.transaction() as conn:
-        conn.execute(
-            "update trading.outbox set published_at = now() where id = any(%s)", ([s.envelope.id for s in staged],)
-        )
+    mark = "update trading.outbox set published_at = now() where id = any(%s)"
+    ids = [s.envelope.id for s in staged]
+    if conn is not None:
+        with conn.transaction():
+            conn.execute(mark, (ids,))
+    else:
+        with db.transaction() as own:
+            own.execute(mark, (ids,))
     return True
