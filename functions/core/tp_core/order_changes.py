@@ -28,13 +28,13 @@ from tp_core.orders import (
     OPEN_STATUSES,
     PriceSource,
     Submission,
-    _find,
-    _view,
     accept,
     alpaca_problem,
+    find_order,
     lock_account,
     order_not_found,
     read_facts,
+    view_with_legs,
 )
 
 NOT_AT_VENUE = ("accepted", "held", "pending_new")
@@ -70,7 +70,7 @@ def cancel_order(caller: Principal, order_id: uuid.UUID) -> None:
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
         lock_account(conn, account_id)
-        order = _find(conn, account_id, "id", order_id, lock=True)
+        order = find_order(conn, account_id, "id", order_id, lock=True)
         if order is None or order["parent_id"] is not None:
             raise order_not_found()
         staged = _cancel_locked(conn, account_id, order)
@@ -89,14 +89,14 @@ def cancel_all_orders(caller: Principal) -> list[dict[str, Any]]:
             (account_id, list(OPEN_STATUSES)),
         ).fetchall()
         for row in ids:
-            order = _find(conn, account_id, "id", row["id"])
+            order = find_order(conn, account_id, "id", row["id"])
             assert order is not None
             staged.append(_cancel_locked(conn, account_id, order))
             results.append(
                 {
                     "id": str(order["id"]),
                     "status": 200,
-                    "body": _view(conn, _find(conn, account_id, "id", row["id"]) or order),
+                    "body": view_with_legs(conn, find_order(conn, account_id, "id", row["id"]) or order),
                 }
             )
     outbox.publish(staged)
@@ -132,13 +132,13 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
         lock_account(conn, account_id)
-        old = _find(conn, account_id, "id", order_id, lock=True)
+        old = find_order(conn, account_id, "id", order_id, lock=True)
         if old is None or old["parent_id"] is not None:
             raise order_not_found()
         if old["status"] not in ("accepted", "new", "partially_filled") or old["order_class"] != "simple":
             raise alpaca_problem(422, 42210000, f'order is not replaceable in "{old["status"]}" state')
         request = _replacement(old, change)
-        if change.client_order_id and _find(conn, account_id, "client_order_id", change.client_order_id):
+        if change.client_order_id and find_order(conn, account_id, "client_order_id", change.client_order_id):
             raise alpaca_problem(422, 42210000, "client_order_id must be unique")
         _release(conn, old["id"])  # its reservation is available to its replacement
         new_id = change.client_order_id or str(uuid.uuid4())

@@ -12,7 +12,7 @@ from tradeplane.auth import Principal
 
 from tp_core.access import trading_account
 from tp_core.alpaca import order_view
-from tp_core.orders import _COLUMNS, OPEN_STATUSES, _find, _legs, _view, order_not_found
+from tp_core.orders import COLUMNS, OPEN_STATUSES, find_order, legs_of, order_not_found, view_with_legs
 
 
 def _boolean(value: Any) -> Any:
@@ -61,10 +61,10 @@ def list_orders(caller: Principal, f: OrderFilter) -> list[dict[str, Any]]:
     order = "asc" if f.direction == "asc" else "desc"
     with db.transaction(read_only=True) as conn:
         rows = conn.execute(
-            f"select {_COLUMNS} from trading.orders where {where} order by created_at {order}, id limit %(limit)s",
+            f"select {COLUMNS} from trading.orders where {where} order by created_at {order}, id limit %(limit)s",
             {**params, "limit": f.limit},
         ).fetchall()
-        legs = _legs(conn, [r["id"] for r in rows]) if f.nested else {}
+        legs = legs_of(conn, [r["id"] for r in rows]) if f.nested else {}
     return [order_view(r, legs.get(r["id"])) for r in rows]
 
 
@@ -72,19 +72,19 @@ def get_order(caller: Principal, order_id: uuid.UUID) -> dict[str, Any]:
     """One order (with its legs); read from the primary: clients read right after they write."""
     account_id = trading_account(caller, "trading:read")
     with db.transaction() as conn:
-        row = _find(conn, account_id, "id", order_id)
+        row = find_order(conn, account_id, "id", order_id)
         if row is None:
             raise order_not_found()
-        return _view(conn, row)
+        return view_with_legs(conn, row)
 
 
 def get_order_by_client_id(caller: Principal, client_order_id: str) -> dict[str, Any]:
     account_id = trading_account(caller, "trading:read")
     with db.transaction() as conn:
-        row = _find(conn, account_id, "client_order_id", client_order_id)
+        row = find_order(conn, account_id, "client_order_id", client_order_id)
         if row is None:
             raise order_not_found()
-        return _view(conn, row)
+        return view_with_legs(conn, row)
 
 
 class QueryFlags(BaseModel):

@@ -1,8 +1,8 @@
 """Orders on /v2: submit (risk-checked, reserved and staged for Kafka in one transaction), read, cancel, replace.
 
-Every write locks the account row first (`ledger.balances(lock=True)`), so the
-submits of one account are serialised and parallel orders can never spend the
-same buying power twice.
+Every write locks the account row first (`lock_account`) and reads the book in a
+later statement, so the submits of one account are serialised and parallel orders
+can never spend the same buying power twice.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tp_core.order_models import OrderRequest
 OPEN_STATUSES = ("new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "pending_replace")
 PriceSource = Callable[[str], Decimal | None]
 
-_COLUMNS = (
+COLUMNS = (
     "id, account_id, client_order_id, parent_id, leg_role, symbol, asset_class, side, type, time_in_force, order_class,"
     " qty, notional, limit_price, stop_price, trail_price, trail_percent, hwm, extended_hours, position_intent, status,"
     " filled_qty, filled_avg_price, request_hash, replaces, replaced_by, created_at, updated_at, submitted_at,"
@@ -55,22 +55,22 @@ class Submission:
     staged: list[outbox.Staged] = field(default_factory=list)
 
 
-def _find(
+def find_order(
     conn: Connection[Any], account_id: uuid.UUID, where: str, value: Any, lock: bool = False
 ) -> dict[str, Any] | None:
     row = conn.execute(
-        f"select {_COLUMNS} from trading.orders where account_id = %s and {where} = %s"
+        f"select {COLUMNS} from trading.orders where account_id = %s and {where} = %s"
         + (" for update" if lock else ""),
         (account_id, value),
     ).fetchone()
     return dict(row) if row else None
 
 
-def _legs(conn: Connection[Any], parent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def legs_of(conn: Connection[Any], parent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     if not parent_ids:
         return {}
     rows = conn.execute(
-        f"select {_COLUMNS} from trading.orders where parent_id = any(%s) order by leg_role desc", (list(parent_ids),)
+        f"select {COLUMNS} from trading.orders where parent_id = any(%s) order by leg_role desc", (list(parent_ids),)
     ).fetchall()
     out: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for r in rows:
@@ -78,8 +78,8 @@ def _legs(conn: Connection[Any], parent_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return out
 
 
-def _view(conn: Connection[Any], row: dict[str, Any]) -> dict[str, Any]:
-    return order_view(row, _legs(conn, [row["id"]]).get(row["id"]))
+def view_with_legs(conn: Connection[Any], row: dict[str, Any]) -> dict[str, Any]:
+    return order_view(row, legs_of(conn, [row["id"]]).get(row["id"]))
 
 
 _FACTS = """
@@ -159,7 +159,7 @@ insert into trading.orders (id, account_id, client_order_id, parent_id, leg_role
 values (%(id)s, %(account_id)s, %(client_order_id)s, %(parent_id)s, %(leg_role)s, %(symbol)s, %(side)s, %(type)s,
     %(time_in_force)s, %(order_class)s, %(qty)s, %(notional)s, %(limit_price)s, %(stop_price)s, %(trail_price)s,
     %(trail_percent)s, %(extended_hours)s, %(position_intent)s, %(status)s, %(request_hash)s, %(replaces)s)
-returning {_COLUMNS}
+returning {COLUMNS}
 """
 
 
@@ -286,7 +286,7 @@ def accept(
 def _repeat(conn: Connection[Any], existing: dict[str, Any], request: OrderRequest) -> Submission:
     if existing["request_hash"] != request.fingerprint():
         raise alpaca_problem(422, 42210000, "client_order_id must be unique")
-    return Submission(_view(conn, existing), repeated=True)
+    return Submission(view_with_legs(conn, existing), repeated=True)
 
 
 def submit_order(caller: Principal, request: OrderRequest, *, prices: PriceSource) -> Submission:
@@ -298,7 +298,7 @@ def submit_order(caller: Principal, request: OrderRequest, *, prices: PriceSourc
             lock_account(conn, account_id)
             facts = read_facts(conn, account_id, request, client_order_id, prices)
             if facts.existing is not None:
-                existing = _find(conn, account_id, "id", facts.existing)
+                existing = find_order(conn, account_id, "id", facts.existing)
                 assert existing is not None
                 return _repeat(conn, existing, request)
             if facts.status != "ACTIVE":

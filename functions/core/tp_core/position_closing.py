@@ -13,13 +13,13 @@ from tp_core.access import trading_account
 from tp_core.order_changes import cancel_all_orders
 from tp_core.order_models import OrderRequest
 from tp_core.orders import PriceSource, alpaca_problem, submit_order
-from tp_core.positions import CloseRequest, _symbol
+from tp_core.positions import CloseRequest, position_symbol
 
 
 def _held(caller: Principal, symbol_or_asset_id: str) -> tuple[str, Decimal]:
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
-        symbol = _symbol(conn, account_id, symbol_or_asset_id)
+        symbol = position_symbol(conn, account_id, symbol_or_asset_id)
         row = conn.execute(
             "select qty from trading.positions where account_id = %s and symbol = %s", (account_id, symbol)
         ).fetchone()

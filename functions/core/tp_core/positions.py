@@ -66,7 +66,7 @@ def list_positions(caller: Principal, *, prices: PriceSource) -> list[dict[str, 
         return valued_positions(conn, account_id, prices)
 
 
-def _symbol(conn: Connection[Any], account_id: uuid.UUID, symbol_or_asset_id: str) -> str | None:
+def position_symbol(conn: Connection[Any], account_id: uuid.UUID, symbol_or_asset_id: str) -> str | None:
     """Alpaca accepts a symbol or an asset id."""
     rows = conn.execute(
         "select symbol from trading.positions where account_id = %s and qty <> 0", (account_id,)
@@ -83,7 +83,7 @@ def get_position(caller: Principal, symbol_or_asset_id: str, *, prices: PriceSou
 
     account_id = trading_account(caller, "trading:read")
     with db.transaction() as conn:
-        symbol = _symbol(conn, account_id, symbol_or_asset_id)
+        symbol = position_symbol(conn, account_id, symbol_or_asset_id)
         found = valued_positions(conn, account_id, prices, symbol) if symbol else []
     if not found:
         raise alpaca_problem(404, 40410000, "position does not exist")
