@@ -22,7 +22,10 @@ create table core.accounts (
     kind           text        not null default 'paper' check (kind in ('paper')),
     status         text        not null default 'ACTIVE' check (status in ('ACTIVE', 'CLOSED')),
     created_at     timestamptz not null default now(),
-    closed_at      timestamptz
+    closed_at      timestamptz,
+    -- The client's Idempotency-Key for the create request: a retry returns the same account.
+    creation_key   text check (length(creation_key) between 1 and 64),
+    constraint accounts_creation_key unique (owner_id, creation_key)
 );
 create index accounts_owner_idx on core.accounts (owner_id);
 

@@ -23,7 +23,8 @@ app = new_app()
 
 @app.post("/v1/accounts")
 def accounts_create(request: AccountCreate) -> Response[Any]:
-    return json_response(accounts.create_account(caller(app), request), 201)
+    key = app.current_event.headers.get("idempotency-key") or None
+    return json_response(accounts.create_account(caller(app), request, key), 201)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

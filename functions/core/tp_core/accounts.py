@@ -37,15 +37,34 @@ def _view(conn: Connection[Any], account: dict[str, Any]) -> dict[str, Any]:
     return {**account, "cash": b.cash, "buying_power": b.buying_power}
 
 
-def create_account(caller: Principal, request: AccountCreate) -> dict[str, Any]:
+def _previous(conn: Connection[Any], owner: uuid.UUID, key: str, request: AccountCreate) -> dict[str, Any]:
+    """The account an earlier request with this Idempotency-Key created (422 if it asked for something else)."""
+    row = conn.execute(
+        f"""{_ACCOUNT} a where owner_id = %s and creation_key = %s and currency = %s
+            and coalesce((select amount from trading.cash_ledger where account_id = a.id
+                          and idempotency_key = 'opening'), 0) = %s""",
+        (owner, key, request.currency, request.starting_cash),
+    ).fetchone()
+    if row is None:
+        raise unprocessable("this Idempotency-Key was used to create a different account")
+    return dict(row)
+
+
+def create_account(caller: Principal, request: AccountCreate, idempotency_key: str | None = None) -> dict[str, Any]:
+    """A new paper account; a retry with the same Idempotency-Key returns the account it created."""
     owner = user_id(caller, "accounts:write")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 64:
+        raise unprocessable("Idempotency-Key must be 1 to 64 characters")
     account_id = uuid.uuid4()
     number = "PA" + "".join(secrets.choice("0123456789") for _ in range(10))
     with db.transaction() as conn:
-        conn.execute(
-            "insert into core.accounts (id, owner_id, account_number, currency) values (%s, %s, %s, %s)",
-            (account_id, owner, number, request.currency),
-        )
+        created = conn.execute(
+            "insert into core.accounts (id, owner_id, account_number, currency, creation_key)"
+            " values (%s, %s, %s, %s, %s) on conflict (owner_id, creation_key) do nothing returning id",
+            (account_id, owner, number, request.currency, idempotency_key),
+        ).fetchone()
+        if created is None and idempotency_key is not None:
+            return _view(conn, _previous(conn, owner, idempotency_key, request))
         conn.execute("insert into core.risk_settings (account_id) values (%s)", (account_id,))
         if request.starting_cash > 0:
             conn.execute(

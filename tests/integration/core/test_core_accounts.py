@@ -117,3 +117,14 @@ def test_close_refuses_then_closes_and_keys_stop_working(api: Api, trader: Trade
     assert api.get("/v2/account", headers=trader.key).status == 401
     move = {"type": "deposit", "amount": "1", "idempotency_key": "late"}
     assert api.post(f"/v1/accounts/{trader.account_id}/cash-movements", move, headers=trader.bearer).status == 422
+
+
+def test_create_with_an_idempotency_key_is_applied_once(api: Api, trader: Trader) -> None:
+    headers = {**trader.bearer, "Idempotency-Key": "open-1"}
+    first = api.post("/v1/accounts", {"starting_cash": "500"}, headers=headers)
+    again = api.post("/v1/accounts", {"starting_cash": 500}, headers=headers)
+    assert first.status == again.status == 201 and first.body["id"] == again.body["id"]
+    assert again.body["cash"] == "500.00"
+    assert api.post("/v1/accounts", {"starting_cash": "501"}, headers=headers).status == 422
+    assert api.post("/v1/accounts", {}, headers={**trader.bearer, "Idempotency-Key": "k" * 65}).status == 422
+    assert len(api.get("/v1/accounts", headers=trader.bearer).body) == 2
