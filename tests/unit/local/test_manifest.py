@@ -156,3 +156,25 @@ def test_environment_names_come_from_uses() -> None:
     assert ingest["TP_KAFKA_BOOTSTRAP"] == "k:9092" and ingest["TP_KAFKA_SECURITY"] == "plaintext"
     assert "TP_DB_DSN" not in ingest and "TP_REDIS_URL" not in ingest and "TP_SECRET_JWT" not in ingest
     assert ingest["POWERTOOLS_SERVICE_NAME"] == "etl" and ingest["TP_FUNCTION"] == "ingest"
+
+
+@pytest.mark.parametrize(
+    ("path", "ok"),
+    [
+        ("/v1/accounts/{account_id}", True),
+        ("/v2/orders", True),
+        ("/v2/orders:by_client_order_id", True),  # API Gateway HTTP APIs take ':' as a literal
+        ("/v3/orders", False),
+        ("/v2/orders?x=1", False),
+        ("v2/orders", False),
+    ],
+)
+def test_http_paths_are_v1_or_v2(path: str, ok: bool) -> None:
+    from pydantic import ValidationError
+    from tradeplane_tools.manifest import HttpTrigger
+
+    if ok:
+        assert HttpTrigger(type="http", method="GET", path=path).path == path
+    else:
+        with pytest.raises(ValidationError):
+            HttpTrigger(type="http", method="GET", path=path)
