@@ -13,7 +13,7 @@ from tradeplane.settings import PostgresSettings, load_settings
 
 
 class Settings(PostgresSettings):
-    """Reads trading.orders (replica when configured)."""
+    """Reads trading.orders."""
 
 
 SETTINGS = load_settings(Settings)

@@ -14,7 +14,7 @@ from tradeplane.settings import PostgresSettings, RedisSettings, load_settings
 
 
 class Settings(PostgresSettings, RedisSettings):
-    """Reads trading.positions (replica when configured)."""
+    """Reads trading.positions."""
 
 
 SETTINGS = load_settings(Settings)

@@ -38,7 +38,7 @@ def create_api_key(caller: Principal, request: ApiKeyCreate) -> dict[str, Any]:
 
 def list_api_keys(caller: Principal) -> list[dict[str, Any]]:
     owner = user_id(caller, "api-keys")
-    with db.connection(read_only=True) as conn:
+    with db.connection() as conn:  # the primary: a key is listed right after it is created
         rows = conn.execute(
             f"select {_COLUMNS} from core.api_keys where user_id = %s order by created_at", (owner,)
         ).fetchall()

@@ -77,7 +77,7 @@ class Lookups:
 def _load_api_key(key_id: str) -> ApiKey | None:
     from tradeplane import db
 
-    with db.connection(read_only=True) as conn:
+    with db.connection() as conn:  # the primary: a new key is used the moment it is shown
         row = conn.execute(
             """select k.secret_hash, k.user_id, k.account_id, k.scopes,
                       k.revoked_at is null and a.status = 'ACTIVE' as usable
@@ -94,7 +94,7 @@ def _load_api_key(key_id: str) -> ApiKey | None:
 def _load_account(account_id: str) -> AccountAccess:
     from tradeplane import db
 
-    with db.connection(read_only=True) as conn:
+    with db.connection() as conn:
         row = conn.execute(
             """select a.status = 'ACTIVE' as active,
                       coalesce(array_agg(l.cidr::text) filter (where l.cidr is not null), '{}') as cidrs

@@ -59,7 +59,8 @@ def list_orders(caller: Principal, f: OrderFilter) -> list[dict[str, Any]]:
     account_id = trading_account(caller, "trading:read")
     where, params = _where(account_id, f)
     order = "asc" if f.direction == "asc" else "desc"
-    with db.transaction(read_only=True) as conn:
+    # The primary: bots list their open orders right after submitting (read-after-write).
+    with db.transaction() as conn:
         rows = conn.execute(
             f"select {COLUMNS} from trading.orders where {where} order by created_at {order}, id limit %(limit)s",
             {**params, "limit": f.limit},

@@ -62,7 +62,7 @@ def valued_positions(
 
 def list_positions(caller: Principal, *, prices: PriceSource) -> list[dict[str, Any]]:
     account_id = trading_account(caller, "trading:read")
-    with db.transaction(read_only=True) as conn:
+    with db.transaction() as conn:  # the primary: read right after fills and closes
         return valued_positions(conn, account_id, prices)
 
 
