@@ -10,6 +10,8 @@
 - the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
   several producers while its containers are killed and its source restarted,
   conservation checked, throughput against a bare consumer draining the same records.
+- `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
+  (`bench_orders`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -373,4 +375,7 @@ def run_benchmarks(quick: bool = False) -> int:
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)
+    from tradeplane_local.bench_orders import bench_orders
+
+    bench_orders(quick, _row, _header)
     return 0

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,32 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from tradeplane_local.admin import create_user, local_dsn
+
+    dsn = args.dsn or os.environ.get("TP_DB_DSN") or local_dsn(args.state_dir)
+    if not dsn:
+        print("give --dsn, set TP_DB_DSN, or start the local platform", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    if len(password) < 12:
+        print("the password needs at least 12 characters", file=sys.stderr)
+        return 2
+    user_id = create_user(dsn, args.username, password, args.scope)
+    print(f"created user {args.username} ({user_id})")
+    return 0
+
+
+def _paper_account(args: argparse.Namespace) -> int:
+    from tradeplane_local.admin import paper_account
+
+    for name, value in paper_account(args.state_dir, args.cash).items():
+        print(f"export {name}={value}")
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from tradeplane_tools.migrate import apply_migrations
 
@@ -202,6 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--scope", nargs="*", default=["market-data:write"])
     tok.add_argument("--ttl", type=int, default=900)
     tok.set_defaults(run=_token)
+
+    paper = with_state(local.add_parser("paper-account", help="a paper account + API key; prints APCA_* lines"))
+    paper.add_argument("--cash", type=Decimal, default=Decimal("100000"))
+    paper.set_defaults(run=_paper_account)
+
+    admin = sub.add_parser("admin", help="administration").add_subparsers(dest="action", required=True)
+    cu = with_state(admin.add_parser("create-user", help="create a user (the first admin, or anyone)"))
+    cu.add_argument("username")
+    cu.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    cu.add_argument("--scope", action="append", help="a scope to grant (repeatable; default: every user scope)")
+    cu.add_argument("--dsn", help="database URL (default: TP_DB_DSN, else the running local platform)")
+    cu.set_defaults(run=_create_user)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--dsn")

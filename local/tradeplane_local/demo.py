@@ -67,6 +67,24 @@ def _consume_bars(bootstrap: str, want: int, timeout: float = 30) -> list[dict[s
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
 
 
+def _alpaca_bot(state_dir: Path) -> int:
+    """`tradeplane local paper-account`, then an unchanged alpaca-py bot in its own process."""
+    import os
+    import subprocess
+    import sys
+
+    from tradeplane_local.admin import paper_account
+
+    _step('An Alpaca bot, unchanged: eval "$(tradeplane local paper-account --cash 100000)"')
+    env = paper_account(state_dir, Decimal("100000"))
+    for name, value in env.items():
+        print(f"export {name}={value if name != 'APCA_API_SECRET_KEY' else value[:4] + '...'}")
+    _step("python -m tradeplane_local.demo_bot (written for alpaca-py's TradingClient)")
+    return subprocess.run(
+        [sys.executable, "-m", "tradeplane_local.demo_bot"], env={**os.environ, **env}, check=False
+    ).returncode
+
+
 def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int:
     started_here = False
     if not (reuse and stack.read_state(state_dir.resolve())):
@@ -154,9 +172,12 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             if len(bars) < len(SYMBOLS) * MINUTES or counted != expected:
                 print("demo FAILED: not every bar arrived, or duplicates were counted")
                 return 1
+            if _alpaca_bot(state_dir) != 0:
+                print("demo FAILED: the alpaca-py bot did not run")
+                return 1
             _step(
-                "Next in the pipeline: strategies turn bars into signals, the Core API accepts orders, and "
-                "the executor fills them (coming with their components)"
+                "Next in the pipeline: strategies turn bars into signals and the executor fills the orders "
+                "the Core API accepted (coming with their components)"
             )
         return 0
     finally:

@@ -60,8 +60,9 @@ class HttpTrigger(_Strict):
 
     type: Literal["http"]
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-    # /v1: Tradeplane's own surface; /v2: Alpaca's Trading API shapes (DESIGN.md, "API surface").
-    path: Annotated[str, Field(pattern=r"^/v[12](/[A-Za-z0-9_.{}+-]+)*/?$")]
+    # /v1: Tradeplane's own surface; /v2: Alpaca's Trading API shapes (docs/architecture.md). ':' is a
+    # literal character in a segment (GET /v2/orders:by_client_order_id), as HTTP APIs allow.
+    path: Annotated[str, Field(pattern=r"^/v[12](/[A-Za-z0-9_.{}+:-]+)*/?$")]
     auth: Literal["authorizer", "none"] = "authorizer"
     # Per-route throttling in AWS (requests/second and burst); None uses the API default.
     throttle_rate: Annotated[float, Field(gt=0)] | None = None

@@ -6,16 +6,17 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_etl.latest_prices import remember_latest
 from tp_etl.rollup import roll_up
 from tradeplane import db, kafka_producer
 from tradeplane.contracts.market import TICK_EVENT, tick_from_envelope
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
-from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
+from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
 
-class Settings(PostgresSettings, KafkaSettings):
-    """Consumes market.ticks, writes market.bars in Postgres and produces market.bars."""
+class Settings(PostgresSettings, KafkaSettings, RedisSettings):
+    """Consumes market.ticks, writes market.bars in Postgres, produces market.bars, keeps `px:` prices in Redis."""
 
 
 SETTINGS = load_settings(Settings)
@@ -29,16 +30,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         logger.error("record rejected", extra=bad.__dict__)
     if ticks:
         set_correlation_id(ticks[0].correlation_id)
+    parsed = [(env.id, tick_from_envelope(env)) for env in ticks]
     with db.transaction() as conn:
         result = roll_up(
             conn,
-            [(env.id, tick_from_envelope(env)) for env in ticks],
+            parsed,
             consumer="bar_aggregator",
             producer="bar_aggregator",
             correlation_id=ticks[0].correlation_id if ticks else None,
             publish=kafka_producer.publish_many,
             flush=kafka_producer.flush,
         )
+    remember_latest(tick for _, tick in parsed)  # after the commit: a cache, never ahead of the book
     metrics.add_metric(name="TicksApplied", unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name="BarsPublished", unit=MetricUnit.Count, value=len(result.published))
     metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))

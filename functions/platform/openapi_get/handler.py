@@ -18,7 +18,7 @@ class Settings(RateLimitSettings):
 
 SETTINGS = load_settings(Settings)
 
-app = api_resolver(SETTINGS)
+app = api_resolver(SETTINGS, authenticated=False)  # a public route (manifest auth = "none")
 
 
 @app.get(

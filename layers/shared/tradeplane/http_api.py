@@ -16,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from tradeplane.auth import Principal
+from tradeplane.auth import Principal, anonymous_response
 from tradeplane.http_guard import check_request
 from tradeplane.problems import problem_response, register_problem_handlers
 from tradeplane.rate_limit import RateLimit, rate_limiter
@@ -32,11 +32,15 @@ class GuardedResolver(APIGatewayHttpResolver):
     exception handler could answer with a 4xx.
     """
 
-    def __init__(self, *, alpaca: bool) -> None:
+    def __init__(self, *, alpaca: bool, authenticated: bool) -> None:
         super().__init__(enable_validation=True)
-        self.alpaca = alpaca
+        self.alpaca, self.authenticated = alpaca, authenticated
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        # Anonymous callers learn nothing, not even whether their body would validate.
+        anonymous = anonymous_response(event) if self.authenticated else None
+        if anonymous is not None:
+            return anonymous
         problem = check_request(event)
         if problem is None:
             return super().resolve(event, context)
@@ -44,8 +48,10 @@ class GuardedResolver(APIGatewayHttpResolver):
         return problem_response(problem.with_alpaca_members() if self.alpaca else problem)
 
 
-def api_resolver(settings: FunctionSettings, *, alpaca: bool = False) -> GuardedResolver:
-    app = GuardedResolver(alpaca=alpaca)
+def api_resolver(settings: FunctionSettings, *, alpaca: bool = False, authenticated: bool = True) -> GuardedResolver:
+    """The route's resolver. `authenticated=False` only for routes the manifest marks `auth = "none"`:
+    the authorizer passes unauthenticated callers on with an empty context, and this answers them 401."""
+    app = GuardedResolver(alpaca=alpaca, authenticated=authenticated)
     register_problem_handlers(app, alpaca=alpaca)
     if isinstance(settings, RateLimitSettings):
         app.use([rate_limiter(RateLimit(settings.rate_limit_per_minute, settings.rate_limit_bucket))])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support.handlers import MANIFEST, handler_environment, load_handler
 from tradeplane.settings import ConfigurationError, KafkaSettings, PostgresSettings, RedisSettings
-from tradeplane_tools.manifest import KafkaTrigger, placeholder_bindings
+from tradeplane_tools.manifest import HttpTrigger, KafkaTrigger, placeholder_bindings
 
 FULL = placeholder_bindings(MANIFEST)
 FUNCTIONS = sorted(MANIFEST.functions)
@@ -43,3 +43,13 @@ def _reload(name: str) -> None:
 
     fn = MANIFEST.function(name)
     importlib.reload(sys.modules[f"{fn.folder}.{fn.module}"])
+
+
+@pytest.mark.parametrize("name", sorted(fn.name for _, fn in MANIFEST.routes()))
+def test_routes_refuse_anonymous_callers_unless_public(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The authorizer passes unauthenticated callers on (so routes can answer 401 in Alpaca's shape);
+    # each route's resolver must then refuse them, unless the manifest marks the route public.
+    fn = MANIFEST.function(name)
+    public = all(t.auth == "none" for t in fn.triggers_of(HttpTrigger))
+    app = load_handler(name, monkeypatch, FULL).app
+    assert app.authenticated is not public

@@ -163,3 +163,25 @@ def test_contract_topics_are_the_manifest_topics() -> None:
     from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
 
     assert set(load_manifest(DEFAULT_MANIFEST).topics) == topics.ALL
+
+
+@pytest.mark.parametrize(
+    ("path", "ok"),
+    [
+        ("/v1/accounts/{account_id}", True),
+        ("/v2/orders", True),
+        ("/v2/orders:by_client_order_id", True),  # API Gateway HTTP APIs take ':' as a literal
+        ("/v3/orders", False),
+        ("/v2/orders?x=1", False),
+        ("v2/orders", False),
+    ],
+)
+def test_http_paths_are_v1_or_v2(path: str, ok: bool) -> None:
+    from pydantic import ValidationError
+    from tradeplane_tools.manifest import HttpTrigger
+
+    if ok:
+        assert HttpTrigger(type="http", method="GET", path=path).path == path
+    else:
+        with pytest.raises(ValidationError):
+            HttpTrigger(type="http", method="GET", path=path)

@@ -82,3 +82,13 @@ def tick_from_envelope(envelope: Any) -> Tick:
     """The tick inside a `market.tick` envelope (the envelope also names its source feed)."""
     data = {k: v for k, v in envelope.data.items() if k != "source"}
     return Tick.model_validate(data)
+
+
+# The latest trade price per symbol in Redis: a hash at `px:<SYMBOL>` with `p` (decimal string)
+# and `t` (trade time, epoch microseconds). The ETL keeps it; the Core API reads it for risk
+# checks and valuations. A cache only: a missing key means "no price known".
+LATEST_PRICE_TTL_S = 7 * 24 * 3600
+
+
+def latest_price_key(symbol: str) -> str:
+    return f"px:{symbol}"

@@ -1,0 +1,32 @@
+"""PUT /v1/accounts/{account_id}/risk-settings: replace the account's pre-trade risk settings."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_core import accounts
+from tp_core.models import RiskSettings
+from tp_core.routes import caller, json_response, new_app
+from tradeplane.observability import correlation_paths, instrument
+from tradeplane.settings import PostgresSettings, load_settings
+
+
+class Settings(PostgresSettings):
+    """Writes core.risk_settings."""
+
+
+SETTINGS = load_settings(Settings)
+app = new_app(SETTINGS)
+
+
+@app.put("/v1/accounts/<account_id>/risk-settings")
+def accounts_risk_put(account_id: UUID, request: RiskSettings) -> Response[Any]:
+    return json_response(accounts.put_risk_settings(caller(app), account_id, request))
+
+
+@instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,165 @@
+"""Alpaca Trading API v2 response shapes, built from rows of the book.
+
+Money and quantities leave as JSON strings (TradeAccount and Position require it;
+Order accepts it), times as RFC 3339 UTC, ids as UUIDs, enums as Alpaca spells them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+_ASSET_NAMESPACE = uuid.UUID("6f1d3c1e-2b1a-5d7e-9c55-7a3b0f6c9e21")
+_ACCOUNT_STATUS = {"ACTIVE": "ACTIVE", "CLOSED": "ACCOUNT_CLOSED"}
+_ORDER_TIMES = (
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "filled_at",
+    "expired_at",
+    "canceled_at",
+    "failed_at",
+    "replaced_at",
+)
+_ORDER_PRICES = ("limit_price", "stop_price", "trail_price", "trail_percent", "hwm", "filled_avg_price")
+
+
+def asset_id(symbol: str) -> uuid.UUID:
+    """A stable asset UUID per symbol (until the book can read market.instruments' ids)."""
+    return uuid.uuid5(_ASSET_NAMESPACE, symbol)
+
+
+def plain(value: Decimal | None) -> str | None:
+    """A decimal as Alpaca writes it: no exponent, no trailing zeros ("1", "190.5")."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def order_view(row: Mapping[str, Any], legs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": str(row["id"]),
+        "client_order_id": row["client_order_id"],
+        **{t: row[t] for t in _ORDER_TIMES},
+        "expires_at": None,
+        "replaced_by": str(row["replaced_by"]) if row["replaced_by"] else None,
+        "replaces": str(row["replaces"]) if row["replaces"] else None,
+        "asset_id": str(asset_id(row["symbol"])),
+        "symbol": row["symbol"],
+        "asset_class": row["asset_class"],
+        "notional": plain(row["notional"]),
+        "qty": plain(row["qty"]),
+        "filled_qty": plain(row["filled_qty"]),
+        "order_class": row["order_class"],
+        "order_type": row["type"],
+        "type": row["type"],
+        "side": row["side"],
+        "position_intent": row["position_intent"],
+        "time_in_force": row["time_in_force"],
+        "status": row["status"],
+        "extended_hours": row["extended_hours"],
+        "legs": [order_view(leg) for leg in legs] if legs else None,
+        "subtag": None,
+        "source": None,
+    }
+    view.update({p: plain(row[p]) for p in _ORDER_PRICES})
+    return view
+
+
+def position_view(row: Mapping[str, Any], price: Decimal | None) -> dict[str, Any]:
+    """A position valued at the latest price (at its entry price when no price is known)."""
+    qty, entry = Decimal(row["qty"]), Decimal(row["avg_entry_price"])
+    current = price if price is not None else entry
+    cost_basis, market_value = qty * entry, qty * current
+    unrealized = market_value - cost_basis
+    return {
+        "asset_id": str(asset_id(row["symbol"])),
+        "symbol": row["symbol"],
+        "exchange": "",
+        "asset_class": "us_equity",
+        "asset_marginable": False,
+        "avg_entry_price": plain(entry),
+        "qty": plain(qty),
+        "qty_available": plain(qty - Decimal(row.get("held", 0) or 0)),
+        "side": "long" if qty >= 0 else "short",
+        "market_value": money(market_value),
+        "cost_basis": money(cost_basis),
+        "unrealized_pl": money(unrealized),
+        "unrealized_plpc": plain((unrealized / abs(cost_basis)).quantize(Decimal("0.0000001"))) if cost_basis else "0",
+        "unrealized_intraday_pl": money(unrealized),
+        "unrealized_intraday_plpc": "0",
+        "current_price": plain(current),
+        "lastday_price": plain(current),
+        "change_today": "0",
+        "realized_pl": money(Decimal(row["realized_pl"])),
+    }
+
+
+def account_view(
+    account: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    cash: Decimal,
+    buying_power: Decimal,
+    positions: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    long_value = sum((Decimal(p["market_value"]) for p in positions if p["side"] == "long"), Decimal(0))
+    short_value = sum((Decimal(p["market_value"]) for p in positions if p["side"] == "short"), Decimal(0))
+    equity = cash + long_value + short_value
+    zero = money(Decimal(0))
+    return {
+        "id": str(account["id"]),
+        "account_number": account["account_number"],
+        "status": _ACCOUNT_STATUS.get(account["status"], "INACTIVE"),
+        "crypto_status": "INACTIVE",
+        "currency": account["currency"],
+        "cash": money(cash),
+        "buying_power": money(buying_power),
+        "regt_buying_power": money(buying_power),
+        "daytrading_buying_power": zero,
+        "non_marginable_buying_power": money(buying_power),
+        "effective_buying_power": money(buying_power),
+        "options_buying_power": zero,
+        "accrued_fees": zero,
+        "pending_transfer_in": zero,
+        "pending_transfer_out": zero,
+        "portfolio_value": money(equity),
+        "equity": money(equity),
+        "last_equity": money(equity),
+        "long_market_value": money(long_value),
+        "short_market_value": money(short_value),
+        "position_market_value": money(long_value + short_value),
+        "initial_margin": zero,
+        "maintenance_margin": zero,
+        "last_maintenance_margin": zero,
+        "sma": zero,
+        "multiplier": "1",
+        "daytrade_count": 0,
+        "pattern_day_trader": False,
+        "trading_blocked": bool(settings["trading_blocked"]),
+        "trade_suspended_by_user": bool(settings["trading_blocked"]),
+        "transfers_blocked": False,
+        "account_blocked": account["status"] != "ACTIVE",
+        "shorting_enabled": bool(settings["shorting_enabled"]),
+        "created_at": account["created_at"],
+    }
+
+
+def configuration_view(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "dtbp_check": "entry",
+        "fractional_trading": bool(settings["fractional_trading"]),
+        "max_margin_multiplier": "1",
+        "no_shorting": not settings["shorting_enabled"],
+        "pdt_check": "entry",
+        "suspend_trade": bool(settings["trading_blocked"]),
+        "trade_confirm_email": settings["trade_confirm_email"],
+        "ptp_no_exception_entry": False,
+        "max_options_trading_level": 0,
+    }

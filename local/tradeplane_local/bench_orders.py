@@ -1,0 +1,110 @@
+"""`POST /v2/orders` through the local gateway against pgbench on the same PostgreSQL, in the same run.
+
+Eight clients (keep-alive connections, one thread each) submit small limit orders,
+each on its own paper account (a bot per account) and then all on one shared
+account (every submit serialises on that account's row lock). The baseline is
+pgbench's TPC-B-like transaction rate with 8 clients on the same server: an order
+is about one such transaction (lock, checks, four inserts) plus the gateway, the
+authorizer and the worker hops.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from tradeplane_local import stack
+from tradeplane_local.admin import local_dsn, paper_account
+
+CLIENTS = 8
+
+
+def _pgbench_binary() -> Path:
+    import pgserver
+
+    return Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+
+
+def pgbench_tps(dsn: str, seconds: int, clients: int = CLIENTS) -> float:
+    """TPC-B-like transactions per second (scale 10) in a database of its own on the same server."""
+    import psycopg
+
+    parts = urlsplit(dsn)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute("drop database if exists tp_pgbench")
+        conn.execute("create database tp_pgbench")
+    url = urlunsplit(parts._replace(path="/tp_pgbench"))
+    pgbench = str(_pgbench_binary())
+    subprocess.run([pgbench, "-i", "-q", "-s", "10", url], check=True, capture_output=True, timeout=600)
+    out = subprocess.run(
+        [pgbench, "-c", str(clients), "-j", "2", "-T", str(seconds), url], check=True, capture_output=True, text=True
+    ).stdout
+    match = re.search(r"tps = ([0-9.]+)", out)
+    if match is None:
+        raise RuntimeError("pgbench printed no tps line")
+    return float(match.group(1))
+
+
+def _client(gateway: str, key: tuple[str, str], orders: int, latencies: list[float], errors: list[int]) -> None:
+    conn = http.client.HTTPConnection(urlsplit(gateway).netloc, timeout=30)
+    headers = {"APCA-API-KEY-ID": key[0], "APCA-API-SECRET-KEY": key[1], "Content-Type": "application/json"}
+    body = {"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit", "time_in_force": "day", "limit_price": "1"}
+    for _ in range(orders):
+        payload = json.dumps({**body, "client_order_id": uuid.uuid4().hex})
+        t0 = time.perf_counter()
+        conn.request("POST", "/v2/orders", payload, headers)
+        resp = conn.getresponse()
+        resp.read()
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if resp.status != 200:
+            errors.append(resp.status)
+    conn.close()
+
+
+def submit_rate(gateway: str, keys: list[tuple[str, str]], orders_per_client: int) -> tuple[float, list[float], int]:
+    """(orders/s, latencies in ms, failures) with one thread per key."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    threads = [
+        threading.Thread(target=_client, args=(gateway, key, orders_per_client, latencies, errors)) for key in keys
+    ]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.perf_counter() - t0), latencies, len(errors)
+
+
+def _keys(state: Path, count: int) -> list[tuple[str, str]]:
+    made = [paper_account(state, Decimal("1000000000")) for _ in range(count)]
+    return [(m["APCA_API_KEY_ID"], m["APCA_API_SECRET_KEY"]) for m in made]
+
+
+def bench_orders(quick: bool, row: object, header: object) -> None:
+    from tradeplane_local.bench import pct
+
+    per_client = 25 if quick else 150
+    header(f"POST /v2/orders through the local gateway, {CLIENTS} clients x {per_client} orders")  # type: ignore[operator]
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "state"
+        report = stack.up(stack.UpOptions(state_dir=state, gateway_port=0))
+        try:
+            keys = _keys(state, CLIENTS)
+            submit_rate(report.gateway, keys, 3)  # cold starts outside the measurement
+            tps = pgbench_tps(local_dsn(state) or "", seconds=5 if quick else 15)
+            for label, clients in (("one account per client", keys), ("all on one account", [keys[0]] * CLIENTS)):
+                rate, lat, failed = submit_rate(report.gateway, clients, per_client)
+                note = f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, {failed} failed; goal >= 0.5x"
+                row(f"orders/s, {label}", f"{rate:.0f}/s", f"{tps:.0f} tps", f"{rate / tps:.2f}x", note)  # type: ignore[operator]
+        finally:
+            stack.down(state)
