@@ -8,7 +8,7 @@ DOMAIN_PATH := $(subst $(eval) ,:,$(patsubst %/,%,$(dir $(wildcard functions/*/t
 # uv (bootstrap and the layer build) trusts the platform's certificate store.
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: setup demo up down status logs test test-unit test-integration test-e2e lint format bench clean openapi alpaca-trade-api-env alpaca-trade-api-lock
+.PHONY: setup demo up down status logs test test-unit test-integration test-e2e test-stress lint format bench clean openapi alpaca-trade-api-env alpaca-trade-api-lock
 
 $(STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh
@@ -49,7 +49,7 @@ alpaca-trade-api-lock: setup ## re-resolve $(ATA_DIR)/requirements.txt (hash-pin
 	  -o $(ATA_DIR)/requirements.txt
 
 test: setup lint $(ATA_STAMP) ## lint, then every suite (unit, integration, e2e, infra) in one run
-	UV=$(abspath .tools/bin/uv) $(PYTEST) tests
+	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term
 
 test-unit: setup
 	$(PYTEST) tests/unit
@@ -60,10 +60,14 @@ test-integration: setup
 test-e2e: setup $(ATA_STAMP)
 	$(PYTEST) tests/e2e
 
+test-stress: setup ## long conservation runs with kills (tests marked `stress`; `make test` runs their short versions)
+	TP_STRESS=1 $(PYTEST) tests/stress -s
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	MYPYPATH=$(DOMAIN_PATH) $(PY) -m mypy layers/shared local tools functions infra/cdk
+	$(PY) -m tradeplane_tools.architecture
 
 format: setup
 	$(PY) -m ruff format .

@@ -13,8 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
+from tradeplane_tools.topics import ensure_topics
+from tradeplane_tools.wiring import wiring
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,22 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", default="localhost:19092")
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
     args = parser.parse_args(argv)
-    topics = load_manifest(args.manifest, check_files=False).all_topics()
-    admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    existing = admin.list_topics(timeout=10).topics
-    new = [
-        NewTopic(name, spec.partitions, 1, config={"retention.ms": str(spec.retention_hours * 3_600_000)})
-        for name, spec in topics.items()
-        if name not in existing
-    ]
-    grow = [
-        NewPartitions(name, spec.partitions)
-        for name, spec in topics.items()
-        if name in existing and len(existing[name].partitions) < spec.partitions
-    ]
-    futures = {**(admin.create_topics(new) if new else {}), **(admin.create_partitions(grow) if grow else {})}
-    for name, future in futures.items():
-        future.result(timeout=30)
+    topics = wiring(load_manifest(args.manifest, check_files=False)).topics
+    for name in ensure_topics(args.bootstrap, topics, timeout=30):
         sys.stdout.write(f"created/updated {name}\n")
     sys.stdout.write(f"{len(topics)} topics in place\n")
     return 0

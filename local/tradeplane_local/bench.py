@@ -1,11 +1,15 @@
 """`tradeplane bench`: figures for the local runtime, each against a baseline taken in the same run.
 
 - `local up` to ready, against the time the servers alone take to start;
-- gateway overhead per request, against calling the handler in this process;
+- gateway overhead per request, against calling the handler in this process (with the
+  bare server's and the worker IPC's shares);
 - Kafka produce-to-invoke latency at idle with a zero batching window, against
   a plain consumer's produce-to-poll latency on the same broker;
 - each manifest function's init duration in a fresh process, against a bare Powertools
   `APIGatewayHttpResolver` hello with validation on (bench/functions/hello; goal at most 1.3x).
+- the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
+  several producers while its containers are killed and its source restarted,
+  conservation checked, throughput against a bare consumer draining the same records.
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -26,16 +30,18 @@ from typing import Any
 
 from tradeplane_tools.manifest import (
     DEFAULT_MANIFEST,
-    PLACEHOLDER_BINDINGS,
     REPO_ROOT,
     FunctionSpec,
     Manifest,
     environment_for,
     load_manifest,
+    placeholder_bindings,
 )
 
 from tradeplane_local import provision, servers, stack
+from tradeplane_local.gateway import AsgiServer
 from tradeplane_local.host import FunctionConfig, InitError, Worker
+from tradeplane_local.kafka_chaos import ChaosPlan, RoundReport, chaos_driver
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 
 BENCH_MANIFEST = REPO_ROOT / "bench" / "functions" / "manifest.toml"
@@ -86,48 +92,68 @@ def _bench_runtime(state: Path, bootstrap: str | None) -> Runtime:
     return runtime
 
 
-def bench_gateway(runtime: Runtime, requests: int) -> None:
-    _header(f"gateway overhead per request ({requests} sequential GETs, keep-alive)")
-    handler = _noop_handler()
-    event = {"rawPath": "/v1/noop"}
-    direct = []
+async def _empty_asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    """The cheapest answer the gateway's server can give: what hypercorn itself costs."""
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _timed_gets(url: str, path: str, requests: int) -> list[float]:
+    """Milliseconds per sequential GET on one keep-alive connection."""
+    conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+    timings = []
     for _ in range(requests):
         t0 = time.perf_counter()
-        handler(event, None)
-        direct.append((time.perf_counter() - t0) * 1000)
-    host = runtime.hosts["noop_http"]
-    host.invoke({})  # cold start outside the measurement
-    ipc = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        host.invoke(event)
-        ipc.append((time.perf_counter() - t0) * 1000)
-    host_port = runtime.gateway_url.removeprefix("http://")
-    conn = http.client.HTTPConnection(host_port, timeout=10)
-    via_gateway = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        conn.request("GET", "/v1/noop")
+        conn.request("GET", path)
         resp = conn.getresponse()
         resp.read()
-        via_gateway.append((time.perf_counter() - t0) * 1000)
+        timings.append((time.perf_counter() - t0) * 1000)
         assert resp.status == 200
     conn.close()
+    return timings
+
+
+def _timed_calls(call: Callable[[], Any], requests: int) -> list[float]:
+    timings = []
+    for _ in range(requests):
+        t0 = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - t0) * 1000)
+    return timings
+
+
+def bench_gateway(runtime: Runtime, requests: int) -> None:
+    _header(f"gateway overhead per request ({requests} sequential GETs, keep-alive)")
+    handler, event = _noop_handler(), {"rawPath": "/v1/noop"}
+    direct = _timed_calls(lambda: handler(event, None), requests)
+    host = runtime.hosts["noop_http"]
+    host.invoke({})  # cold start outside the measurement
+    ipc = _timed_calls(lambda: host.invoke(event), requests)
+    bare = AsgiServer(_empty_asgi_app, "127.0.0.1", 0, name="bench-bare")
+    bare.start()
+    try:
+        server = _timed_gets(bare.url, "/v1/noop", requests)
+    finally:
+        bare.stop()
+    via_gateway = _timed_gets(runtime.gateway_url, "/v1/noop", requests)
     for q, label in ((0.5, "p50"), (0.99, "p99")):
-        g, d, i = pct(via_gateway, q), pct(direct, q), pct(ipc, q)
+        g, d, i, b = pct(via_gateway, q), pct(direct, q), pct(ipc, q), pct(server, q)
         _row(
             f"through gateway {label}",
             f"{g:.3f} ms",
             f"{d:.3f} ms",
             f"+{g - d:.3f}",
-            f"ms added (goal p50 < 2 ms); of which worker IPC {i:.3f} ms",
+            f"ms added (goal p50 < 2 ms); of which hypercorn alone {b:.3f} ms, worker IPC {i:.3f} ms",
         )
 
 
-def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
-    from confluent_kafka import Consumer, Producer, TopicPartition
+def _invoke_latencies(runtime: Runtime, bootstrap: str, messages: int) -> list[float]:
+    """Produce one message at a time and time until the local event source invokes the function with it."""
+    import base64
 
-    _header(f"Kafka produce -> invoke at idle ({messages} messages, one every 20 ms, batching window 0)")
+    from confluent_kafka import Producer
+
     source = next(s for s in runtime.sources if s.cfg.function == "noop_kafka")
     source.ready.wait(15)
     sent: dict[bytes, float] = {}
@@ -137,13 +163,8 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
 
     def timed_invoke(event: dict[str, Any]) -> Any:
         now = time.perf_counter()
-        for recs in event["records"].values():
-            for r in recs:
-                import base64
-
-                key = base64.b64decode(r["key"])
-                if key in sent:
-                    latencies.append((now - sent.pop(key)) * 1000)
+        keys = [base64.b64decode(r["key"]) for recs in event["records"].values() for r in recs]
+        latencies.extend((now - sent.pop(key)) * 1000 for key in keys if key in sent)
         invoked.set()
         return original(event)
 
@@ -158,7 +179,14 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         invoked.wait(5)
         time.sleep(0.02)
     source.invoke = original
-    # Baseline: the same broker and topic, a bare consumer polling.
+    return latencies
+
+
+def _bare_consumer_latencies(bootstrap: str, messages: int) -> list[float]:
+    """Baseline: the same broker and topic, a bare consumer polling for each message produced."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-baseline", "fetch.wait.max.ms": 10})
     meta = consumer.list_topics("bench", timeout=10)
     parts = [TopicPartition("bench", p) for p in meta.topics["bench"].partitions]
@@ -170,13 +198,19 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
         t0 = time.perf_counter()
         producer.produce("bench", key=f"b{i}".encode(), value=b"{}")
         producer.flush(5)
-        while True:
+        msg = consumer.poll(5)
+        while msg is not None and not (msg.key() or b"").startswith(b"b"):  # Tansu's short end offset
             msg = consumer.poll(5)
-            if msg is None or (msg.key() or b"").startswith(b"b"):
-                break
         raw.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.02)
     consumer.close()
+    return raw
+
+
+def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
+    _header(f"Kafka produce -> invoke at idle ({messages} messages, one every 20 ms, batching window 0)")
+    latencies = _invoke_latencies(runtime, bootstrap, messages)
+    raw = _bare_consumer_latencies(bootstrap, messages)
     for q, label in ((0.5, "p50"), (0.99, "p99")):
         k, b = pct(latencies, q), pct(raw, q)
         _row(
@@ -192,11 +226,7 @@ def bench_kafka(runtime: Runtime, bootstrap: str, messages: int) -> None:
 
 def _init_config(m: Manifest, fn: FunctionSpec, path: Path) -> FunctionConfig:
     """The function as Lambda would start it, with its manifest environment (endpoints nobody listens on)."""
-    bindings = replace(
-        PLACEHOLDER_BINDINGS,
-        secret_ids={name: f"offline-{name}" for name in m.secrets},
-        bucket_names={name: f"offline-{name}" for name in m.buckets},
-    )
+    bindings = placeholder_bindings(m)
     return FunctionConfig(
         name=fn.name,
         code_dir=path.parent / fn.code_root,
@@ -255,19 +285,91 @@ def bench_init(rounds: int) -> None:
         _row(name, f"{cpu:.0f} ms cpu", f"{base:.0f} ms", f"{cpu / base:.2f}x", f"wall {wall:.0f} ms")
 
 
+def _chaos_rounds(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> tuple[RoundReport, list[RoundReport]]:
+    """After a warm-up round, a calm round (no kills, no restart), then the chaos rounds, on one runtime."""
+    state.mkdir(mode=0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
+    state.chmod(0o755)
+    postgres = servers.start("postgres", state, durable=False)
+    try:
+        with chaos_driver(state / "runtime", postgres.url, kafka_url) as driver:
+            driver.round(replace(plan, kills=0, restarts=0))  # warm-up: every container's cold start
+            calm = driver.round(replace(plan, kills=0, restarts=0))
+            return calm, [driver.round(plan) for _ in range(rounds)]
+    finally:
+        servers.stop(postgres)
+
+
+def bench_kafka_chaos(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> None:
+    _header(
+        f"Kafka source under chaos ({rounds} rounds x {plan.records} ticks from {plan.clients} producers, "
+        f"{plan.kills} container kills and {plan.restarts} source restart per round)"
+    )
+    calm, reports = _chaos_rounds(state, kafka_url, rounds, plan)
+
+    def total(attr: str) -> int:
+        return sum(int(getattr(r, attr)) for r in reports)
+
+    def source(key: str) -> int:
+        return sum(r.source.get(key, 0) for r in reports)
+
+    twice = total("trade_count") - total("applied")
+    lost = sum(len(r.missing) for r in reports)
+    _row(
+        "ticks acknowledged",
+        str(total("acked")),
+        "",
+        "",
+        f"applied {total('applied')}, dead-lettered {total('dead_lettered')}, lost {lost}, applied twice {twice}",
+    )
+    _row(
+        "kills / source restarts",
+        f"{total('kills')} / {total('restarts')}",
+        "",
+        "",
+        f"failed invocations {source('failed_invocations')}",
+    )
+    _row(
+        "redeliveries (inbox duplicates)",
+        str(total("duplicates")),
+        "",
+        "",
+        f"records in successful invocations {source('records')}",
+    )
+    _row(
+        "gaps / replays detected",
+        f"{source('gaps')} / {source('replays_skipped')}",
+        "",
+        "",
+        f"offsets skipped after re-fetches {source('gap_offsets_skipped')}",
+    )
+    chaos_rate = total("acked") / max(sum(r.seconds for r in reports), 1e-9)
+    calm_rate = calm.acked / max(calm.seconds, 1e-9)
+    bare_rate = total("acked") / max(sum(r.baseline_seconds for r in reports), 1e-9)
+    for label, rate in (("throughput under chaos", chaos_rate), ("throughput, calm round", calm_rate)):
+        _row(
+            label,
+            f"{rate:.0f} rec/s",
+            f"{bare_rate:.0f} rec/s",
+            f"{rate / bare_rate:.3f}x",
+            "produce -> aggregated; baseline: bare consumer draining the same records",
+        )
+
+
 def run_benchmarks(quick: bool = False) -> int:
     print("Tradeplane local runtime benchmarks" + (" (quick)" if quick else ""))
     bench_up(rounds=1 if quick else 3)
     with tempfile.TemporaryDirectory() as tmp:
         kafka = servers.start("kafka", Path(tmp))
         try:
-            provision.create_topics(kafka.url, load_manifest(BENCH_MANIFEST).all_topics())
+            provision.create_topics(kafka.url, load_manifest(BENCH_MANIFEST))
             runtime = _bench_runtime(Path(tmp) / "runtime", kafka.url)
             try:
                 bench_gateway(runtime, requests=300 if quick else 3000)
                 bench_kafka(runtime, kafka.url, messages=50 if quick else 300)
             finally:
                 runtime.stop()
+            plan = ChaosPlan(records=900 if quick else 3000, kills=2 if quick else 4, produce_s=0.3)
+            bench_kafka_chaos(Path(tmp) / "chaos", kafka.url, rounds=1 if quick else 3, plan=plan)
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)

@@ -27,6 +27,7 @@ def _up(args: argparse.Namespace) -> int:
         gateway_port=args.port,
         tls=args.https,
         prewarm=args.prewarm,
+        replica=not args.no_replica,
     )
     t0 = time.perf_counter()
     report = stack.up(opts)
@@ -66,7 +67,11 @@ def _status(args: argparse.Namespace) -> int:
         return 1
     print("servers:")
     for s in info["servers"]:
-        print(f"  {s['name']:<9} {s['health']:<10} {s['url']}")
+        print(f"  {s['name']:<16} {s['health']:<10} {s['url']}")
+    lag = info.get("replication_lag_s")
+    if isinstance(lag, dict):
+        shown = ", ".join(f"{name} {'caught up' if v is None else f'{v * 1000:.0f} ms'}" for name, v in lag.items())
+        print(f"  replication lag: {shown or 'no standby connected'}")
     rt = info["runtime"]
     if not rt or "functions" not in rt:
         print(f"runtime: not running {rt.get('error', '') if rt else ''}")
@@ -82,7 +87,8 @@ def _status(args: argparse.Namespace) -> int:
     for s in rt["kafka_sources"]:
         print(
             f"  kafka {s['topic']} -> {s['function']}: {s['records']} records, {s['failed_invocations']} failed "
-            f"invocations, {s['dead_lettered']} dead-lettered"
+            f"invocations, {s['dead_lettered']} dead-lettered, {s['gaps']} gaps ({s['gap_offsets_skipped']} "
+            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}"
         )
     return 0
 
@@ -174,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=stack.DEFAULT_GATEWAY_PORT, help="gateway port (next free if taken)")
     up.add_argument("--https", action="store_true", help="serve the gateway over TLS (self-signed certificate)")
     up.add_argument("--prewarm", action="store_true", help="start one container per function now, not on first use")
+    up.add_argument("--no-replica", action="store_true", help="no streaming read replica beside the PostgreSQL started")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C runs `down`")
     up.set_defaults(run=_up)
     with_state(local.add_parser("down", help="stop everything `up` started")).set_defaults(run=_down)

@@ -178,9 +178,22 @@ class FunctionHost:
 
     def __post_init__(self) -> None:
         self._idle: list[Worker] = []
+        self._live: set[Worker] = set()  # idle and busy containers, so they can be listed (and crashed in tests)
         self._busy = 0
         self._cond = threading.Condition()
         self._closed = False
+
+    def _spawn(self) -> Worker:
+        worker = Worker(self.cfg, self.sink)
+        with self._cond:
+            self._live.add(worker)
+        return worker
+
+    def worker_pids(self, busy_only: bool = False) -> list[int]:
+        """The process ids of this function's live containers (each leads its own process group)."""
+        with self._cond:
+            workers = self._live.difference(self._idle) if busy_only else self._live
+            return [w.proc.pid for w in workers if w.alive()]
 
     def _acquire(self) -> Worker | None:
         """An idle container, or None when the caller may start a new one (a cold start)."""
@@ -193,6 +206,7 @@ class FunctionHost:
                     if worker.alive():
                         self._busy += 1
                         return worker
+                    self._live.discard(worker)
                     worker.close()
                 if self._busy < self.cfg.max_concurrency:
                     self._busy += 1
@@ -202,10 +216,11 @@ class FunctionHost:
     def _release(self, worker: Worker | None) -> None:
         with self._cond:
             self._busy -= 1
-            if worker is not None and not self._closed:
+            if worker is not None and worker.alive() and not self._closed:
                 self._idle.append(worker)
             elif worker is not None:
-                worker.close()
+                self._live.discard(worker)
+                worker.close()  # a dead container's pipes are closed too, or each crash leaks descriptors
             self._cond.notify()
 
     def warm(self) -> float:
@@ -213,7 +228,7 @@ class FunctionHost:
         worker = self._acquire()
         if worker is None:
             try:
-                worker = Worker(self.cfg, self.sink)
+                worker = self._spawn()
             except InitError:
                 self._release(None)
                 raise
@@ -227,7 +242,7 @@ class FunctionHost:
         try:
             if worker is None:
                 try:
-                    worker = Worker(self.cfg, self.sink)
+                    worker = self._spawn()
                 except InitError as exc:
                     return self._finish(InvokeResult(False, request_id, error=exc.detail))
                 except TimeoutError:
@@ -238,7 +253,7 @@ class FunctionHost:
                 self.stats.last_init_ms = init_ms
             return self._invoke_on(worker, event, request_id, init_ms)
         finally:
-            self._release(worker if worker is not None and worker.alive() else None)
+            self._release(worker)
 
     def _invoke_on(self, worker: Worker, event: Any, request_id: str, init_ms: float | None) -> InvokeResult:
         self.sink(self.cfg.name, worker.stream, f"START RequestId: {request_id} Version: $LATEST")
@@ -294,6 +309,7 @@ class FunctionHost:
         with self._cond:
             self._closed = True
             idle, self._idle = self._idle, []
+            self._live.difference_update(idle)
             self._cond.notify_all()
         for worker in idle:
             worker.close()

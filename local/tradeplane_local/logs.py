@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tradeplane_tools.wiring import LogSubscriptionRule
+
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
 from tradeplane_local.loops import BackgroundLoop
@@ -34,10 +36,15 @@ class LogRouter(BackgroundLoop):
         self._out = open(log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the runtime
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], list[events.LogLine]] = {}
-        self._subscribers: list[tuple[str, str, Callable[[dict[str, Any]], InvokeResult]]] = []
+        self._subscribers: list[tuple[LogSubscriptionRule, Callable[[dict[str, Any]], InvokeResult]]] = []
 
-    def subscribe(self, function: str, filter_pattern: str, invoke: Callable[[dict[str, Any]], InvokeResult]) -> None:
-        self._subscribers.append((function, filter_pattern, invoke))
+    def subscribe(self, rule: LogSubscriptionRule, invoke: Callable[[dict[str, Any]], InvokeResult]) -> None:
+        """Feed `rule.subscriber` the lines of the functions in `rule.sources` (the log groups AWS subscribes)."""
+        self._subscribers.append((rule, invoke))
+
+    @property
+    def subscriptions(self) -> list[LogSubscriptionRule]:
+        return [rule for rule, _ in self._subscribers]
 
     def __call__(self, function: str, stream: str, line: str) -> None:
         now_ms = int(time.time() * 1000)
@@ -53,13 +60,13 @@ class LogRouter(BackgroundLoop):
             pending, self._pending = self._pending, {}
         deliveries = 0
         for (function, stream), lines in pending.items():
-            for subscriber, pattern, invoke in self._subscribers:
-                if subscriber == function:
+            for rule, invoke in self._subscribers:
+                if function not in rule.sources:
                     continue
-                matched = [ln for ln in lines if _matches(pattern, ln.message)]
+                matched = [ln for ln in lines if _matches(rule.filter_pattern, ln.message)]
                 for i in range(0, len(matched), MAX_EVENTS_PER_DELIVERY):
                     chunk = matched[i : i + MAX_EVENTS_PER_DELIVERY]
-                    invoke(events.cloudwatch_logs_event(function, stream, chunk, f"{subscriber}-subscription"))
+                    invoke(events.cloudwatch_logs_event(function, stream, chunk, f"{rule.subscriber}-subscription"))
                     deliveries += 1
         return deliveries
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import secrets as pysecrets
-from collections.abc import Mapping
 from typing import Any, cast
 
-from tradeplane_tools.manifest import Bindings, Manifest, TopicSpec
+from tradeplane_tools.manifest import Bindings, Manifest
+from tradeplane_tools.topics import ensure_topics
+from tradeplane_tools.wiring import wiring
 
 LOCAL_STAGE = "local"
 
@@ -40,27 +41,9 @@ def local_bindings(
     )
 
 
-def create_topics(bootstrap: str, topics: Mapping[str, TopicSpec], timeout: float = 15) -> list[str]:
-    """Create missing topics with their partition counts; returns the names created."""
-    from confluent_kafka.admin import AdminClient
-    from confluent_kafka.cimpl import NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = [
-        NewTopic(name, num_partitions=spec.partitions, replication_factor=1)
-        for name, spec in topics.items()
-        if name not in existing
-    ]
-    if not wanted:
-        return []
-    for name, future in admin.create_topics(wanted, operation_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout)
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
-    return [t.topic for t in wanted]
+def create_topics(bootstrap: str, manifest: Manifest, timeout: float = 15) -> list[str]:
+    """Every topic of the manifest (and each consumer's dead-letter topic), as the CDK app declares them."""
+    return ensure_topics(bootstrap, wiring(manifest).topics, timeout)
 
 
 def aws_client(service: str, endpoint: str) -> Any:

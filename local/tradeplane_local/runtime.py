@@ -11,6 +11,7 @@ CONFIG`), or in-process by tests via `Runtime(...).start()`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,10 +20,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tradeplane_tools.edge_limits import LAMBDA_SYNC_PAYLOAD
 from tradeplane_tools.manifest import REPO_ROOT as DEFAULT_REPO_ROOT
 from tradeplane_tools.manifest import (
     Bindings,
@@ -31,8 +32,19 @@ from tradeplane_tools.manifest import (
     environment_for,
     load_manifest,
 )
+from tradeplane_tools.wiring import wiring
 
-from tradeplane_local.gateway import Gateway, GatewayServer, self_signed_tls
+from tradeplane_local import events
+from tradeplane_local.gateway import (
+    AsgiServer,
+    EdgeSettings,
+    Gateway,
+    GatewayServer,
+    HttpApp,
+    Response,
+    gateway_error,
+    self_signed_certificate,
+)
 from tradeplane_local.host import FunctionConfig, FunctionHost, InvokeResult
 from tradeplane_local.kafka_source import KafkaEventSource, SourceConfig
 from tradeplane_local.logs import LogRouter
@@ -51,6 +63,10 @@ class RuntimeConfig:
     gateway_port: int = 0
     tls: bool = False
     admin_port: int = 0
+    # The gateway's own timeouts (seconds); AWS's documented limits come from the edge table.
+    gateway_idle_timeout_s: float = 30.0
+    gateway_read_timeout_s: int = 30
+    gateway_body_timeout_s: float = 30.0
     max_concurrency: int = 4
     prewarm: bool = False
     repo_root: str = str(DEFAULT_REPO_ROOT)
@@ -78,19 +94,25 @@ class Runtime:
         self.config = config
         self.manifest_path = Path(config.manifest)
         self.manifest = manifest or load_manifest(self.manifest_path)
+        self.wiring = wiring(self.manifest)
         self.state_dir = Path(config.state_dir)
         self.bindings = config.bindings_obj()
         self.logs = LogRouter(self.state_dir / "logs" / "functions.jsonl")
         self.hosts: dict[str, FunctionHost] = {
             fn.name: FunctionHost(self._function_config(fn.name), self.logs) for fn in self.manifest.functions.values()
         }
-        self.gateway = Gateway.from_manifest(self.manifest, self.hosts.__getitem__)
+        self.gateway = Gateway.from_manifest(self.manifest, self.hosts.__getitem__, self._edge_settings())
         self.gateway.on_error = self._report_error
         self.sources: list[KafkaEventSource] = []
         self.s3_sources: list[S3NotificationSource] = []
         self.scheduler = Scheduler(lambda fn, ev: self.hosts[fn].invoke(ev), self.runtime_log)
+        # Registered now, run by start(): what the runtime will serve is inspectable before it runs.
+        for schedule in self.wiring.schedules:
+            self.scheduler.add(schedule)
+        for subscription in self.wiring.log_subscriptions:
+            self.logs.subscribe(subscription, self.hosts[subscription.subscriber].invoke)
         self.gateway_server: GatewayServer | None = None
-        self.admin_server: ThreadingHTTPServer | None = None
+        self.admin_server: AsgiServer | None = None
         self.started_at = time.time()
 
     # ------------------------------------------------------------------ wiring
@@ -118,6 +140,29 @@ class Runtime:
             or 1,
         )
 
+    def _edge_settings(self) -> EdgeSettings:
+        return EdgeSettings(
+            idle_timeout_s=self.config.gateway_idle_timeout_s,
+            read_timeout_s=self.config.gateway_read_timeout_s,
+            body_timeout_s=self.config.gateway_body_timeout_s,
+        )
+
+    def source_configs(self) -> list[SourceConfig]:
+        """One local event source per Kafka trigger, configured from the wiring the CDK app also reads.
+
+        Partitions run side by side up to the rule's concurrency, capped by the containers the
+        runtime gives the function here.
+        """
+        return [
+            SourceConfig(
+                **{
+                    **asdict(rule),
+                    "max_concurrency": min(rule.max_concurrency, self.hosts[rule.function].cfg.max_concurrency),
+                }
+            )
+            for rule in self.wiring.event_sources
+        ]
+
     def runtime_log(self, line: str) -> None:
         self.logs("runtime", "runtime", line)
 
@@ -127,35 +172,22 @@ class Runtime:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        tls = self_signed_tls(self.state_dir / "tls") if self.config.tls else None
-        self.gateway_server = GatewayServer(self.gateway, self.config.gateway_host, self.config.gateway_port, tls)
-        threading.Thread(target=self.gateway_server.serve_forever, name="gateway", daemon=True).start()
+        cert = self_signed_certificate(self.state_dir / "tls") if self.config.tls else None
+        self.gateway_server = GatewayServer(
+            self.gateway, self.config.gateway_host, self.config.gateway_port, cert, self.runtime_log
+        )
+        self.gateway_server.start()
         self.admin_server = _admin_server(self, self.config.admin_port)
-        threading.Thread(target=self.admin_server.serve_forever, name="admin", daemon=True).start()
+        self.admin_server.start()
 
-        for trig, fn in self.manifest.kafka_consumers():
-            if not self.bindings.kafka_bootstrap:
-                break
-            cfg = SourceConfig(
-                function=fn.name,
-                topic=trig.topic,
-                group=trig.group,
-                batch_size=trig.batch_size,
-                batching_window_ms=trig.batching_window_ms,
-                starting_position=trig.starting_position,
-                max_retries=trig.max_retries,
-                bisect_on_error=trig.bisect_on_error,
-                dead_letter_topic=fn.dead_letter_topic(trig),
-            )
-            source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, self.hosts[fn.name].invoke, self.runtime_log)
+        for cfg in self.source_configs() if self.bindings.kafka_bootstrap else []:
+            assert self.bindings.kafka_bootstrap is not None
+            host = self.hosts[cfg.function]
+            source = KafkaEventSource(cfg, self.bindings.kafka_bootstrap, host.invoke, self.runtime_log)
             source.start()
             self.sources.append(source)
-        for sched_trig, fn in self.manifest.schedules():
-            self.scheduler.add(fn.name, sched_trig.expression)
         self.scheduler.start()
         self._start_s3()
-        for log_trig, fn in self.manifest.log_subscribers():
-            self.logs.subscribe(fn.name, log_trig.filter_pattern, self.hosts[fn.name].invoke)
         self.logs.start()
         for source in self.sources:
             source.ready.wait(15)
@@ -197,11 +229,10 @@ class Runtime:
         self.scheduler.stop()
         for server in (self.gateway_server, self.admin_server):
             if server is not None:
-                server.shutdown()
-                server.server_close()
+                server.stop()
+        self.logs.stop()  # its last flush invokes the log subscribers: before their containers go
         for host in self.hosts.values():
             host.shutdown()
-        self.logs.stop()
 
     # ------------------------------------------------------------------ views
 
@@ -213,7 +244,7 @@ class Runtime:
     @property
     def admin_url(self) -> str:
         assert self.admin_server is not None
-        return f"http://127.0.0.1:{self.admin_server.server_address[1]}"
+        return self.admin_server.url
 
     def status(self) -> dict[str, Any]:
         return {
@@ -229,8 +260,8 @@ class Runtime:
             ],
             "schedules": [
                 {
-                    "function": s.function,
-                    "expression": s.expression,
+                    "function": s.rule.function,
+                    "expression": s.rule.expression,
                     "next_at": s.next_at.isoformat(),
                     "fired": s.fired,
                     "failures": s.failures,
@@ -250,38 +281,29 @@ class Runtime:
         }
 
 
-def _admin_server(runtime: Runtime, port: int) -> ThreadingHTTPServer:
-    class Admin(BaseHTTPRequestHandler):
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body, default=str).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+def _json(status: int, body: Any) -> Response:
+    return status, [("Content-Type", "application/json")], json.dumps(body, default=str).encode()
 
-        def do_GET(self) -> None:
-            if self.path == "/status":
-                self._json(200, runtime.status())
-            else:
-                self._json(404, {"message": "Not Found"})
 
-        def do_POST(self) -> None:
-            name = self.path.removeprefix("/invoke/")
-            if not self.path.startswith("/invoke/") or name not in runtime.hosts:
-                self._json(404, {"message": f"no function {name!r}"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            event = json.loads(self.rfile.read(length) or b"{}")
-            result = runtime.hosts[name].invoke(event)
-            self._json(200, asdict(result))
+def _admin_server(runtime: Runtime, port: int) -> AsgiServer:
+    """`tradeplane local status|invoke` talk to this, on loopback, through the same server as the gateway."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    async def handle(req: events.HttpRequest) -> Response:
+        if req.method == "GET" and req.path == "/status":
+            return _json(200, runtime.status())
+        name = req.path.removeprefix("/invoke/")
+        if req.method != "POST" or not req.path.startswith("/invoke/") or name not in runtime.hosts:
+            return gateway_error(404, "Not Found")
+        try:
+            event = json.loads(req.body or b"{}")
+        except ValueError:
+            return gateway_error(400, "the event is not JSON")
+        result = await asyncio.get_running_loop().run_in_executor(None, runtime.hosts[name].invoke, event)
+        return _json(200, asdict(result))
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Admin)
-    server.daemon_threads = True
-    return server
+    edge = EdgeSettings(max_body_bytes=LAMBDA_SYNC_PAYLOAD.value)
+    app = HttpApp(handle, edge, lambda: runtime.runtime_log("admin: request failed"))
+    return AsgiServer(app, "127.0.0.1", port, edge, name="admin", log=runtime.runtime_log)
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

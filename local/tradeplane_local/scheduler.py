@@ -1,50 +1,22 @@
-"""EventBridge schedules, locally: `rate(...)` and `cron(...)` expressions fire scheduled events."""
+"""EventBridge schedules, locally: the wiring's schedule rules fire scheduled events, with its retries."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tradeplane_tools.wiring import ScheduleRule
+
 from tradeplane_local import events
 from tradeplane_local.host import InvokeResult
 from tradeplane_local.loops import BackgroundLoop
 
-_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-ASYNC_RETRIES = 2  # EventBridge -> Lambda is an async invoke: two retries after a failure
-
-
-def next_fire(expression: str, after: datetime) -> datetime:
-    """The first time strictly after `after` at which the schedule fires (UTC)."""
-    rate = re.fullmatch(r"rate\((\d+) (\w+)\)", expression)
-    if rate:
-        period = int(rate.group(1)) * _UNITS[rate.group(2)]
-        epoch = int(after.timestamp())
-        return datetime.fromtimestamp(epoch - epoch % period + period, UTC)
-    cron = re.fullmatch(r"cron\((.+)\)", expression)
-    if not cron:
-        raise ValueError(f"not a schedule expression: {expression}")
-    from croniter import croniter
-
-    minute, hour, dom, month, dow, year = cron.group(1).split()
-    if year not in ("*", str(after.year)):
-        raise ValueError(f"{expression}: only '*' or the current year is supported locally")
-    # EventBridge writes "?" for "any" in day-of-month/day-of-week and numbers weekdays 1-7 from Sunday.
-    dow = dow.replace("?", "*")
-    if dow != "*":
-        dow = re.sub(r"\d", lambda m: str(int(m.group()) - 1), dow)
-    spec = " ".join([minute, hour, dom.replace("?", "*"), month, dow])
-    result: datetime = croniter(spec, after.astimezone(UTC)).get_next(datetime)
-    return result.astimezone(UTC)
-
 
 @dataclass
 class Schedule:
-    function: str
-    rule: str
-    expression: str
+    rule: ScheduleRule
     next_at: datetime
     fired: int = 0
     failures: int = 0
@@ -65,9 +37,8 @@ class Scheduler(BackgroundLoop):
         self.clock = clock
         self.schedules: list[Schedule] = []
 
-    def add(self, function: str, expression: str) -> Schedule:
-        rule = f"{function}-schedule-{len([s for s in self.schedules if s.function == function])}"
-        sched = Schedule(function, rule, expression, next_fire(expression, self.clock()))
+    def add(self, rule: ScheduleRule) -> Schedule:
+        sched = Schedule(rule, rule.next_fire(self.clock()))
         self.schedules.append(sched)
         return sched
 
@@ -78,18 +49,21 @@ class Scheduler(BackgroundLoop):
         for sched in self.schedules:
             if sched.next_at > now:
                 continue
-            event = events.scheduled_event(sched.rule, sched.next_at)
-            for _attempt in range(ASYNC_RETRIES + 1):
-                result = self.invoke(sched.function, event)
-                if result.ok:
-                    break
-                sched.failures += 1
-            else:
-                self.log(f"schedule {sched.rule}: {sched.function} failed {ASYNC_RETRIES + 1} times; event dropped")
-            sched.fired += 1
+            self._fire(sched)
             fired += 1
-            sched.next_at = next_fire(sched.expression, max(now, sched.next_at))
+            sched.next_at = sched.rule.next_fire(max(now, sched.next_at))
         return fired
+
+    def _fire(self, sched: Schedule) -> None:
+        rule = sched.rule
+        event = events.scheduled_event(rule.name, sched.next_at)
+        for _attempt in range(rule.retry_attempts + 1):
+            if self.invoke(rule.function, event).ok:
+                break
+            sched.failures += 1
+        else:
+            self.log(f"schedule {rule.name}: {rule.function} failed {rule.retry_attempts + 1} times; event dropped")
+        sched.fired += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self._sleep_for()):

@@ -135,10 +135,8 @@ def _pg_user() -> str | None:
     return PG_SYSTEM_USER
 
 
-def start_postgres(state: Path, port: int | None = None, *, durable: bool = True, timeout: float = 60) -> Server:
-    """initdb (once) and run postgres on 127.0.0.1 with TCP, trust auth for loopback."""
-    data, log = state / "postgres" / "data", state / "postgres" / "postgres.log"
-    user = _pg_user()
+def _own_data_dir(data: Path, user: str | None) -> None:
+    """An empty data folder that the postgres system user (when we are root) may write."""
     data.mkdir(parents=True, exist_ok=True)
     if user:
         import pwd
@@ -149,41 +147,47 @@ def start_postgres(state: Path, port: int | None = None, *, durable: bool = True
         pw = pwd.getpwnam(user)
         for p in (data, data.parent):
             os.chown(p, pw.pw_uid, pw.pw_gid)
-    if not (data / "PG_VERSION").exists():
-        init = subprocess.run(
-            [
-                str(PG_BIN / "initdb"),
-                "-D",
-                str(data),
-                "--auth=trust",
-                "-U",
-                "postgres",
-                "--encoding=UTF8",
-                "--no-instructions",
-            ],
-            capture_output=True,
-            text=True,
-            user=user,
-        )
-        if init.returncode != 0:
-            log.write_text(init.stdout + init.stderr)
-            raise ServerStartError("postgres", "initdb failed", log)
-    port = free_port(port)
-    opts = [
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        "unix_socket_directories=",
-        "-c",
-        "max_connections=300",
-        "-c",
-        "shared_buffers=128MB",
-        "-c",
-        "timezone=UTC",
-    ]
+
+
+def _run_as(name: str, cmd: list[str], log: Path, user: str | None) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, user=user, check=False)
+    if done.returncode != 0:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(done.stdout + done.stderr)
+        raise ServerStartError(name, f"{Path(cmd[0]).name} failed", log)
+
+
+def _postgres_options(*, durable: bool) -> list[str]:
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": "",
+        "max_connections": "300",
+        "shared_buffers": "128MB",
+        "timezone": "UTC",
+        # A streaming replica can follow (pg_basebackup -X stream, then a standby).
+        "wal_level": "replica",
+        "max_wal_senders": "4",
+        "hot_standby": "on",
+    }
     if not durable:  # tests: a crash loses nothing we care about, and fsync dominates their time
-        opts += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-    proc = _spawn([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), *opts], log, user=user)
+        settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    return [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
+
+
+def start_postgres(state: Path, port: int | None = None, *, durable: bool = True, timeout: float = 60) -> Server:
+    """initdb (once) and run postgres on 127.0.0.1 with TCP, trust auth for loopback."""
+    data, log = state / "postgres" / "data", state / "postgres" / "postgres.log"
+    user = _pg_user()
+    _own_data_dir(data, user)
+    if not (data / "PG_VERSION").exists():
+        initdb = [str(PG_BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--encoding=UTF8"]
+        _run_as("postgres", [*initdb, "--no-instructions"], log, user)
+    port = free_port(port)
+    proc = _spawn(
+        [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), *_postgres_options(durable=durable)],
+        log,
+        user=user,
+    )
 
     import psycopg
 
@@ -197,6 +201,48 @@ def start_postgres(state: Path, port: int | None = None, *, durable: bool = True
 
     _wait("postgres", proc, log, ready, timeout)
     return Server("postgres", f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}", proc.pid, str(log), port)
+
+
+def start_postgres_replica(
+    state: Path, primary: Server, port: int | None = None, *, durable: bool = True, timeout: float = 60
+) -> Server:
+    """A streaming read replica of `primary` (a server we started): base backup once, then a hot standby."""
+    if primary.port is None:
+        raise ServerStartError("postgres-replica", "the primary must be a server this runtime started", None)
+    data, log = state / "postgres-replica" / "data", state / "postgres-replica" / "postgres.log"
+    user = _pg_user()
+    if not (data / "PG_VERSION").exists():
+        _own_data_dir(data, user)
+        backup = [str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"]
+        # -c fast: checkpoint at once instead of spreading it (the default can stall for minutes).
+        _run_as("postgres-replica", [*backup, "-D", str(data), "-R", "-X", "stream", "-c", "fast"], log, user)
+        data.chmod(0o700)  # postgres refuses a data folder others can read
+    port = free_port(port)
+    proc = _spawn(
+        [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), *_postgres_options(durable=durable)],
+        log,
+        user=user,
+    )
+    url = f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
+
+    import psycopg
+
+    def ready() -> bool:
+        with psycopg.connect(url, connect_timeout=1, autocommit=True) as c:
+            row = c.execute("select pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
+    _wait("postgres-replica", proc, log, ready, timeout)
+    return Server("postgres-replica", url, proc.pid, str(log), port)
+
+
+def replication_lag_s(primary_url: str) -> dict[str, float | None]:
+    """Each standby's replay lag as the primary sees it (None while it has nothing to replay)."""
+    import psycopg
+
+    with psycopg.connect(primary_url, connect_timeout=2, autocommit=True) as c:
+        rows = c.execute("select application_name, extract(epoch from replay_lag) from pg_stat_replication").fetchall()
+    return {str(name): (float(lag) if lag is not None else None) for name, lag in rows}
 
 
 # --------------------------------------------------------------------------- redis
@@ -327,4 +373,4 @@ def stop(server: Server) -> None:
     if server.pid is None:
         return  # the user's server: not ours to stop
     # postgres: SIGINT is "fast shutdown" (SIGTERM waits for every client to leave).
-    stop_pid(server.pid, sig=signal.SIGINT if server.name == "postgres" else signal.SIGTERM)
+    stop_pid(server.pid, sig=signal.SIGINT if server.name.startswith("postgres") else signal.SIGTERM)

@@ -24,7 +24,7 @@ from tradeplane_local import provision, servers
 from tradeplane_local.runtime import RuntimeConfig, write_json
 
 DEFAULT_STATE = Path(".tradeplane/local")
-DEFAULT_PORTS = {"postgres": 55432, "redis": 56379, "kafka": 59092, "moto": 54566}
+DEFAULT_PORTS = {"postgres": 55432, "postgres-replica": 55433, "redis": 56379, "kafka": 59092, "moto": 54566}
 DEFAULT_GATEWAY_PORT = 8080
 
 
@@ -41,6 +41,7 @@ class UpOptions:
     tls: bool = False
     prewarm: bool = False
     durable: bool = True
+    replica: bool = True  # a streaming read replica beside the PostgreSQL we start
 
 
 @dataclass
@@ -93,11 +94,17 @@ def up(opts: UpOptions) -> UpReport:
             state["servers"] = [s.to_dict() for s in started]
             write_json(_state_file(state_dir), state)  # so `down` can clean up even if a later step fails
         by_name = {s.name: s for s in started}
+        replica = _start_replica(state_dir, by_name["postgres"], opts, timings)
+        if replica is not None:
+            started.append(replica)
+            state["servers"] = [s.to_dict() for s in started]
+            write_json(_state_file(state_dir), state)
         gateway_port = servers.free_port(opts.gateway_port)
         scheme = "https" if opts.tls else "http"
         bindings = provision.local_bindings(
             manifest,
             db_dsn=by_name["postgres"].url,
+            db_read_dsn=replica.url if replica else None,
             redis_url=by_name["redis"].url,
             kafka_bootstrap=by_name["kafka"].url,
             gateway_url=f"{scheme}://127.0.0.1:{gateway_port}",
@@ -105,7 +112,7 @@ def up(opts: UpOptions) -> UpReport:
         t0 = time.perf_counter()
         provisioned = {
             "migrations": provision.migrate(by_name["postgres"].url),
-            "topics": provision.create_topics(by_name["kafka"].url, manifest.all_topics()),
+            "topics": provision.create_topics(by_name["kafka"].url, manifest),
             "buckets": provision.create_buckets(by_name["moto"].url, bindings),
             "secrets": provision.seed_secrets(by_name["moto"].url, manifest, bindings),
         }
@@ -179,10 +186,24 @@ def down(state_dir: Path) -> list[str]:
     return stopped
 
 
+def _start_replica(
+    state_dir: Path, primary: servers.Server, opts: UpOptions, timings: dict[str, float]
+) -> servers.Server | None:
+    """A streaming read replica of the PostgreSQL we started (a user's own server brings its own, or none)."""
+    if not primary.managed or not opts.replica:
+        return None
+    t0 = time.perf_counter()
+    replica = servers.start_postgres_replica(
+        state_dir, primary, DEFAULT_PORTS["postgres-replica"], durable=opts.durable
+    )
+    timings["postgres-replica"] = time.perf_counter() - t0
+    return replica
+
+
 def _server_health(srv: dict[str, Any]) -> str:
     name, url = srv["name"], srv["url"]
     try:
-        if name == "postgres":
+        if name.startswith("postgres"):
             import psycopg
 
             with psycopg.connect(url, connect_timeout=2) as c:
@@ -204,6 +225,16 @@ def _server_health(srv: dict[str, Any]) -> str:
     return "healthy"
 
 
+def _replication_lag(listed: list[dict[str, Any]]) -> dict[str, float | None] | str | None:
+    primary = next((s for s in listed if s["name"] == "postgres" and s["health"] == "healthy"), None)
+    if primary is None or not any(s["name"] == "postgres-replica" for s in listed):
+        return None
+    try:
+        return servers.replication_lag_s(primary["url"])
+    except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
+        return f"unknown: {type(exc).__name__}"
+
+
 def status(state_dir: Path) -> dict[str, Any]:
     state = read_state(state_dir.resolve())
     if state is None:
@@ -213,6 +244,7 @@ def status(state_dir: Path) -> dict[str, Any]:
         managed = srv.get("pid") is not None
         health = _server_health(srv) if (not managed or _alive(srv["pid"])) else "stopped"
         out["servers"].append({**srv, "managed": managed, "health": health})
+    out["replication_lag_s"] = _replication_lag(out["servers"])
     runtime = state.get("runtime") or {}
     if _alive(runtime.get("pid")):
         import urllib.request

@@ -26,7 +26,7 @@ def fixture_runtime(
     manifest = load_manifest(FIXTURES)
     bindings = provision.local_bindings(manifest, db_dsn=None, redis_url=None, kafka_bootstrap=kafka_server.url)
     # Topics are shared by the module's tests; unique group names would not help Tansu, unique topics do.
-    provision.create_topics(kafka_server.url, manifest.all_topics())
+    provision.create_topics(kafka_server.url, manifest)
     provision.create_buckets(moto_server.url, bindings)
     provision.seed_secrets(moto_server.url, manifest, bindings)
     config = RuntimeConfig(

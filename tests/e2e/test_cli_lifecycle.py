@@ -45,8 +45,12 @@ def test_up_status_invoke_down() -> None:
     status = tp("local", "status", "--json", state=state)
     data = json.loads(status.stdout)
     assert {s["name"]: s["health"] for s in data["servers"]} == dict.fromkeys(
-        ["postgres", "redis", "kafka", "moto"], "healthy"
+        ["postgres", "postgres-replica", "redis", "kafka", "moto"], "healthy"
     )
+    # The replica streams from the primary, and lag-tolerant readers are bound to it.
+    assert len(data["replication_lag_s"]) == 1
+    replica_url = next(s["url"] for s in data["servers"] if s["name"] == "postgres-replica")
+    assert info["bindings"]["db_read_dsn"] == replica_url
     assert "bar_aggregator" in data["runtime"]["functions"]
 
     inv = tp(

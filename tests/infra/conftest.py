@@ -29,6 +29,7 @@ class Synth:
     templates: dict[str, Any]  # "network" | "data" | "streaming" | "state" | "service" -> Template
     raw: dict[str, dict[str, Any]]
     report: dict[str, Any]
+    outdir: Path  # the cloud assembly (templates + manifest.json), linted by test_cfn_lint.py
 
     def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.raw[stack]["Resources"].items() if v["Type"] == type_}
@@ -49,7 +50,7 @@ def synthesize(outdir: Path, context: dict[str, str]) -> Synth:
         raw[role] = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else {"pluginReports": []}
-    return Synth(stacks.deployment, templates, raw, report)
+    return Synth(stacks.deployment, templates, raw, report, outdir)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ CloudFront + WAF. Each is synthesized once per session (see conftest.py).
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from typing import Any
 
@@ -229,10 +230,11 @@ def test_topics_with_partitions_including_dead_letters(aws_fixture: Synth, aws_r
         assert set(topics) == set(expected)
         for name, spec in expected.items():
             assert topics[name]["PartitionCount"] == spec.partitions
-    # a topic with its own retention carries it as a base64 properties override
-    assert aws_fixture.resources("streaming", "AWS::MSK::Topic")  # non-empty
-    configs = [t["Properties"].get("Configs") for t in aws_fixture.resources("streaming", "AWS::MSK::Topic").values()]
-    assert sum(c is not None for c in configs) == 1
+    # every topic states its retention (base64 server.properties), as the local runtime sets it
+    for t in aws_fixture.resources("streaming", "AWS::MSK::Topic").values():
+        spec = aws_fixture.deployment.manifest.all_topics()[t["Properties"]["TopicName"]]
+        expected = f"retention.ms={spec.retention_hours * 3_600_000}"
+        assert base64.b64decode(t["Properties"]["Configs"]).decode() == expected
 
 
 # --------------------------------------------------------------------------- IAM
@@ -279,9 +281,14 @@ def test_secret_grants_name_exact_secrets(aws_fixture: Synth) -> None:
 
 def test_data_stores_encrypted_and_tls(aws_fixture: Synth) -> None:
     s = aws_fixture
-    for db in s.resources("data", "AWS::RDS::DBInstance").values():
-        assert db["Properties"]["StorageEncrypted"] is True
-    assert len(s.resources("data", "AWS::RDS::DBInstance")) == 2  # primary + read replica
+    instances = s.resources("data", "AWS::RDS::DBInstance")
+    assert len(instances) == 2  # primary + read replica
+    (primary_id,) = [k for k, db in instances.items() if "SourceDBInstanceIdentifier" not in db["Properties"]]
+    assert instances[primary_id]["Properties"]["StorageEncrypted"] is True
+    # the replica inherits encryption from its source; CloudFormation refuses the property there
+    (replica,) = [db["Properties"] for k, db in instances.items() if k != primary_id]
+    assert "StorageEncrypted" not in replica
+    assert {"Ref": primary_id} in replica["SourceDBInstanceIdentifier"]["Fn::Join"][1]
     s.templates["data"].has_resource_properties("AWS::RDS::DBProxy", {"RequireTLS": True, "EngineFamily": "POSTGRESQL"})
     s.templates["data"].has_resource_properties(
         "AWS::RDS::DBParameterGroup", {"Parameters": Match.object_like({"rds.force_ssl": "1"})}

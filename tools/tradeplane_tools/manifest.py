@@ -11,6 +11,7 @@ local runtime and tests all load it without pulling in the runtime clients.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tradeplane.settings import env_key
+
+from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT
 
 # tools/tradeplane_tools/manifest.py -> the repository root (only meaningful in a checkout).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +34,8 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Lambda reserves these; setting them is rejected by the service.
 RESERVED_ENV = re.compile(r"^(AWS_.*|LAMBDA_.*|_HANDLER|_X_AMZN_TRACE_ID|TZ)$")
 MAX_LAYERS = 5  # AWS Lambda limit per function
-HTTP_MAX_TIMEOUT = 30  # API Gateway HTTP API integration timeout (seconds)
+MAX_LOG_SUBSCRIBERS = 2  # CloudWatch Logs: subscription filters per log group
+HTTP_MAX_TIMEOUT = INTEGRATION_TIMEOUT.value  # API Gateway HTTP API integration timeout (seconds)
 RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_RE = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
 
@@ -329,55 +333,75 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _cross_check(self) -> Manifest:
-        problems: list[str] = []
-        routes: dict[tuple[str, str], str] = {}
         authorizers = [f.name for f in self.functions.values() if f.triggers_of(AuthorizerTrigger)]
+        problems: list[str] = []
         if len(authorizers) > 1:
             problems.append(f"functions: more than one authorizer ({', '.join(authorizers)})")
+        subscribers = [f.name for f in self.functions.values() if f.triggers_of(LogsTrigger)]
+        if len(subscribers) > MAX_LOG_SUBSCRIBERS:
+            problems.append(
+                f"functions: {len(subscribers)} log subscribers ({', '.join(subscribers)}); CloudWatch Logs allows "
+                f"{MAX_LOG_SUBSCRIBERS} subscription filters per log group"
+            )
+        routes: dict[tuple[str, str], str] = {}
         for fn in self.functions.values():
-            where = f"functions.{fn.name}"
-            layers = self.layers_of(fn)
-            for layer in layers:
-                if layer not in self.layers:
-                    problems.append(f"{where}.layers: unknown layer {layer!r}")
-            if len(layers) > MAX_LAYERS:
-                problems.append(f"{where}.layers: {len(layers)} layers, Lambda allows {MAX_LAYERS}")
-            if len(set(layers)) != len(layers):
-                problems.append(f"{where}.layers: a layer is listed twice")
-            for topic in fn.uses.produces:
-                if topic not in self.topics:
-                    problems.append(f"{where}.uses.produces: unknown topic {topic!r}")
-            for secret in fn.uses.secrets:
-                if secret not in self.secrets:
-                    problems.append(f"{where}.uses.secrets: unknown secret {secret!r}")
-            for bucket in fn.uses.buckets:
-                if bucket not in self.buckets:
-                    problems.append(f"{where}.uses.buckets: unknown bucket {bucket!r}")
-            for callee in fn.uses.calls:
-                if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger):
-                    problems.append(f"{where}.uses.calls: {callee!r} is not a function with an HTTP route")
-            for i, trig in enumerate(fn.triggers):
-                at = f"{where}.triggers[{i}]"
-                if isinstance(trig, HttpTrigger):
-                    key = (trig.method, trig.path.rstrip("/") or "/")
-                    if key in routes:
-                        problems.append(f"{at}: route {trig.method} {trig.path} is also {routes[key]}'s")
-                    routes[key] = fn.name
-                    if self.timeout_of(fn) > HTTP_MAX_TIMEOUT:
-                        problems.append(
-                            f"{where}.timeout: {self.timeout_of(fn)} s exceeds the HTTP API's "
-                            f"{HTTP_MAX_TIMEOUT} s integration limit"
-                        )
-                    if trig.auth == "authorizer" and not authorizers:
-                        problems.append(f"{at}.auth: route needs an authorizer but no function has one")
-                elif isinstance(trig, KafkaTrigger):
-                    if trig.topic not in self.topics:
-                        problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
-                elif isinstance(trig, S3Trigger) and trig.bucket not in self.buckets:
-                    problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+            problems += self._layer_problems(fn) + self._uses_problems(fn)
+            problems += self._trigger_problems(fn, routes, has_authorizer=bool(authorizers))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _layer_problems(self, fn: FunctionSpec) -> list[str]:
+        where, layers = f"functions.{fn.name}.layers", self.layers_of(fn)
+        problems = [f"{where}: unknown layer {layer!r}" for layer in layers if layer not in self.layers]
+        if len(layers) > MAX_LAYERS:
+            problems.append(f"{where}: {len(layers)} layers, Lambda allows {MAX_LAYERS}")
+        if len(set(layers)) != len(layers):
+            problems.append(f"{where}: a layer is listed twice")
+        return problems
+
+    def _uses_problems(self, fn: FunctionSpec) -> list[str]:
+        where, u = f"functions.{fn.name}.uses", fn.uses
+        problems = [f"{where}.produces: unknown topic {t!r}" for t in u.produces if t not in self.topics]
+        problems += [f"{where}.secrets: unknown secret {s!r}" for s in u.secrets if s not in self.secrets]
+        problems += [f"{where}.buckets: unknown bucket {b!r}" for b in u.buckets if b not in self.buckets]
+        problems += [
+            f"{where}.calls: {callee!r} is not a function with an HTTP route"
+            for callee in u.calls
+            if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger)
+        ]
+        return problems
+
+    def _trigger_problems(
+        self, fn: FunctionSpec, routes: dict[tuple[str, str], str], *, has_authorizer: bool
+    ) -> list[str]:
+        problems: list[str] = []
+        for i, trig in enumerate(fn.triggers):
+            at = f"functions.{fn.name}.triggers[{i}]"
+            if isinstance(trig, HttpTrigger):
+                problems += self._route_problems(fn, trig, at, routes, has_authorizer=has_authorizer)
+            elif isinstance(trig, KafkaTrigger) and trig.topic not in self.topics:
+                problems.append(f"{at}.topic: unknown topic {trig.topic!r}")
+            elif isinstance(trig, S3Trigger) and trig.bucket not in self.buckets:
+                problems.append(f"{at}.bucket: unknown bucket {trig.bucket!r}")
+        return problems
+
+    def _route_problems(
+        self, fn: FunctionSpec, trig: HttpTrigger, at: str, routes: dict[tuple[str, str], str], *, has_authorizer: bool
+    ) -> list[str]:
+        problems: list[str] = []
+        key = (trig.method, trig.path.rstrip("/") or "/")
+        if key in routes:
+            problems.append(f"{at}: route {trig.method} {trig.path} is also {routes[key]}'s")
+        routes[key] = fn.name
+        if self.timeout_of(fn) > HTTP_MAX_TIMEOUT:
+            problems.append(
+                f"functions.{fn.name}.timeout: {self.timeout_of(fn)} s exceeds the HTTP API's "
+                f"{HTTP_MAX_TIMEOUT} s integration limit"
+            )
+        if trig.auth == "authorizer" and not has_authorizer:
+            problems.append(f"{at}.auth: route needs an authorizer but no function has one")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -402,14 +426,46 @@ class Bindings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-# Endpoints nothing listens on, for importing handlers without servers (OpenAPI generation, init
-# benchmarks): settings validate at import and the shared clients connect only on first use.
-PLACEHOLDER_BINDINGS = Bindings(
-    stage="offline",
-    db_dsn="postgresql://offline@127.0.0.1:1/offline",
-    redis_url="redis://127.0.0.1:1/0",
-    kafka_bootstrap="127.0.0.1:1",
-)
+def placeholder_bindings(manifest: Manifest) -> Bindings:
+    """An address for every resource, none of them reachable: enough for every settings model to validate
+    (init benchmarks, settings tests), since nothing connects at import."""
+    return Bindings(
+        stage="local",
+        db_dsn="postgresql://tradeplane@127.0.0.1:1/tradeplane",
+        db_read_dsn="postgresql://tradeplane@127.0.0.1:2/tradeplane",
+        redis_url="redis://127.0.0.1:1/0",
+        kafka_bootstrap="127.0.0.1:1",
+        secret_ids={name: f"tradeplane/local/{name}" for name in manifest.secrets},
+        bucket_names={name: f"tradeplane-local-{name}" for name in manifest.buckets},
+    )
+
+
+def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicSpec]) -> dict[str, str]:
+    """Postgres, Redis and Kafka endpoints: only for the resources the function uses."""
+    u, env = fn.uses, {}
+    if u.postgres and b.db_dsn:
+        env["TP_DB_DSN"] = b.db_dsn
+        env.update({"TP_DB_SECRET_ID": b.db_secret} if b.db_secret else {})
+        if u.postgres == "replica" and b.db_read_dsn:
+            env["TP_DB_READ_DSN"] = b.db_read_dsn
+    if u.redis and b.redis_url:
+        env["TP_REDIS_URL"] = b.redis_url
+        env.update({"TP_REDIS_AUTH_SECRET_ID": b.redis_auth_secret} if b.redis_auth_secret else {})
+    if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
+        env.update({"TP_KAFKA_BOOTSTRAP": b.kafka_bootstrap, "TP_KAFKA_SECURITY": b.kafka_security})
+        # What it may produce, each topic with its partition key: the producer refuses anything else.
+        env["TP_KAFKA_PRODUCES"] = json.dumps({t: topics[t].key for t in u.produces}, sort_keys=True)
+    return env
+
+
+def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
+    """Secrets, buckets and the services it calls, each by logical name: TP_SECRET_<NAME>, ..."""
+    u = fn.uses
+    env = {f"TP_SECRET_{env_key(s)}": b.secret_ids[s] for s in u.secrets if s in b.secret_ids}
+    env.update({f"TP_BUCKET_{env_key(k)}": b.bucket_names[k] for k in u.buckets if k in b.bucket_names})
+    components = {manifest.functions[callee].component for callee in u.calls}
+    env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
+    return env
 
 
 def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
@@ -419,33 +475,11 @@ def environment_for(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[s
         "TP_FUNCTION": fn.name,
         "POWERTOOLS_SERVICE_NAME": fn.component,
         "POWERTOOLS_METRICS_NAMESPACE": manifest.project.metrics_namespace,
+        **manifest.defaults.environment,
+        **_data_environment(fn, b, manifest.topics),
+        **_named_environment(manifest, fn, b),
+        **b.extra,
     }
-    env.update(manifest.defaults.environment)
-    u = fn.uses
-    if u.postgres and b.db_dsn:
-        env["TP_DB_DSN"] = b.db_dsn
-        if b.db_secret:
-            env["TP_DB_SECRET_ID"] = b.db_secret
-        if u.postgres == "replica" and b.db_read_dsn:
-            env["TP_DB_READ_DSN"] = b.db_read_dsn
-    if u.redis and b.redis_url:
-        env["TP_REDIS_URL"] = b.redis_url
-        if b.redis_auth_secret:
-            env["TP_REDIS_AUTH_SECRET_ID"] = b.redis_auth_secret
-    if (u.produces or fn.triggers_of(KafkaTrigger)) and b.kafka_bootstrap:
-        env["TP_KAFKA_BOOTSTRAP"] = b.kafka_bootstrap
-        env["TP_KAFKA_SECURITY"] = b.kafka_security
-    for secret in u.secrets:
-        if secret in b.secret_ids:
-            env[f"TP_SECRET_{env_key(secret)}"] = b.secret_ids[secret]
-    for bucket in u.buckets:
-        if bucket in b.bucket_names:
-            env[f"TP_BUCKET_{env_key(bucket)}"] = b.bucket_names[bucket]
-    for callee in u.calls:
-        component = manifest.functions[callee].component
-        if component in b.service_urls:
-            env[f"TP_SERVICE_URL_{env_key(component)}"] = b.service_urls[component]
-    env.update(b.extra)
     env.update(fn.environment)  # the function's own settings win
     return env
 

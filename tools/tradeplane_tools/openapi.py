@@ -27,13 +27,13 @@ from typing import Any
 
 from tradeplane_tools.manifest import (
     DEFAULT_MANIFEST,
-    PLACEHOLDER_BINDINGS,
     REPO_ROOT,
     FunctionSpec,
     HttpTrigger,
     Manifest,
     environment_for,
     load_manifest,
+    placeholder_bindings,
 )
 
 __all__ = ["DEFAULT_OUTPUT", "build_document", "main", "render"]
@@ -115,7 +115,7 @@ def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str
     domain = str(root / fn.code_root)
     if domain not in sys.path:
         sys.path.insert(0, domain)
-    with _function_environment(environment_for(manifest, fn, PLACEHOLDER_BINDINGS)):
+    with _function_environment(environment_for(manifest, fn, placeholder_bindings(manifest))):
         module = importlib.import_module(f"{fn.folder}.{fn.module}")
         document = json.loads(module.app.get_openapi_json_schema(title=TITLE))
         limited = isinstance(getattr(module, "SETTINGS", None), RateLimitSettings)

@@ -10,6 +10,7 @@ from tp_core.instruments import ASSET_KEY_PATTERN, Asset
 from tp_core.instruments import get_asset as find_asset
 from tradeplane import db
 from tradeplane.http_api import api_resolver
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.problems import not_found
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
@@ -42,4 +43,4 @@ def get_asset(
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -10,6 +10,7 @@ from tp_core.instruments import ATTRIBUTES_PATTERN, Asset, AssetClass, AssetFilt
 from tp_core.instruments import list_assets as list_instruments
 from tradeplane import db
 from tradeplane.http_api import api_resolver
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
@@ -39,4 +40,4 @@ def list_assets(
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -19,6 +19,8 @@ from tradeplane.tokens import load_keyset
 class Settings(FunctionSettings):
     secret_jwt_signing_keys: str  # uses.secrets = ["jwt-signing-keys"]
     api_audience: str = "tradeplane-api"
+    # Tokens that claim to live longer are refused, however well signed (TP_MAX_TOKEN_LIFETIME_S).
+    max_token_lifetime_s: int = 24 * 3600
 
 
 SETTINGS = load_settings(Settings)
@@ -28,7 +30,12 @@ SETTINGS = load_settings(Settings)
 @event_source(data_class=APIGatewayAuthorizerEventV2)
 def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
     keyset = load_keyset(SETTINGS.secret_jwt_signing_keys)
-    decision = authorize(event.headers.get("authorization"), keyset=keyset, audience=SETTINGS.api_audience)
+    decision = authorize(
+        event.headers.get("authorization"),
+        keyset=keyset,
+        audience=SETTINGS.api_audience,
+        max_lifetime_s=SETTINGS.max_token_lifetime_s,
+    )
     if not decision.allowed:
         logger.info("denied", extra={"reason": decision.reason, "route": event.route_key})
     return APIGatewayAuthorizerResponseV2(authorize=decision.allowed, context=decision.context).asdict()

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.instruments import InstrumentBatch, UpsertResult, upsert_instruments
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
@@ -38,4 +39,4 @@ def put_instruments(batch: InstrumentBatch) -> UpsertResult:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -28,12 +28,12 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def authorize(authorization: str | None, *, keyset: Mapping[str, Any], audience: str) -> Decision:
+def authorize(authorization: str | None, *, keyset: Mapping[str, Any], audience: str, max_lifetime_s: int) -> Decision:
     token = bearer_token(authorization)
     if token is None:
         return Decision(False, reason="no bearer token")
     try:
-        claims = verify(keyset, token, audience)
+        claims = verify(keyset, token, audience, max_lifetime_s=max_lifetime_s)
     except TokenError as exc:
         return Decision(False, reason=f"token rejected: {exc.reason}")
     return Decision(

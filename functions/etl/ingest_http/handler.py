@@ -11,6 +11,7 @@ from tp_etl.ingest import ingest
 from tp_etl.models import TickBatch
 from tradeplane import kafka_producer
 from tradeplane.auth import Principal
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
 from tradeplane.problems import register_problem_handlers
 from tradeplane.settings import KafkaSettings, load_settings
@@ -51,4 +52,4 @@ def post_market_data(batch: TickBatch) -> Response[dict[str, Any]]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_platform.health import check_health, postgres_probe, redis_probe
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.problems import register_problem_handlers
 from tradeplane.settings import PostgresSettings, RedisSettings, load_settings
@@ -46,4 +47,4 @@ def get_health() -> Response[dict[str, Any]]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_platform.openapi import openapi_document
 from tradeplane.http_api import api_resolver
+from tradeplane.http_guard import resolve
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import RateLimitSettings, load_settings
 
@@ -43,4 +44,4 @@ def get_openapi() -> Response[str]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -29,6 +29,14 @@ from .network import NetworkStack
 from .service import ServiceStack
 from .state import StateStack
 
+# Set in code rather than cdk.json: `make synth` and the tests run app.py without the CDK
+# CLI, which is what reads cdk.json, so flags there would not shape the linted templates.
+FEATURE_FLAGS: dict[str, object] = {
+    # Access-log delivery under a bucket policy instead of the legacy LogDeliveryWrite ACL
+    # (cfn-lint W3045), which lets the log bucket disable ACLs (BucketOwnerEnforced).
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
+
 
 @dataclass
 class Stacks:
@@ -84,6 +92,8 @@ def _override_keys(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def build(app: App) -> Stacks:
+    for flag, value in FEATURE_FLAGS.items():
+        app.node.set_context(flag, value)  # before any construct is added, as CDK requires
     d = deployment_from_context(app)
     cfg = d.config
     env = Environment(account=cfg.account, region=cfg.region) if cfg.account or cfg.region else None

@@ -269,6 +269,42 @@ def _copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, ignore=IGNORE)
 
 
+def _build_source_layer(src: Path, layer_dir: Path) -> None:
+    """Our own packages (every child of `src` with an __init__.py) under python/, as Lambda mounts at /opt."""
+    if layer_dir.exists():
+        shutil.rmtree(layer_dir)
+    for child in sorted(src.iterdir()):
+        if (child / "__init__.py").is_file():
+            _copy_tree(child, layer_dir / "python" / child.name)
+
+
+def _build_dependency_layer(
+    manifest: Manifest,
+    name: str,
+    resolver: DependencyResolver,
+    pins_of: dict[str, dict[str, str]],
+    layer_dir: Path,
+) -> None:
+    """Locked wheels for the layer, less what the runtime or an earlier layer of every user already provides."""
+    pins = resolver.closure(name, manifest.layers[name].packages)
+    pins_of[name] = pins
+    skip = set(RUNTIME_PROVIDED)
+    for earlier in provided_before(manifest, name):
+        skip |= {n for n, v in pins_of.get(earlier, {}).items() if pins.get(n) == v}
+    _install_cached(resolver, {n: v for n, v in pins.items() if n not in skip}, layer_dir)
+
+
+def _build_code_assets(manifest: Manifest, functions_root: Path, out: Path, index: AssetIndex) -> None:
+    """One code asset per domain folder, shared by the domain's functions (each has its own handler)."""
+    for fn in manifest.functions.values():
+        rel = f"code/{fn.component}"
+        dst = out / rel
+        if rel not in index.functions.values():
+            _copy_tree(functions_root / fn.code_root, dst)
+        index.functions[fn.name] = rel
+        index.sizes[f"function:{fn.name}"] = dir_size(dst)
+
+
 def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, log: bool = True) -> AssetIndex:
     manifest = load_manifest(manifest_path)
     # Function paths are relative to the manifest's folder, layer sources to the repository.
@@ -283,34 +319,14 @@ def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, lo
             layer_dir = out / "layers" / name
             index.layers[name] = f"layers/{name}"
             if spec.kind == "source":
-                assert spec.source is not None
-                src = source_root / spec.source
-                if layer_dir.exists():
-                    shutil.rmtree(layer_dir)
-                for child in sorted(src.iterdir()):
-                    if (child / "__init__.py").is_file():
-                        _copy_tree(child, layer_dir / "python" / child.name)
+                _build_source_layer(source_root / str(spec.source), layer_dir)
             else:
                 resolver = resolver or DependencyResolver(
                     find_uv(), project_dir(manifest_path), Platform.of(manifest), Path(tmp)
                 )
-                pins = resolver.closure(name, spec.packages)
-                pins_of[name] = pins
-                skip = set(RUNTIME_PROVIDED)
-                for earlier in provided_before(manifest, name):
-                    skip |= {n for n, v in pins_of.get(earlier, {}).items() if pins.get(n) == v}
-                keep = {n: v for n, v in pins.items() if n not in skip}
-                _install_cached(resolver, keep, layer_dir)
+                _build_dependency_layer(manifest, name, resolver, pins_of, layer_dir)
             index.sizes[f"layer:{name}"] = dir_size(layer_dir)
-
-        # One code asset per domain folder, shared by the domain's functions (each has its own handler).
-        for fn in manifest.functions.values():
-            rel = f"code/{fn.component}"
-            dst = out / rel
-            if rel not in index.functions.values():
-                _copy_tree(functions_root / fn.code_root, dst)
-            index.functions[fn.name] = rel
-            index.sizes[f"function:{fn.name}"] = dir_size(dst)
+        _build_code_assets(manifest, functions_root, out, index)
 
     index.save()
     if log:

@@ -1,7 +1,7 @@
 """ElastiCache (Valkey by default): in-transit and at-rest encryption, AUTH token from a secret.
 
 There is no L2 construct for replication groups, so this is the L1 resource. Redis
-is a cache here (DESIGN.md): losing it loses no order, so dev runs one node.
+is a cache here (docs/architecture.md): losing it loses no order, so dev runs one node.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Cache(Construct):
                 self.group,
                 {
                     "AwsSolutions-AEC4": "dev runs a single cache node: Redis holds only rebuildable "
-                    "cache state (DESIGN.md); replicas is a config toggle, on in prod"
+                    "cache state (docs/architecture.md); replicas is a config toggle, on in prod"
                 },
             )
 

@@ -32,7 +32,8 @@ class NetworkConfig(_Cfg):
 
 
 class DatabaseConfig(_Cfg):
-    engine_version: str = "16"
+    # A pinned minor (aws-cdk-lib's PostgresEngineVersion.VER_16_13); auto minor upgrades move it on.
+    engine_version: str = Field("16.13", pattern=r"^\d+\.\d+$")
     instance_class: str = "t4g.micro"
     allocated_storage_gb: int = 20
     max_allocated_storage_gb: int = 100

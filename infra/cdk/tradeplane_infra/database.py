@@ -4,7 +4,7 @@ Functions authenticate to the proxy with the database secret (TP_DB_SECRET_ID), 
 IAM tokens: the shared layer's settings read the password from that secret, and the
 proxy follows its rotation. RDS Proxy has no read-only endpoint for RDS (non-Aurora)
 replicas, so TP_DB_READ_DSN points at the replica directly; the replica tolerates
-lag by contract (DESIGN.md) and sees few connections (health and read routes only).
+lag by contract (docs/architecture.md) and sees few connections (health and read routes only).
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ def _instance_type(name: str) -> ec2.InstanceType:
     return ec2.InstanceType(name)
 
 
+def postgres_version(full: str) -> rds.PostgresEngineVersion:
+    """aws-cdk-lib's constant for a full version: it carries the parameter group family and S3 features.
+
+    A pinned minor, not a bare major: for "16" RDS picks its default minor, which cfn-lint
+    (W3691) reports as deprecated and not creatable for new instances.
+    """
+    constant = getattr(rds.PostgresEngineVersion, "VER_" + full.replace(".", "_"), None)
+    if "." not in full or not isinstance(constant, rds.PostgresEngineVersion):
+        raise ValueError(f"database.engine_version {full!r}: not a PostgreSQL minor version aws-cdk-lib knows")
+    return constant
+
+
 class Database(Construct):
     def __init__(
         self,
@@ -39,9 +51,7 @@ class Database(Construct):
         name_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        engine = rds.DatabaseInstanceEngine.postgres(
-            version=rds.PostgresEngineVersion.of(config.engine_version, config.engine_version)
-        )
+        engine = rds.DatabaseInstanceEngine.postgres(version=postgres_version(config.engine_version))
         self.sg = ec2.SecurityGroup(self, "Sg", vpc=vpc, description="PostgreSQL", allow_all_outbound=False)
         self.secret = rds.DatabaseSecret(self, "Secret", username=config.username, secret_name=f"{name_prefix}/db")
         removal = RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY
@@ -106,7 +116,8 @@ class Database(Construct):
                 vpc=vpc,
                 vpc_subnets=subnets,
                 security_groups=[self.sg],
-                storage_encrypted=True,  # inherited anyway; explicit so the template states it
+                # No storage_encrypted: a replica inherits encryption from its source, and
+                # CloudFormation refuses StorageEncrypted with SourceDBInstanceIdentifier (cfn-lint E3020).
                 port=config.port,
                 deletion_protection=config.deletion_protection,
                 removal_policy=RemovalPolicy.DESTROY,  # a replica is rebuilt from the primary
@@ -119,8 +130,8 @@ class Database(Construct):
                 self.replica,
                 {
                     "AwsSolutions-RDS3": "a read replica is a single-AZ copy by design; the primary carries Multi-AZ",
-                    "CloudFormation-Validate::F3020": "StorageEncrypted is redundant on a replica "
-                    "of an encrypted primary, and kept so the template states it",
+                    "AwsSolutions-RDS2": "a replica inherits storage encryption from its encrypted primary; "
+                    "CloudFormation refuses StorageEncrypted next to SourceDBInstanceIdentifier",
                     "AwsSolutions-RDS11": f"the replica listens on the primary's non-default port ({config.port}); "
                     "cdk-nag cannot see a replica's engine default",
                 },

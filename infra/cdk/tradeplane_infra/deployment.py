@@ -8,6 +8,7 @@ from pathlib import Path
 from aws_cdk import Aws
 from aws_cdk import aws_logs as logs
 from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger, Manifest
+from tradeplane_tools.wiring import Wiring, wiring
 
 from .assets import AssetIndex
 from .config import EnvConfig
@@ -21,6 +22,11 @@ class Deployment:
     manifest_path: Path
     config: EnvConfig
     assets: AssetIndex
+
+    @property
+    def wiring(self) -> Wiring:
+        """The rules the local runtime applies too (topics, event sources, schedules, log subscriptions)."""
+        return wiring(self.manifest)
 
     @property
     def prefix(self) -> str:

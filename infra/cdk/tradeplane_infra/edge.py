@@ -19,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
+from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT
 from tradeplane_tools.manifest import AuthorizerTrigger, HttpTrigger
 
 from .deployment import Deployment, retention
@@ -124,6 +125,11 @@ class Routes(Construct):
                     {"AwsSolutions-APIG4": f'{key} is public by the manifest (auth = "none"), e.g. health and login'},
                 )
             self.routes[key] = route
+        # The L2 caps integration timeouts at 29 s; the HTTP API allows 30 s (the edge table), which
+        # the manifest allows functions too, so CloudFormation gets the table's value directly.
+        for node in self.node.find_all():
+            if isinstance(node, apigw.CfnIntegration):
+                node.add_property_override("TimeoutInMillis", INTEGRATION_TIMEOUT.value * 1000)
 
         access_logs = logs.LogGroup(
             self,

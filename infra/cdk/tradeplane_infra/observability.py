@@ -81,7 +81,7 @@ class Observability(Construct):
                 )
             )
 
-        for trig, fn, mapping in triggers.mappings:
+        for trig, mapping in triggers.mappings:
             dead = cw.Metric(
                 namespace="AWS/Lambda",
                 metric_name="OnFailureDestinationDeliveredEventCount",
@@ -90,10 +90,10 @@ class Observability(Construct):
                 statistic="Sum",
             )
             alarm(
-                f"{fn.name}-{trig.topic}-dead-letters",
+                f"{trig.function}-{trig.topic}-dead-letters",
                 dead,
                 cfg.dlq_threshold,
-                f"{fn.name}: records from {trig.topic} sent to {fn.dead_letter_topic(trig)}",
+                f"{trig.function}: records from {trig.topic} sent to {trig.dead_letter_topic}",
             )
             if backends.kafka is None:
                 continue

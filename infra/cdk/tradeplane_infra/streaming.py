@@ -19,6 +19,7 @@ from aws_cdk import aws_msk as msk
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 from tradeplane_tools.manifest import Manifest
+from tradeplane_tools.wiring import TopicRule, wiring
 
 from .config import KafkaConfig
 from .deployment import retention
@@ -27,11 +28,10 @@ from .nag import CDK_PROVIDER, IAM4_BASIC_EXECUTION, acknowledge
 IAM_PORT = 9098  # MSK's SASL/IAM TLS listener inside the VPC
 
 
-def topic_configs(retention_hours: int, default_hours: int) -> str | None:
-    """Per-topic overrides, base64 of server.properties lines; None when the cluster default holds."""
-    if retention_hours == default_hours:
-        return None
-    return base64.b64encode(f"retention.ms={retention_hours * 3_600_000}".encode()).decode()
+def topic_configs(rule: TopicRule) -> str:
+    """The topic's configuration as MSK takes it: base64 of server.properties lines (the same values
+    the local runtime gives Kafka's admin API)."""
+    return base64.b64encode("\n".join(f"{k}={v}" for k, v in rule.config.items()).encode()).decode()
 
 
 class KafkaCluster(Construct):
@@ -108,15 +108,15 @@ class KafkaCluster(Construct):
 
         replication = min(3, config.brokers)
         self.topics: dict[str, msk.CfnTopic] = {}
-        for name, spec in manifest.all_topics().items():
+        for name, rule in wiring(manifest).topics.items():
             topic = msk.CfnTopic(
                 self,
                 f"Topic-{name}",
                 cluster_arn=self.cluster_arn,
                 topic_name=name,
-                partition_count=spec.partitions,
+                partition_count=rule.partitions,
                 replication_factor=replication,
-                configs=topic_configs(spec.retention_hours, config.default_retention_hours),
+                configs=topic_configs(rule),
             )
             self.topics[name] = topic
 

@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
-from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger
+from tradeplane_tools.wiring import EventSourceRule
 
 from .backends import Backends
 from .deployment import Deployment
@@ -24,7 +24,6 @@ from .functions import Functions
 from .nag import CDK_PROVIDER, IAM4_BASIC_EXECUTION, acknowledge
 
 ESM_METRICS = ["EventCount", "ErrorCount", "KafkaMetrics"]
-MAX_SUBSCRIPTIONS_PER_LOG_GROUP = 2  # CloudWatch Logs limit
 
 
 def batching_window_seconds(ms: int) -> int | None:
@@ -42,35 +41,37 @@ class Triggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.d, self.b, self.fns = deployment, backends, functions
-        m = deployment.manifest
-        self.mappings: list[tuple[KafkaTrigger, FunctionSpec, lambda_.CfnEventSourceMapping]] = []
-        for i, (trig, fn) in enumerate(m.kafka_consumers()):
-            self.mappings.append((trig, fn, self._kafka(i, trig, fn)))
-        for i, (sched, fn) in enumerate(m.schedules()):
+        rules = deployment.wiring
+        self.mappings: list[tuple[EventSourceRule, lambda_.CfnEventSourceMapping]] = [
+            (rule, self._kafka(i, rule)) for i, rule in enumerate(rules.event_sources)
+        ]
+        for i, sched in enumerate(rules.schedules):
             events.Rule(
                 self,
-                f"Schedule{i}-{fn.name}",
+                f"Schedule{i}-{sched.function}",
                 schedule=schedule(sched.expression),
-                targets=[targets.LambdaFunction(functions.functions[fn.name], retry_attempts=2)],
-                description=f"{fn.name}: {sched.expression}",
+                targets=[
+                    targets.LambdaFunction(functions.functions[sched.function], retry_attempts=sched.retry_attempts)
+                ],
+                description=f"{sched.function}: {sched.expression}",
             )
         self._s3()
         self._log_subscriptions()
 
-    def _kafka(self, i: int, trig: KafkaTrigger, fn: FunctionSpec) -> lambda_.CfnEventSourceMapping:
-        _d, b, cfg = self.d, self.b, self.d.config.kafka
-        function = self.fns.functions[fn.name]
+    def _kafka(self, i: int, rule: EventSourceRule) -> lambda_.CfnEventSourceMapping:
+        b, cfg = self.b, self.d.config.kafka
+        function = self.fns.functions[rule.function]
         common: dict[str, object] = {
             "function_name": function.function_name,
-            "topics": [trig.topic],
-            "batch_size": trig.batch_size,
-            "maximum_batching_window_in_seconds": batching_window_seconds(trig.batching_window_ms),
-            "starting_position": trig.starting_position,
-            "maximum_retry_attempts": trig.max_retries,
-            "bisect_batch_on_function_error": trig.bisect_on_error,
+            "topics": [rule.topic],
+            "batch_size": rule.batch_size,
+            "maximum_batching_window_in_seconds": batching_window_seconds(rule.batching_window_ms),
+            "starting_position": rule.starting_position,
+            "maximum_retry_attempts": rule.max_retries,
+            "bisect_batch_on_function_error": rule.bisect_on_error,
             "destination_config": lambda_.CfnEventSourceMapping.DestinationConfigProperty(
                 on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
-                    destination=f"kafka://{fn.dead_letter_topic(trig)}"
+                    destination=f"kafka://{rule.dead_letter_topic}"
                 )
             ),
             "metrics_config": lambda_.CfnEventSourceMapping.MetricsConfigProperty(metrics=ESM_METRICS),
@@ -80,7 +81,7 @@ class Triggers(Construct):
                 "event_source_arn": b.kafka.cluster_arn,
                 "amazon_managed_kafka_event_source_config": (
                     lambda_.CfnEventSourceMapping.AmazonManagedKafkaEventSourceConfigProperty(
-                        consumer_group_id=trig.group
+                        consumer_group_id=rule.group
                     )
                 ),
                 # Retries, bisect and a Kafka on-failure topic need provisioned pollers.
@@ -98,11 +99,11 @@ class Triggers(Construct):
                 ),
                 "self_managed_kafka_event_source_config": (
                     lambda_.CfnEventSourceMapping.SelfManagedKafkaEventSourceConfigProperty(
-                        consumer_group_id=trig.group
+                        consumer_group_id=rule.group
                     )
                 ),
             }
-        mapping = lambda_.CfnEventSourceMapping(self, f"Kafka{i}-{fn.name}", **common, **source)  # type: ignore[arg-type]
+        mapping = lambda_.CfnEventSourceMapping(self, f"Kafka{i}-{rule.function}", **common, **source)  # type: ignore[arg-type]
         # The role's policy must exist before Lambda validates the mapping.
         role = function.role
         if role is not None:
@@ -133,33 +134,27 @@ class Triggers(Construct):
 
     def _log_subscriptions(self) -> None:
         d, fns = self.d, self.fns
-        subscribers = d.manifest.log_subscribers()
-        if len(subscribers) > MAX_SUBSCRIPTIONS_PER_LOG_GROUP:
-            raise ValueError(
-                f"{len(subscribers)} log subscribers; CloudWatch allows {MAX_SUBSCRIPTIONS_PER_LOG_GROUP} per log group"
-            )
-        for i, (trig, sub) in enumerate(subscribers):
-            target = fns.functions[sub.name]
+        # The manifest refuses more subscribers than CloudWatch Logs allows per log group.
+        for i, sub in enumerate(d.wiring.log_subscriptions):
+            target = fns.functions[sub.subscriber]
             # One permission for all source log groups of this deployment (by name prefix),
             # instead of one per group: the function's resource policy has a 20 KB limit.
             permission = lambda_.CfnPermission(
                 self,
-                f"LogsInvoke{i}-{sub.name}",
+                f"LogsInvoke{i}-{sub.subscriber}",
                 action="lambda:InvokeFunction",
                 function_name=target.function_arn,
                 principal=f"logs.{Aws.REGION}.amazonaws.com",
                 source_account=Aws.ACCOUNT_ID,
                 source_arn=f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/lambda/{d.prefix}-*",
             )
-            for fn in d.manifest.functions.values():
-                if fn.name == sub.name:
-                    continue  # never feed a subscriber its own logs (a loop)
-                log_group: logs.ILogGroup = fns.log_groups[fn.name]
+            for source in sub.sources:  # never the subscriber's own group: that would loop
+                log_group: logs.ILogGroup = fns.log_groups[source]
                 subscription = logs.CfnSubscriptionFilter(
                     self,
-                    f"Sub{i}-{fn.name}",
+                    f"Sub{i}-{source}",
                     log_group_name=log_group.log_group_name,
                     destination_arn=target.function_arn,
-                    filter_pattern=trig.filter_pattern,
+                    filter_pattern=sub.filter_pattern,
                 )
                 subscription.add_resource_dependency(permission)

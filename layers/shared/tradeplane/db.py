@@ -20,13 +20,14 @@ rotated password is picked up without a cold start.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, OperationalError
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from tradeplane.settings import PostgresSettings, settings_for
 
@@ -97,11 +98,38 @@ def _pool_for(dsn: str) -> ConnectionPool[DbConnection]:
     return pool
 
 
-def _dsn(read_only: bool) -> str:
+class _ReplicaHealth:
+    """After a failed checkout the replica is skipped for a while, so reads stay fast while it is down."""
+
+    def __init__(self) -> None:
+        self.retry_at = 0.0
+
+    def usable(self) -> bool:
+        return time.monotonic() >= self.retry_at
+
+    def failed(self, retry_after_s: float) -> None:
+        self.retry_at = time.monotonic() + retry_after_s
+
+
+_replica = _ReplicaHealth()
+
+
+def _checkout(stack: ExitStack, read_only: bool) -> DbConnection:
     settings = settings_for(PostgresSettings)
-    if read_only and settings.db_read_dsn:
-        return settings.db_read_dsn
-    return settings.db_dsn
+    if read_only and settings.db_read_dsn and _replica.usable():
+        pool = _pool_for(settings.db_read_dsn)
+        try:
+            return stack.enter_context(pool.connection(timeout=settings.db_replica_timeout_s))
+        except (PoolTimeout, OperationalError) as exc:
+            # Reads that tolerate lag tolerate the primary too: degrade, never fail, and say so.
+            _replica.failed(settings.db_replica_retry_s)
+            from tradeplane.observability import logger
+
+            logger.warning(
+                "read replica unavailable; reading from the primary",
+                extra={"error": type(exc).__name__, "retry_in_s": settings.db_replica_retry_s},
+            )
+    return stack.enter_context(_pool_for(settings.db_dsn).connection())
 
 
 @contextmanager
@@ -109,11 +137,12 @@ def connection(*, read_only: bool = False) -> Iterator[DbConnection]:
     """A pooled connection (autocommit off). Reads that tolerate lag pass `read_only=True`.
 
     `read_only=True` routes to TP_DB_READ_DSN when set (else the primary) and
-    opens its transactions READ ONLY. On leaving the block the pool commits
-    (or rolls back on an exception) and keeps the connection for the next call.
+    opens its transactions READ ONLY; when the replica cannot be reached it
+    reads from the primary with a warning. On leaving the block the pool
+    commits (or rolls back on an exception) and keeps the connection.
     """
-    pool = _pool_for(_dsn(read_only))
-    with pool.connection() as conn:
+    with ExitStack() as stack:
+        conn = _checkout(stack, read_only)
         conn.read_only = read_only
         yield conn
 
@@ -130,5 +159,6 @@ def close_pools() -> None:
     with _lock:
         pools = list(_pools.values())
         _pools.clear()
+        _replica.retry_at = 0.0
     for pool in pools:
         pool.close(timeout=5.0)

@@ -1,4 +1,4 @@
-"""The JSON envelope every Kafka message value carries (DESIGN.md, "Event bus contracts").
+"""The JSON envelope every Kafka message value carries (docs/architecture.md, "Event bus contracts").
 
     {"id", "type", "version", "occurred_at", "correlation_id", "producer", "data"}
 
@@ -17,7 +17,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -62,35 +62,41 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _finite_decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"non-finite Decimal {value} cannot be serialised")
+    return str(value)
+
+
+def _finite_float(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("non-finite float cannot be serialised")
+    return value
+
+
+# Checked in order: bool before int (a bool is an int), datetime before date (a datetime is a date).
+_CONVERTERS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = (
+    (Decimal, _finite_decimal),
+    ((bool, int, str, type(None)), lambda v: v),
+    (float, _finite_float),
+    (datetime, format_timestamp),
+    (date, lambda v: v.isoformat()),
+    (uuid.UUID, str),
+    (Enum, lambda v: jsonable(v.value)),
+    (BaseModel, lambda v: jsonable(v.model_dump(mode="python"))),
+    (Mapping, lambda v: {str(k): jsonable(item) for k, item in v.items()}),
+    ((list, tuple, set, frozenset), lambda v: [jsonable(item) for item in v]),
+)
+
+
 def jsonable(value: Any) -> Any:
     """Turn `value` into plain JSON types: Decimal -> str, datetime -> RFC 3339 Z, UUID/Enum -> str.
 
     Floats are kept (for non-money values such as scores) but must be finite.
     """
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"non-finite Decimal {value} cannot be serialised")
-        return str(value)
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("non-finite float cannot be serialised")
-        return value
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="python"))
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
+    for kind, convert in _CONVERTERS:
+        if isinstance(value, kind):
+            return convert(value)
     raise TypeError(f"cannot serialise {type(value).__name__} into an event")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from tradeplane.envelope import Envelope, kafka_headers
-from tradeplane.settings import KafkaSettings, settings_for
+from tradeplane.settings import ConfigurationError, KafkaSettings, settings_for
 
 if TYPE_CHECKING:
     from confluent_kafka import Message, Producer
@@ -157,6 +157,38 @@ def _produce(p: Producer, topic: str, key: bytes, value: bytes, headers: list[tu
     p.poll(0)
 
 
+def _check_contract(settings: KafkaSettings, topic: str, key: str, envelope: Envelope) -> None:
+    """The topic is one the manifest lets this function produce, and the key is the event's partition key.
+
+    Tansu (and Kafka with auto-create) would silently create a mistyped topic, and a wrong key breaks
+    per-key ordering downstream; both are caught here, before anything is queued.
+    """
+    if settings.kafka_produces is None:  # scripts and tests outside a function: no manifest binding
+        return
+    field = settings.kafka_produces.get(topic)
+    if field is None:
+        raise ConfigurationError(
+            f"function {settings.function or '?'} may not produce to {topic!r}: not in its manifest `uses.produces`"
+        )
+    expected = envelope.data.get(field) if isinstance(envelope.data, dict) else None
+    if expected is not None and str(expected) != key:
+        raise ValueError(f"{topic} is keyed by {field}: key {key[:40]!r} is not the event's {field}")
+
+
+def _prepared(
+    settings: KafkaSettings, topic: str, key: str, envelope: Envelope, headers: list[tuple[str, bytes]]
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    _check_contract(settings, topic, key, envelope)
+    value, key_bytes = envelope.to_json(), key.encode()
+    size = _record_size(key_bytes, value, headers)
+    if size > settings.kafka_max_message_bytes:
+        raise MessageTooLarge(
+            f"{envelope.type} event {envelope.id} for {topic} is {size} bytes; "
+            f"the limit is {settings.kafka_max_message_bytes} bytes"
+        )
+    return key_bytes, value, headers
+
+
 def publish(
     topic: str,
     key: str,
@@ -166,33 +198,16 @@ def publish(
     traceparent: str | None = None,
 ) -> None:
     """Queue one event (value = envelope JSON, headers = kafka_headers + `headers`). Call `flush()` before returning."""
-    value = envelope.to_json()
-    key_bytes = key.encode()
     all_headers = kafka_headers(envelope, traceparent)
-    for name, val in headers or ():
-        all_headers.append((name, val.encode() if isinstance(val, str) else val))
-    limit = settings_for(KafkaSettings).kafka_max_message_bytes
-    size = _record_size(key_bytes, value, all_headers)
-    if size > limit:
-        raise MessageTooLarge(
-            f"{envelope.type} event {envelope.id} for {topic} is {size} bytes; the limit is {limit} bytes"
-        )
-    _produce(producer(), topic, key_bytes, value, all_headers)
+    all_headers += [(name, val.encode() if isinstance(val, str) else val) for name, val in headers or ()]
+    record = _prepared(settings_for(KafkaSettings), topic, key, envelope, all_headers)  # checked before any network
+    _produce(producer(), topic, *record)
 
 
 def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, traceparent: str | None = None) -> int:
-    """Queue many events (each `(key, envelope)`); returns how many. Sizes are all checked before any is queued."""
-    batch = list(items)
-    limit = settings_for(KafkaSettings).kafka_max_message_bytes
-    prepared: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
-    for key, envelope in batch:
-        value, key_bytes, hdrs = envelope.to_json(), key.encode(), kafka_headers(envelope, traceparent)
-        size = _record_size(key_bytes, value, hdrs)
-        if size > limit:
-            raise MessageTooLarge(
-                f"{envelope.type} event {envelope.id} for {topic} is {size} bytes; the limit is {limit} bytes"
-            )
-        prepared.append((key_bytes, value, hdrs))
+    """Queue many events (each `(key, envelope)`); returns how many. All are checked before any is queued."""
+    settings = settings_for(KafkaSettings)
+    prepared = [_prepared(settings, topic, key, env, kafka_headers(env, traceparent)) for key, env in items]
     p = producer()
     for key_bytes, value, hdrs in prepared:
         _produce(p, topic, key_bytes, value, hdrs)

@@ -40,6 +40,7 @@ __all__ = [
     "too_many_requests",
     "unauthorized",
     "unprocessable",
+    "unsupported_media_type",
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -196,59 +197,78 @@ def _to_response(problem: Problem, alpaca: bool = False) -> Response[str]:
     )
 
 
+def unsupported_media_type(content_type: str) -> Problem:
+    shown = content_type[:80] or "none"
+    return Problem(415, slug="unsupported-media-type", detail=f"Send the body as application/json (got {shown}).")
+
+
+class _ProblemHandlers:
+    """The exception handlers of one resolver: each maps an error to its problem document."""
+
+    def __init__(self, app: APIGatewayHttpResolver, alpaca: bool) -> None:
+        self.app = app
+        self.alpaca = alpaca
+
+    def instance(self) -> str | None:
+        try:
+            path = self.app.current_event.raw_path
+        except Exception:  # noqa: BLE001 (no current event: keep the problem without an instance)
+            return None
+        return path if isinstance(path, str) else None
+
+    def respond(self, problem: Problem) -> Response[str]:
+        if problem.instance is None:
+            problem.instance = self.instance()
+        if problem.status >= 500:
+            from tradeplane.observability import logger
+
+            logger.error("problem response", extra={"status": problem.status, "title": problem.title})
+        return _to_response(problem, self.alpaca)
+
+    def request_validation(self, exc: Exception) -> Response[str]:
+        errors = list(getattr(exc, "errors", list)())
+        return self.respond(unprocessable("The request is not valid.", errors=field_errors(errors)))
+
+    def unsupported_content_type(self, exc: Exception) -> Response[str]:
+        return self.respond(unsupported_media_type(self.app.current_event.headers.get("content-type", "")))
+
+    def validation(self, exc: ValidationError) -> Response[str]:
+        return self.respond(from_validation_error(exc))
+
+    def not_found(self, exc: Exception) -> Response[str]:
+        return self.respond(not_found("No such resource or route."))
+
+    def service_error(self, exc: Exception) -> Response[str]:
+        code = int(getattr(exc, "status_code", 500))
+        status = code if 400 <= code <= 599 else 500
+        # 4xx messages are written by us for the client; 5xx text is never shown.
+        msg = getattr(exc, "msg", None)
+        return self.respond(Problem(status, detail=msg if status < 500 and isinstance(msg, str) else None))
+
+    def unexpected(self, exc: Exception) -> Response[str]:
+        from tradeplane.observability import logger
+
+        logger.exception("unhandled error in route")
+        return self.respond(internal_error())
+
+
 def register_problem_handlers(app: APIGatewayHttpResolver, *, alpaca: bool = False) -> None:
     """Map every error a route can raise to a problem+json response on `app`.
 
     `alpaca=True` (Alpaca-shaped `/v2` resolvers) adds Alpaca's `code` and `message` to every problem.
     """
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
-    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (
+        RequestUnsupportedContentType,
+        RequestValidationError,
+    )
 
-    from tradeplane.observability import logger
-
-    def instance() -> str | None:
-        try:
-            path = app.current_event.raw_path
-        except Exception:  # noqa: BLE001 (no current event: keep the problem without an instance)
-            return None
-        return path if isinstance(path, str) else None
-
-    def respond(problem: Problem) -> Response[str]:
-        if problem.instance is None:
-            problem.instance = instance()
-        return _to_response(problem, alpaca)
-
-    def _problem(exc: Problem) -> Response[str]:
-        if exc.status >= 500:
-            logger.error("problem response", extra={"status": exc.status, "title": exc.title})
-        return respond(exc)
-
-    def _request_validation(exc: RequestValidationError) -> Response[str]:
-        return respond(unprocessable("The request is not valid.", errors=field_errors(list(exc.errors()))))
-
-    def _validation(exc: ValidationError) -> Response[str]:
-        return respond(from_validation_error(exc))
-
-    def _not_found(exc: NotFoundError) -> Response[str]:
-        return respond(not_found("No such resource or route."))
-
-    def _service_error(exc: ServiceError) -> Response[str]:
-        status = exc.status_code if 400 <= exc.status_code <= 599 else 500
-        # 4xx messages are written by us for the client; 5xx text is never shown.
-        detail = exc.msg if status < 500 and isinstance(exc.msg, str) else None
-        return respond(Problem(status, detail=detail))
-
-    def _undecodable(exc: UnicodeDecodeError) -> Response[str]:
-        return respond(bad_request("The request body is not valid UTF-8."))
-
-    def _unexpected(exc: Exception) -> Response[str]:
-        logger.exception("unhandled error in route")
-        return respond(internal_error())
-
-    app.exception_handler(Problem)(_problem)
-    app.exception_handler(RequestValidationError)(_request_validation)
-    app.exception_handler(ValidationError)(_validation)
-    app.exception_handler(NotFoundError)(_not_found)
-    app.exception_handler(ServiceError)(_service_error)
-    app.exception_handler(UnicodeDecodeError)(_undecodable)  # a binary body decoded as JSON text
-    app.exception_handler(Exception)(_unexpected)
+    handlers = _ProblemHandlers(app, alpaca)
+    app.exception_handler(Problem)(handlers.respond)
+    # Handlers are found along the exception's MRO, so the subclass wins over RequestValidationError's.
+    app.exception_handler(RequestUnsupportedContentType)(handlers.unsupported_content_type)
+    app.exception_handler(RequestValidationError)(handlers.request_validation)
+    app.exception_handler(ValidationError)(handlers.validation)
+    app.exception_handler(NotFoundError)(handlers.not_found)
+    app.exception_handler(ServiceError)(handlers.service_error)
+    app.exception_handler(Exception)(handlers.unexpected)

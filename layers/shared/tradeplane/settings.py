@@ -22,10 +22,12 @@ dirs, nested JSON) no function uses.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
-from typing import Any, Literal, TypeVar
+import types
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
@@ -78,6 +80,9 @@ class PostgresSettings(FunctionSettings):
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_connect_timeout_s: int = Field(default=5, ge=1)
     db_secret_max_age_s: int = Field(default=300, ge=0)
+    # A replica that cannot hand out a connection this fast is skipped for db_replica_retry_s.
+    db_replica_timeout_s: float = Field(default=2.0, gt=0)
+    db_replica_retry_s: float = Field(default=30.0, ge=0)
 
 
 class RedisSettings(FunctionSettings):
@@ -106,8 +111,11 @@ class KafkaSettings(FunctionSettings):
     kafka_bootstrap: str
     kafka_security: Literal["plaintext", "iam"] = "plaintext"
     kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Topic -> the event field that is its partition key, for the topics the manifest lets it produce.
+    kafka_produces: dict[str, str] | None = None
 
 
+_UNIONS = (Union, types.UnionType)
 _lock = threading.Lock()
 _loaded: FunctionSettings | None = None  # the function's own model, once its handler loaded it
 _standalone: dict[type[FunctionSettings], FunctionSettings] = {}  # scripts and tests without a handler
@@ -138,8 +146,19 @@ def _from_environment(model: type[FunctionSettings]) -> dict[str, Any]:
         names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [_variable(model, field)]
         found = next((environ[n.upper()] for n in names if n.upper() in environ), None)
         if found is not None:
-            values[field] = found
+            values[field] = _json_if_structured(info.annotation, found)
     return values
+
+
+def _json_if_structured(annotation: Any, text: str) -> Any:
+    """Dict and list fields arrive as JSON text (as pydantic-settings read them); scalars as they are."""
+    kinds = {get_origin(a) or a for a in (get_args(annotation) if get_origin(annotation) in _UNIONS else (annotation,))}
+    if kinds & {dict, list, tuple, set}:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # validation then names the variable and says what it expected
+    return text
 
 
 def _build(model: type[S]) -> S:

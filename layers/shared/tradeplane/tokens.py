@@ -52,6 +52,7 @@ TokenErrorReason = Literal[
     "wrong_audience",
     "wrong_issuer",
     "missing_claim",
+    "too_long_lived",
     "invalid",
 ]
 
@@ -217,9 +218,24 @@ def issue_service_token(keyset: Mapping[str, Any], caller: str, audience: str, *
     return issue(keyset, f"svc:{caller}", audience, ttl_s=ttl_s, scope=("service",))
 
 
-def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
-    """Verify `token` for `audience`; raise TokenError(reason) on any problem."""
-    ks = Keyset.parse(keyset)
+# PyJWT's errors -> our reasons; order matters (subclasses first).
+_DECODE_ERRORS: tuple[tuple[type[Exception], TokenErrorReason], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.InvalidAlgorithmError, "bad_algorithm"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.DecodeError, "malformed"),
+    (jwt.InvalidTokenError, "invalid"),
+)
+# Details that come from the token itself are never repeated; these reasons keep PyJWT's own words.
+_SAFE_DETAIL = frozenset({"missing_claim", "bad_algorithm"})
+
+
+def _key_entry(ks: Keyset, token: str) -> KeyEntry:
+    """The keyset entry named by the token's `kid`, with the algorithm pinned to the entry's."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise TokenError("malformed", "not a compact JWS")
     try:
@@ -234,8 +250,12 @@ def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
         raise TokenError("unknown_kid", f"kid {kid[:40]!r} is not in the keyset")
     if header.get("alg") != entry.alg:
         raise TokenError("bad_algorithm", f"token alg {str(header.get('alg'))[:20]!r} is not {entry.alg}")
+    return entry
+
+
+def _decode(ks: Keyset, entry: KeyEntry, token: str, audience: str) -> dict[str, Any]:
     try:
-        payload = jwt.decode(
+        payload: dict[str, Any] = jwt.decode(
             token,
             _public_key(entry.public_pem),
             algorithms=[entry.alg],
@@ -244,25 +264,27 @@ def verify(keyset: Mapping[str, Any], token: str, audience: str) -> Claims:
             leeway=LEEWAY_S,
             options={"require": REQUIRED_CLAIMS, "verify_signature": True, "strict_aud": False},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenError("expired") from None
-    except jwt.ImmatureSignatureError:
-        raise TokenError("not_yet_valid") from None
-    except jwt.InvalidAudienceError:
-        raise TokenError("wrong_audience", f"token is not for {audience!r}") from None
-    except jwt.InvalidIssuerError:
-        raise TokenError("wrong_issuer") from None
-    except jwt.MissingRequiredClaimError as exc:
-        raise TokenError("missing_claim", exc.claim) from None
-    except jwt.InvalidAlgorithmError as exc:
-        raise TokenError("bad_algorithm", str(exc)) from None
-    except jwt.InvalidSignatureError:
-        raise TokenError("bad_signature") from None
-    except jwt.DecodeError as exc:
-        raise TokenError("malformed", str(exc)) from None
     except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid", str(exc)) from None
+        reason = next(r for kind, r in _DECODE_ERRORS if isinstance(exc, kind))
+        detail = str(getattr(exc, "claim", exc)) if reason in _SAFE_DETAIL else ""
+        if reason == "wrong_audience":
+            detail = f"token is not for {audience!r}"
+        raise TokenError(reason, detail) from None
+    return payload
+
+
+def verify(keyset: Mapping[str, Any], token: str, audience: str, *, max_lifetime_s: int = MAX_TTL_S) -> Claims:
+    """Verify `token` for `audience`; raise TokenError(reason) on any problem.
+
+    A token whose lifetime (`exp - iat`) exceeds `max_lifetime_s` is refused even when
+    its signature is good: a leaked long-lived token would otherwise outlive any rotation.
+    """
+    ks = Keyset.parse(keyset)
+    payload = _decode(ks, _key_entry(ks, token), token, audience)
     try:
-        return Claims.model_validate(payload)
+        claims = Claims.model_validate(payload)
     except ValidationError as exc:
         raise TokenError("invalid", f"unexpected claim types: {exc.errors(include_input=False)}") from None
+    if claims.exp - claims.iat > max_lifetime_s:
+        raise TokenError("too_long_lived", f"lifetime exceeds {max_lifetime_s} s")
+    return claims

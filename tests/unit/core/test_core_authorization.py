@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ def test_bearer_parsing() -> None:
 
 def test_valid_token_allows_with_subject_and_scope_in_context() -> None:
     token = issue(KEYS, "trader-1", "tradeplane-api", scope=["market-data:write", "orders:write"])
-    d = authorize(f"Bearer {token}", keyset=KEYS, audience="tradeplane-api")
+    d = authorize(f"Bearer {token}", keyset=KEYS, audience="tradeplane-api", max_lifetime_s=86400)
     assert d.allowed and d.context["sub"] == "trader-1" and d.context["scope"] == "market-data:write orders:write"
 
 
@@ -37,7 +38,7 @@ def test_valid_token_allows_with_subject_and_scope_in_context() -> None:
     ],
 )
 def test_bad_tokens_are_denied_with_a_reason(header: str | None, reason: str) -> None:
-    d = authorize(header, keyset=KEYS, audience="tradeplane-api")
+    d = authorize(header, keyset=KEYS, audience="tradeplane-api", max_lifetime_s=86400)
     assert not d.allowed and reason in d.reason and d.context == {}
 
 
@@ -48,3 +49,18 @@ def test_principal_requires_scope() -> None:
         p.require("c")
     assert exc.value.status == 403
     assert Principal.from_authorizer(None).scopes == frozenset()
+
+
+def test_a_token_living_longer_than_the_maximum_is_refused() -> None:
+    ten_years = 10 * 365 * 86400
+    # Signed with a good key, but a ten-year lifetime: issue() refuses to mint it, so sign it by hand.
+    import jwt
+
+    entry = KEYS["keys"]["k1"]
+    now = int(time.time())
+    claims = {"iss": KEYS["issuer"], "sub": "s", "aud": "tradeplane-api", "iat": now, "exp": now + ten_years}
+    token = jwt.encode(claims, entry["private_pem"], algorithm="ES256", headers={"kid": "k1"})
+    d = authorize(f"Bearer {token}", keyset=KEYS, audience="tradeplane-api", max_lifetime_s=86400)
+    assert not d.allowed and "too_long_lived" in d.reason
+    ok = authorize(f"Bearer {token}", keyset=KEYS, audience="tradeplane-api", max_lifetime_s=ten_years)
+    assert ok.allowed

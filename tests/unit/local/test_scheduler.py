@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 from tradeplane_local.host import InvokeResult
-from tradeplane_local.scheduler import Scheduler, next_fire
+from tradeplane_local.scheduler import Scheduler
+from tradeplane_tools.wiring import ScheduleRule, next_fire
 
 T0 = datetime(2026, 11, 24, 10, 7, 30, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ def test_due_schedule_fires_with_retries_then_moves_on() -> None:
         return InvokeResult(ok=len(calls) >= 2, request_id="r")
 
     s = Scheduler(invoke, clock=lambda: now[0])
-    sched = s.add("expiry", "rate(1 minute)")
+    sched = s.add(ScheduleRule("expiry", "expiry-0", "rate(1 minute)"))
     assert s.run_due() == 0
     now[0] = datetime(2026, 11, 24, 10, 8, 0, 100, tzinfo=UTC)
     assert s.run_due() == 1

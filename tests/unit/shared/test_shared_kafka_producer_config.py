@@ -73,3 +73,21 @@ def test_message_too_large_is_checked_before_any_network(monkeypatch: pytest.Mon
     with pytest.raises(kafka_producer.MessageTooLarge):
         kafka_producer.publish("t", "k", Envelope.new("market.tick", {"x": "y" * 2000}, producer="p"))
     assert issubclass(kafka_producer.MessageTooLarge, ValueError)
+
+
+def test_topics_and_keys_outside_the_manifest_are_refused_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradeplane.envelope import Envelope
+
+    monkeypatch.setenv("TP_FUNCTION", "ingest_http")
+    monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    monkeypatch.setenv("TP_KAFKA_PRODUCES", '{"market.ticks": "symbol"}')
+
+    def no_producer() -> Any:
+        raise AssertionError("nothing may be queued for a refused record")
+
+    monkeypatch.setattr(kafka_producer, "producer", no_producer)
+    tick = Envelope.new("market.tick", {"symbol": "AAPL"}, producer="ingest_http")
+    with pytest.raises(ConfigurationError, match=r"may not produce to 'market\.tickz'"):
+        kafka_producer.publish("market.tickz", "AAPL", tick)  # a typo Tansu would auto-create
+    with pytest.raises(ValueError, match="keyed by symbol"):
+        kafka_producer.publish_many("market.ticks", [("AAPL", tick), ("MSFT", tick)])

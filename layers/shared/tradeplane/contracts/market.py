@@ -13,16 +13,29 @@ BAR_EVENT = "market.bar"
 BAR_INTERVAL = "1m"
 
 
+# Market data before the Unix epoch is not a thing this platform trades on; the bound also keeps every
+# timestamp far from datetime's edges, where converting an offset to UTC overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a UTC offset (e.g. 2026-11-24T14:30:00Z)")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp is out of range") from None
+    if utc < EARLIEST:
+        raise ValueError("timestamp is before 1970-01-01T00:00:00Z")
+    return utc
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.\-]{0,15}$", description="instrument symbol, e.g. AAPL")]
 Price = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
 Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
+# A trade print always has a size; zero would add a trade to a bar's count with no volume.
+TradeSize = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
 
 
 class Tick(BaseModel):
@@ -32,7 +45,7 @@ class Tick(BaseModel):
 
     symbol: Symbol
     price: Price
-    size: Quantity
+    size: TradeSize
     ts: UtcDatetime
     venue: Annotated[str, Field(max_length=16)] | None = None
     # The source's own sequence number; with `source` it makes the tick's identity.

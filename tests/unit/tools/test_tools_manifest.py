@@ -156,3 +156,10 @@ def test_environment_names_come_from_uses() -> None:
     assert ingest["TP_KAFKA_BOOTSTRAP"] == "k:9092" and ingest["TP_KAFKA_SECURITY"] == "plaintext"
     assert "TP_DB_DSN" not in ingest and "TP_REDIS_URL" not in ingest and "TP_SECRET_JWT" not in ingest
     assert ingest["POWERTOOLS_SERVICE_NAME"] == "etl" and ingest["TP_FUNCTION"] == "ingest"
+
+
+def test_contract_topics_are_the_manifest_topics() -> None:
+    from tradeplane.contracts import topics
+    from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
+
+    assert set(load_manifest(DEFAULT_MANIFEST).topics) == topics.ALL
