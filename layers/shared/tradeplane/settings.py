@@ -26,9 +26,10 @@ import json
 import os
 import re
 import threading
-from typing import Any, Literal, TypeVar
+import types
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "ConfigurationError",
@@ -113,12 +114,8 @@ class KafkaSettings(FunctionSettings):
     # Topic -> the event field that is its partition key, for the topics the manifest lets it produce.
     kafka_produces: dict[str, str] | None = None
 
-    @field_validator("kafka_produces", mode="before")
-    @classmethod
-    def _json_mapping(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value  # the environment carries it as JSON
 
-
+_UNIONS = (Union, types.UnionType)
 _lock = threading.Lock()
 _loaded: FunctionSettings | None = None  # the function's own model, once its handler loaded it
 _standalone: dict[type[FunctionSettings], FunctionSettings] = {}  # scripts and tests without a handler
@@ -149,8 +146,19 @@ def _from_environment(model: type[FunctionSettings]) -> dict[str, Any]:
         names = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [_variable(model, field)]
         found = next((environ[n.upper()] for n in names if n.upper() in environ), None)
         if found is not None:
-            values[field] = found
+            values[field] = _json_if_structured(info.annotation, found)
     return values
+
+
+def _json_if_structured(annotation: Any, text: str) -> Any:
+    """Dict and list fields arrive as JSON text (as pydantic-settings read them); scalars as they are."""
+    kinds = {get_origin(a) or a for a in (get_args(annotation) if get_origin(annotation) in _UNIONS else (annotation,))}
+    if kinds & {dict, list, tuple, set}:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # validation then names the variable and says what it expected
+    return text
 
 
 def _build(model: type[S]) -> S:
