@@ -26,7 +26,13 @@ SETTINGS = load_settings(Settings)
 app = new_app(SETTINGS, authenticated=False)  # signing in is how a caller gets a credential
 
 
-@app.post("/v1/auth/token")
+@app.post(
+    "/v1/auth/token",
+    responses={
+        200: {"description": "An access token and a rotated refresh token"},
+        401: {"description": "Wrong credentials, or a refresh token that was rotated or revoked"},
+    },
+)
 def post_token(request: Annotated[TokenRequest, Body()]) -> Response[Any]:
     keyset = load_keyset(SETTINGS.secret_jwt_signing_keys)
     return json_response(issue_tokens(request, keyset=keyset, audience=SETTINGS.api_audience))
