@@ -292,12 +292,14 @@ def _chaos_rounds(state: Path, kafka_url: str, rounds: int, plan: ChaosPlan) -> 
     state.mkdir(mode=0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
     state.chmod(0o755)
     postgres = servers.start("postgres", state, durable=False)
+    redis = servers.start("redis", state)
     try:
-        with chaos_driver(state / "runtime", postgres.url, kafka_url) as driver:
+        with chaos_driver(state / "runtime", postgres.url, kafka_url, redis.url) as driver:
             driver.round(replace(plan, kills=0, restarts=0))  # warm-up: every container's cold start
             calm = driver.round(replace(plan, kills=0, restarts=0))
             return calm, [driver.round(plan) for _ in range(rounds)]
     finally:
+        servers.stop(redis)
         servers.stop(postgres)
 
 

@@ -326,12 +326,14 @@ class ChaosDriver:
         self._dlq_reader.close()
 
 
-def chaos_runtime(state_dir: Path, dsn: str, bootstrap: str, manifest_path: Path = DEFAULT_MANIFEST) -> Runtime:
+def chaos_runtime(
+    state_dir: Path, dsn: str, bootstrap: str, redis_url: str, manifest_path: Path = DEFAULT_MANIFEST
+) -> Runtime:
     """The manifest's functions on the local runtime, with the schema and topics in place."""
     manifest: Manifest = load_manifest(manifest_path)
     provision.migrate(dsn)
     provision.create_topics(bootstrap, manifest)
-    bindings = provision.local_bindings(manifest, db_dsn=dsn, redis_url=None, kafka_bootstrap=bootstrap)
+    bindings = provision.local_bindings(manifest, db_dsn=dsn, redis_url=redis_url, kafka_bootstrap=bootstrap)
     config = RuntimeConfig(manifest=str(manifest_path), state_dir=str(state_dir), bindings=asdict(bindings))
     runtime = Runtime(config, manifest)
     runtime.start()
@@ -339,8 +341,10 @@ def chaos_runtime(state_dir: Path, dsn: str, bootstrap: str, manifest_path: Path
 
 
 @contextmanager
-def chaos_driver(state_dir: Path, dsn: str, bootstrap: str, seed: int | None = None) -> Iterator[ChaosDriver]:
-    runtime = chaos_runtime(state_dir, dsn, bootstrap)
+def chaos_driver(
+    state_dir: Path, dsn: str, bootstrap: str, redis_url: str, seed: int | None = None
+) -> Iterator[ChaosDriver]:
+    runtime = chaos_runtime(state_dir, dsn, bootstrap, redis_url)
     driver = ChaosDriver(runtime, dsn, bootstrap, seed)
     try:
         yield driver

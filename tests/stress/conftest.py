@@ -27,11 +27,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="module")
-def driver(pg_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosDriver]:
-    """The manifest's bar_aggregator on the local runtime, against the harness's Postgres and Kafka.
+def driver(
+    pg_dsn: str, kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChaosDriver]:
+    """The manifest's bar_aggregator on the local runtime, against the harness's Postgres, Redis and Kafka.
 
     The chaos timing is random per run; TP_CHAOS_SEED=<seed from a report> replays one."""
     state: Path = tmp_path_factory.mktemp("chaos")
     seed = int(os.environ["TP_CHAOS_SEED"]) if os.environ.get("TP_CHAOS_SEED") else None
-    with chaos_driver(state, pg_dsn, kafka_bootstrap, seed) as d:
+    with chaos_driver(state, pg_dsn, kafka_bootstrap, redis_url, seed) as d:
         yield d

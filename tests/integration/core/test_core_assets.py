@@ -150,7 +150,7 @@ def test_upsert_needs_the_admin_scope_and_changes_nothing(handlers: dict[str, Mo
         body=batch,
         authorizer={"sub": "trader", "scope": "trading"},
     )
-    assert r.status == 403 and "code" not in r.json()  # /v1 problems stay plain RFC 9457
+    assert r.status == 403 and r.json()["status"] == 403
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select count(*) from market.instruments where symbol = 'ROKU'").fetchone() == (0,)
 

@@ -15,17 +15,25 @@ from tradeplane.tokens import issue
 from tradeplane_local import events
 from tradeplane_tools.keys import generate_keyset
 from tradeplane_tools.manifest import Bindings
+from tradeplane_tools.migrate import apply_migrations
 
 pytestmark = pytest.mark.integration
 
 KEYSET = generate_keyset("k1")
 
 
+@pytest.fixture(scope="module")
+def migrated(pg_dsn: str) -> str:
+    apply_migrations(pg_dsn)
+    return pg_dsn
+
+
 @pytest.fixture
-def authorizer(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def authorizer(aws_env: str, migrated: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     name = "jwt-" + uuid.uuid4().hex[:8]
     boto3.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(KEYSET))
-    return load_handler("authorizer", monkeypatch, Bindings(stage="local", secret_ids={"jwt-signing-keys": name}))
+    bindings = Bindings(stage="local", db_dsn=migrated, secret_ids={"jwt-signing-keys": name})
+    return load_handler("authorizer", monkeypatch, bindings)
 
 
 def _authorize(module: ModuleType, authorization: str | None) -> dict[str, object]:
@@ -46,7 +54,9 @@ def test_a_valid_token_is_allowed_with_its_principal(authorizer: ModuleType) -> 
 
 
 @pytest.mark.parametrize("case", ["missing", "not-bearer", "wrong-audience", "ten-years"])
-def test_bad_credentials_are_denied(authorizer: ModuleType, case: str) -> None:
+def test_bad_credentials_pass_on_unauthenticated(authorizer: ModuleType, case: str) -> None:
+    # Passed on with an empty context: the route answers 401 in Alpaca's shape (a simple-response
+    # authorizer could only deny with 403).
     now = int(time.time())
     long_lived = jwt.encode(
         {"iss": "tradeplane", "sub": "u", "aud": "tradeplane-api", "iat": now, "exp": now + 10 * 365 * 86400},
@@ -61,4 +71,4 @@ def test_bad_credentials_are_denied(authorizer: ModuleType, case: str) -> None:
         "ten-years": f"Bearer {long_lived}",
     }[case]
     result = _authorize(authorizer, header)
-    assert result["isAuthorized"] is False and result.get("context", {}) == {}
+    assert result["isAuthorized"] is True and result.get("context", {}) == {}

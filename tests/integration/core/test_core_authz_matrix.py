@@ -51,7 +51,17 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "GET /v2/account/portfolio/history": (200, 200),
 }
 
+# Reference data: any authenticated caller reads it, whatever its scopes or account; writing it takes `admin`.
+REFERENCE: dict[str, int] = {
+    "GET /v2/assets": 200,
+    "GET /v2/assets/{symbol_or_asset_id}": 200,
+    "GET /v2/clock": 200,
+    "GET /v2/calendar": 200,
+    "PUT /v1/instruments": 403,
+}
+
 BODIES: dict[str, Any] = {
+    "PUT /v1/instruments": {"instruments": {"ROKU": {"exchange": "NASDAQ"}}},
     "POST /v1/accounts": {"starting_cash": "10"},
     "POST /v1/accounts/{account_id}/cash-movements": {"type": "deposit", "amount": "1", "idempotency_key": "m"},
     "PUT /v1/accounts/{account_id}/risk-settings": {},
@@ -119,13 +129,15 @@ def world(api: Api, core_env: dict[str, Any]) -> dict[str, Any]:
 def expected(route: str, who: str) -> set[int]:
     if who in ("anonymous", "expired token", "service token for another service"):
         return {401}
+    if route in REFERENCE:
+        return {REFERENCE[route]}
     if who == "no scopes":
         return {403}
     return {EXPECTED[route][0 if who == "another user" else 1]}
 
 
 def test_every_core_route_is_in_the_matrix() -> None:
-    assert core_routes() == sorted(EXPECTED)
+    assert core_routes() == sorted({**EXPECTED, **REFERENCE})
 
 
 @pytest.mark.parametrize(

@@ -106,8 +106,8 @@ def bars_dsn(pg_dsn: str) -> str:
 
 
 @pytest.fixture
-def aggregator(monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, bars_dsn: str) -> ModuleType:
-    bindings = Bindings(stage="local", db_dsn=bars_dsn, kafka_bootstrap=kafka_bootstrap)
+def aggregator(monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, bars_dsn: str, redis_url: str) -> ModuleType:
+    bindings = Bindings(stage="local", db_dsn=bars_dsn, kafka_bootstrap=kafka_bootstrap, redis_url=redis_url)
     return load_handler("bar_aggregator", monkeypatch, bindings)
 
 

@@ -1,0 +1,5 @@
+"""Each shared-layer integration test starts with no TP_* environment and no cached clients or secrets."""
+
+from support.env import _clean_tradeplane_env
+
+__all__ = ["_clean_tradeplane_env"]
