@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 from support.handlers import LambdaContext, load_handler
+from support.reset import reset_all
 from tradeplane_local import events
 from tradeplane_tools.manifest import Bindings
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Iterator[None]:
+    # These tests bind clients to dead endpoints on purpose; later tests must not inherit them.
+    yield
+    reset_all()
 
 
 def _get_health(module: ModuleType) -> tuple[int, dict[str, object]]:
