@@ -47,7 +47,9 @@ def _step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def _consume_bars(bootstrap: str, want: int, timeout: float = 30) -> list[dict[str, Any]]:
+def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 30) -> list[dict[str, Any]]:
+    """The bars of this run's window: an earlier run on the same state directory may have left bars open
+    in Postgres, which this run's first ticks close and publish too."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
@@ -61,7 +63,8 @@ def _consume_bars(bootstrap: str, want: int, timeout: float = 30) -> list[dict[s
             if msg is None or msg.error():
                 continue
             env = json.loads(msg.value() or b"{}")
-            bars[env["id"]] = env
+            if datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) >= since:
+                bars[env["id"]] = env
     finally:
         consumer.close()
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
@@ -80,6 +83,7 @@ def _alpaca_bot(state_dir: Path) -> int:
     for name, value in env.items():
         print(f"export {name}={value if name != 'APCA_API_SECRET_KEY' else value[:4] + '...'}")
     _step("python -m tradeplane_local.demo_bot (written for alpaca-py's TradingClient)")
+    sys.stdout.flush()  # the bot writes to the same stdout: keep its lines after this heading
     return subprocess.run(
         [sys.executable, "-m", "tradeplane_local.demo_bot"], env={**os.environ, **env}, check=False
     ).returncode
@@ -89,6 +93,9 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
     started_here = False
     if not (reuse and stack.read_state(state_dir.resolve())):
         _step("Starting the local platform (PostgreSQL, Redis, Kafka/Tansu, moto, every function)")
+        # Every demo starts from empty stores: its ticks have deterministic ids, so a second run on the
+        # data of the first would (rightly) be absorbed as duplicates and show nothing new.
+        stack.wipe(state_dir)
         t0 = time.perf_counter()
         report = stack.up(stack.UpOptions(state_dir=state_dir))
         started_here = True
@@ -155,7 +162,7 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             )
 
             _step("Bars streamed to market.bars by bar_aggregator (consumed from Kafka)")
-            bars = _consume_bars(bootstrap, want=len(SYMBOLS) * MINUTES)
+            bars = _consume_bars(bootstrap, want=len(SYMBOLS) * MINUTES, since=start)
             print(
                 f"{'symbol':<7}{'minute (UTC)':<18}{'open':>9}{'high':>9}{'low':>9}{'close':>9}"
                 f"{'volume':>9}{'trades':>7}"

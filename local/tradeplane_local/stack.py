@@ -186,6 +186,20 @@ def down(state_dir: Path) -> list[str]:
     return stopped
 
 
+def wipe(state_dir: Path) -> None:
+    """Forget the data of a stopped platform (databases, logs), so the next `up` starts empty.
+
+    Refuses while anything `up` started is still running."""
+    import shutil
+
+    state_dir = state_dir.resolve()
+    state = read_state(state_dir)
+    if state and (_alive(state.get("runtime", {}).get("pid")) or any(_alive(s.get("pid")) for s in state["servers"])):
+        raise StackError("the local platform is running; run `tradeplane local down` first")
+    for name in ("postgres", "postgres-replica", "redis", "kafka", "moto", "logs"):
+        shutil.rmtree(state_dir / name, ignore_errors=True)
+
+
 def _start_replica(
     state_dir: Path, primary: servers.Server, opts: UpOptions, timings: dict[str, float]
 ) -> servers.Server | None:
