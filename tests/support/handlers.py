@@ -10,9 +10,7 @@ gives the handler everything its settings model requires.
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from tradeplane import kafka_producer
 from tradeplane.envelope import Envelope
 from tradeplane_tools.manifest import DEFAULT_MANIFEST, Bindings, environment_for, load_manifest
 
+from support import routes
 from support.reset import reset_all
 
 MANIFEST = load_manifest(DEFAULT_MANIFEST)
@@ -54,17 +53,11 @@ def handler_environment(name: str, bindings: Bindings) -> dict[str, str]:
 
 
 def load_handler(name: str, monkeypatch: pytest.MonkeyPatch, bindings: Bindings) -> ModuleType:
-    """Import (or re-import, for a fresh cold start) function `name`'s handler module with its environment."""
+    """Import (afresh, as a cold start) function `name`'s handler with the environment its manifest entry gives it."""
     for key in [k for k in os.environ if k.startswith("TP_") and not k.startswith("TP_LOCAL_")]:
         monkeypatch.delenv(key)
-    for key, value in handler_environment(name, bindings).items():
-        monkeypatch.setenv(key, value)
     reset_all()
-    fn = MANIFEST.function(name)
-    module_name = f"{fn.folder}.{fn.module}"
-    if module_name in sys.modules:
-        return importlib.reload(sys.modules[module_name])
-    return importlib.import_module(module_name)
+    return routes.load_handler(MANIFEST.function(name).folder, monkeypatch, handler_environment(name, bindings))
 
 
 class PublishSpy:
