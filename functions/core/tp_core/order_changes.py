@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import Connection
 from tradeplane import db
 from tradeplane.auth import Principal
-from tradeplane.contracts import topics
+from tradeplane.contracts import order_status, topics
 from tradeplane.contracts.orders import ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED, OrderCancelRequested
 from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
@@ -48,9 +48,9 @@ def _release(conn: Connection[Any], order_id: uuid.UUID) -> None:
 
 def _cancel_locked(conn: Connection[Any], account_id: uuid.UUID, order: dict[str, Any]) -> outbox.Staged:
     """Cancel one locked open order and its held legs; stage the cancel request."""
-    if order["status"] not in OPEN_STATUSES or order["status"] == "pending_cancel":
+    status = order_status.CANCELED if order["status"] in NOT_AT_VENUE else order_status.PENDING_CANCEL
+    if not order_status.can_advance(order["status"], status):  # the shared lifecycle decides
         raise alpaca_problem(422, 42210000, f'order is already in "{order["status"]}" state')
-    status = "canceled" if order["status"] in NOT_AT_VENUE else "pending_cancel"
     conn.execute(
         """update trading.orders set status = %(s)s, updated_at = now(),
                   canceled_at = case when %(s)s = 'canceled' then now() end
@@ -135,7 +135,7 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
         old = find_order(conn, account_id, "id", order_id, lock=True)
         if old is None or old["parent_id"] is not None:
             raise order_not_found()
-        if old["status"] not in ("accepted", "new", "partially_filled") or old["order_class"] != "simple":
+        if not order_status.can_advance(old["status"], order_status.REPLACED) or old["order_class"] != "simple":
             raise alpaca_problem(422, 42210000, f'order is not replaceable in "{old["status"]}" state')
         request = _replacement(old, change)
         if change.client_order_id and find_order(conn, account_id, "client_order_id", change.client_order_id):

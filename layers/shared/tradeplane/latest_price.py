@@ -1,4 +1,7 @@
-"""The latest trade price per symbol, from Redis (`px:<SYMBOL>`, kept by the ETL's bar aggregator)."""
+"""The latest trade price per symbol, from Redis (`px:<SYMBOL>`, kept by the ETL's bar aggregator).
+
+Read by the Core API (risk checks, valuations) and by execution (the paper venue's market price).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 def last_price(symbol: str) -> Decimal | None:
     """The latest price, or None when unknown or Redis is unreachable (Redis is a cache, never required)."""
     import redis
+
     from tradeplane.contracts.market import latest_price_key
     from tradeplane.redis_client import client
 

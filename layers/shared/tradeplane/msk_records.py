@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,9 @@ def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
         yield from sorted(records, key=lambda r: r.offset)
 
 
-def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envelope], list[Rejected]]:
-    """The envelopes of `expected_type`; anything else is rejected with a reason (never its content)."""
+def envelopes(event: KafkaMskEventModel, expected_type: str | Collection[str]) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of `expected_type` (one or several types); anything else is rejected with a reason."""
+    expected = {expected_type} if isinstance(expected_type, str) else set(expected_type)
     good: list[Envelope] = []
     bad: list[Rejected] = []
     for record in records_of(event):
@@ -41,7 +42,7 @@ def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envel
         except EnvelopeError as exc:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
             continue
-        if env.type != expected_type:
+        if env.type not in expected:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
             continue
         good.append(env)

@@ -2,10 +2,11 @@
 
 Staging writes the envelope in the same transaction as the order, so the event
 exists exactly when the order does. Publishing after the commit gives the common
-path no relay delay; a failure to publish is logged and left for the execution
-issue's relay (it publishes unmarked rows; consumers dedupe on the envelope id),
+path no relay delay; a failure to publish is logged and left for execution's
+`outbox_relay` (it publishes unmarked rows; consumers dedupe on the envelope id),
 so the client is never answered 5xx (or 504, which the SDKs would resend) for an
-order that is already accepted.
+order that is already accepted. The Core API stages order intents here; execution
+stages its trade updates the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection
+
 from tradeplane.envelope import Envelope
 
 

@@ -1,0 +1,136 @@
+"""The executor: applies order intents from `orders.submitted` through the account's venue, each exactly once.
+
+Per event, ONE transaction: the applied-event claim (`ops.inbox`), the row lock on the
+order, the venue's answer written as status changes, fills, position, cash ledger and
+reservation, and the trade updates staged in the outbox. After the commit the staged
+trade updates are published on `orders.events` (keyed by account) and marked; if the
+process dies in between, `outbox_relay` publishes them. A redelivered event finds its
+claim and changes nothing; a crash before the commit leaves nothing to find.
+
+Cancels: the Core API marks an order at a venue `pending_cancel`; here, under the
+order's row lock, it becomes `canceled` unless a fill got the lock first (then the
+cancel is answered `order_cancel_rejected`). The order matcher takes the same lock, so
+a cancel and a fill never both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tradeplane import db, inbox, outbox
+from tradeplane.contracts import order_status as st
+from tradeplane.contracts.orders import (
+    ORDER_CANCEL_REQUESTED,
+    ORDER_REPLACE_REQUESTED,
+    ORDER_SUBMITTED,
+    OrderCancelRequested,
+    OrderSubmitted,
+)
+from tradeplane.envelope import Envelope
+
+from tp_execution.book import Book, spec_of
+from tp_execution.venue import Venue, VenueOrder, submit_resolved
+
+CONSUMER = "executor"
+INTENTS = frozenset({ORDER_SUBMITTED, ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED})
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    published: bool = True
+
+
+def send(book: Book, order: dict[str, Any], venue: Venue) -> None:
+    """Send an accepted order to the venue and book its answer (ambiguous answers are resolved by query)."""
+    outcome = submit_resolved(venue, VenueOrder(order["client_order_id"], order["symbol"], spec_of(order)))
+    if outcome.kind == "rejected":
+        book.move(order, st.REJECTED, "rejected", reason=outcome.reason)
+        book.contingents(order)
+        return
+    book.move(order, st.NEW, "new")
+    assert outcome.decision is not None
+    book.apply(order, outcome.decision)
+
+
+def _on_submitted(book: Book, venue: Venue, envelope: Envelope) -> None:
+    event = envelope.data_as(OrderSubmitted)
+    order = book.lock(event.order_id)
+    if order is None or order["status"] != st.ACCEPTED:
+        return  # canceled (or replaced) by its owner before it reached the venue: nothing to send
+    if order["order_class"] == "oco":  # both sides of an OCO work at once
+        for leg in book.lock_related(order, frozenset({st.ACCEPTED})):
+            book.move(leg, st.NEW, "new")
+    send(book, order, venue)
+
+
+def _on_cancel(book: Book, venue: Venue, envelope: Envelope) -> None:
+    event = envelope.data_as(OrderCancelRequested)
+    order = book.lock(event.order_id)
+    if order is None:
+        return
+    if order["status"] == st.PENDING_CANCEL:
+        venue.cancel(order["client_order_id"])
+        book.move(order, st.CANCELED, "canceled")
+        for leg in book.lock_related(order, frozenset({st.PENDING_CANCEL})):
+            book.move(leg, st.CANCELED, "canceled")
+    elif order["status"] == st.CANCELED:
+        book.emit(order, "canceled")  # canceled in the book before it reached a venue: confirm it
+    else:
+        book.emit(order, "order_cancel_rejected", reason=f"order is {order['status']}")
+
+
+def _on_replace(book: Book, venue: Venue, envelope: Envelope) -> None:
+    event = envelope.data_as(OrderSubmitted)
+    old = book.lock(event.replaces) if event.replaces else None
+    new = book.lock(event.order_id)
+    if new is None or new["status"] != st.ACCEPTED:
+        return
+    if old is not None and old["status"] == st.FILLED:  # the old order filled first: the replacement loses
+        book.move(new, st.REJECTED, "rejected", reason="the order filled before it could be replaced")
+        book.emit(old, "order_replace_rejected")
+        return
+    if old is not None:
+        venue.cancel(old["client_order_id"])
+        book.emit(old, "replaced")
+    send(book, new, venue)
+
+
+_HANDLERS: dict[str, Callable[[Book, Venue, Envelope], None]] = {
+    ORDER_SUBMITTED: _on_submitted,
+    ORDER_CANCEL_REQUESTED: _on_cancel,
+    ORDER_REPLACE_REQUESTED: _on_replace,
+}
+
+
+def apply_one(envelope: Envelope, venue: Venue, *, producer: str = CONSUMER) -> list[outbox.Staged] | None:
+    """Apply one intent in its own transaction; None when it was applied before (a redelivery)."""
+    with db.transaction() as conn:
+        if not inbox.claim(conn, CONSUMER, envelope.id):
+            return None
+        book = Book(conn, producer, envelope.id, envelope.correlation_id)
+        _HANDLERS[envelope.type](book, venue, envelope)
+    return book.staged
+
+
+def execute(envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONSUMER) -> BatchResult:
+    """Apply a batch in order, one transaction per intent, then publish the trade updates the committed ones staged.
+
+    If an intent fails, the ones before it stay committed (their claims make the redelivered
+    batch skip them) and what they staged is still published before the error propagates.
+    """
+    result, staged = BatchResult(), []
+    try:
+        for envelope in envelopes:
+            done = apply_one(envelope, venue, producer=producer)
+            if done is None:
+                result.duplicates += 1
+            else:
+                result.applied += 1
+                staged.extend(done)
+    finally:
+        result.published = outbox.publish(staged)
+    return result
