@@ -30,19 +30,20 @@ from support.handlers import handler_environment
 
 
 @contextmanager
-def as_function(name: str, bindings: Bindings) -> Iterator[ModuleType]:
+def as_function(name: str, bindings: Bindings, **overrides: str) -> Iterator[ModuleType]:
+    """Function `name`'s environment (plus `overrides`, e.g. TP_DB_POOL_MAX_SIZE) and handler module."""
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("TP_") and not k.startswith("TP_LOCAL_")]:
             mp.delenv(key)
-        for key, value in handler_environment(name, bindings).items():
+        for key, value in {**handler_environment(name, bindings), **overrides}.items():
             mp.setenv(key, value)
         module = handler_module(name)
         module.SETTINGS = load_settings(module.Settings)
         yield module
 
 
-def call(name: str, bindings: Bindings, event: dict[str, Any]) -> Any:
-    with as_function(name, bindings) as module:
+def call(name: str, bindings: Bindings, event: dict[str, Any], **overrides: str) -> Any:
+    with as_function(name, bindings, **overrides) as module:
         return module.handler(event, Context(name))
 
 
