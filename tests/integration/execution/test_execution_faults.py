@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.core_api import Api, Trader, new_trader
-from support.execution import as_function, book, call, msk_event, outbox_envelopes, query
+from support.execution import as_function, book, call, outbox_envelopes, query
 from tradeplane import kafka_producer
 from tradeplane.contracts.topics import ORDERS_SUBMITTED
 from tradeplane.envelope import Envelope
@@ -244,7 +244,8 @@ def test_executor_and_matcher_at_once_conserve_cash_and_positions(
     fees = sum((f["fee"] for f in fills), Decimal(0))
     moved = query(
         dsn,
-        "select coalesce(sum(amount), 0) as v from trading.cash_ledger where account_id = %s and entry_type <> 'deposit'",
+        "select coalesce(sum(amount), 0) as v from trading.cash_ledger"
+        " where account_id = %s and entry_type in ('fill', 'fee')",
         acct,
     )[0]["v"]
     assert moved == notional - fees
