@@ -1,8 +1,9 @@
 """The demo: market data in over HTTPS-style API calls, through Kafka and Lambda functions, into bars.
 
 It grows with the platform: today ticks -> ingest_http -> market.ticks ->
-bar_aggregator -> Postgres + market.bars; strategies, orders and fills join
-as their components land.
+bar_aggregator -> Postgres + market.bars; orders
+submitted through the API (an unchanged alpaca-py bot) -> orders.submitted ->
+executor -> fills, positions, cash -> orders.events; strategies join as they land.
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 3
     finally:
         consumer.close()
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
+
+
+def _num(value: str | None) -> str:
+    return "" if value is None else f"{Decimal(value).normalize():f}"
+
+
+def _consume_trade_updates(bootstrap: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """This run's trade updates up to the first fill, in the order they were published (one account: one
+    partition; the stores started empty)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
+    meta = consumer.list_topics("orders.events", timeout=10)
+    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
+    seen: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not any(e["data"]["event"] == "fill" for e in seen.values()):
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                env = json.loads(msg.value() or b"{}")
+                seen[env["id"]] = env  # a relayed copy has the same id
+    finally:
+        consumer.close()
+    return list(seen.values())
 
 
 def _alpaca_bot(state_dir: Path) -> int:
@@ -180,12 +206,21 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                 print("demo FAILED: not every bar arrived, or duplicates were counted")
                 return 1
             if _alpaca_bot(state_dir) != 0:
-                print("demo FAILED: the alpaca-py bot did not run")
+                print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
                 return 1
-            _step(
-                "Next in the pipeline: strategies turn bars into signals and the executor fills the orders "
-                "the Core API accepted (coming with their components)"
-            )
+            _step("Confirmations on orders.events (Alpaca trade updates from the executor, consumed from Kafka)")
+            updates = _consume_trade_updates(bootstrap)
+            for env in updates:
+                d, order = env["data"], env["data"]["order"]
+                fill = (
+                    f" {_num(d['qty'])} @ {_num(d['price'])}, position {_num(d['position_qty'])}" if d["price"] else ""
+                )
+                what = f"{order['side']:<5}{_num(order['qty']):>4} {order['symbol']:<6}{order['type']:<8}"
+                print(f"{d['event']:<10}{what}-> {order['status']}{fill}")
+            if not any(env["data"]["event"] == "fill" for env in updates):
+                print("demo FAILED: no fill confirmation arrived")
+                return 1
+            _step("Next in the pipeline: strategies turn bars into signals (coming with their component)")
         return 0
     finally:
         if started_here and not keep:
