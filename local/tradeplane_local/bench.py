@@ -12,6 +12,7 @@
   conservation checked, throughput against a bare consumer draining the same records.
 - `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
   (`bench_orders`).
+- order execution: executor executions/s against pgbench, submit -> filled latency (`bench_execution`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -380,4 +381,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_orders import bench_orders
 
     bench_orders(quick, _row, _header)
+    from tradeplane_local.bench_execution import bench_execution
+
+    bench_execution(quick, _row, _header)
     return 0
