@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -48,26 +49,42 @@ def _step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 30) -> list[dict[str, Any]]:
-    """The bars of this run's window: an earlier run on the same state directory may have left bars open
-    in Postgres, which this run's first ticks close and publish too."""
+def _consume(
+    bootstrap: str,
+    topic: str,
+    keep: Callable[[dict[str, Any]], bool],
+    done: Callable[[dict[str, dict[str, Any]]], bool],
+    timeout: float,
+) -> dict[str, dict[str, Any]]:
+    """Envelopes on `topic` (every partition, from the start) that `keep` accepts, by id (a relayed copy has
+    the id of the first), until `done` says so or the time is up."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
-    meta = consumer.list_topics("market.bars", timeout=10)
-    consumer.assign([TopicPartition("market.bars", p, 0) for p in meta.topics["market.bars"].partitions])
-    bars: dict[str, dict[str, Any]] = {}
+    meta = consumer.list_topics(topic, timeout=10)
+    consumer.assign([TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions])
+    seen: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     try:
-        while len(bars) < want and time.monotonic() < deadline:
+        while not done(seen) and time.monotonic() < deadline:
             msg = consumer.poll(0.2)
-            if msg is None or msg.error():
-                continue
-            env = json.loads(msg.value() or b"{}")
-            if datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) >= since:
-                bars[env["id"]] = env
+            if msg is not None and not msg.error():
+                env = json.loads(msg.value() or b"{}")
+                if keep(env):
+                    seen[env["id"]] = env
     finally:
         consumer.close()
+    return seen
+
+
+def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 30) -> list[dict[str, Any]]:
+    """The bars of this run's window: an earlier run on the same state directory may have left bars open
+    in Postgres, which this run's first ticks close and publish too."""
+
+    def in_window(env: dict[str, Any]) -> bool:
+        return datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) >= since
+
+    bars = _consume(bootstrap, "market.bars", in_window, lambda seen: len(seen) >= want, timeout)
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
 
 
@@ -78,22 +95,11 @@ def _num(value: str | None) -> str:
 def _consume_trade_updates(bootstrap: str, timeout: float = 10) -> list[dict[str, Any]]:
     """This run's trade updates up to the first fill, in the order they were published (one account: one
     partition; the stores started empty)."""
-    from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
-    meta = consumer.list_topics("orders.events", timeout=10)
-    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
-    seen: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not any(e["data"]["event"] == "fill" for e in seen.values()):
-            msg = consumer.poll(0.2)
-            if msg is not None and not msg.error():
-                env = json.loads(msg.value() or b"{}")
-                seen[env["id"]] = env  # a relayed copy has the same id
-    finally:
-        consumer.close()
-    return list(seen.values())
+    def filled(seen: dict[str, dict[str, Any]]) -> bool:
+        return any(e["data"]["event"] == "fill" for e in seen.values())
+
+    return list(_consume(bootstrap, "orders.events", lambda _env: True, filled, timeout).values())
 
 
 def _alpaca_bot(state_dir: Path) -> int:

@@ -47,6 +47,21 @@ def call(name: str, bindings: Bindings, event: dict[str, Any], **overrides: str)
         return module.handler(event, Context(name))
 
 
+def submit(trader: Any, **order: Any) -> dict[str, Any]:
+    """POST /v2/orders with the trader's key (a market buy of 10 AAPL unless `order` says otherwise)."""
+    body = {"symbol": "AAPL", "qty": "10", "side": "buy", "type": "market", "time_in_force": "day", **order}
+    reply = trader.api.post("/v2/orders", body, headers=trader.key)
+    assert reply.status == 200, reply.body
+    return dict(reply.body)
+
+
+def submit_and_execute(trader: Any, core_env: dict[str, Any], bindings: Bindings, **order: Any) -> dict[str, Any]:
+    """Submit, then run the executor over that intent: the order is at the venue (resting, filled, ...)."""
+    placed = submit(trader, **order)
+    call("executor", bindings, msk_event(outbox_envelopes(core_env["dsn"], trader.account_id)[-1:], core_env["kafka"]))
+    return placed
+
+
 def query(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         return conn.execute(sql, args).fetchall()

@@ -23,7 +23,7 @@ from tradeplane.contracts.trade_updates import TRADE_UPDATE, TradeUpdate, TradeU
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Decision, Fill, Order
 
-from tp_execution.position_math import Position, cash_for_fill
+from tp_execution.position_math import cash_for_fill
 
 COLUMNS = (
     "id, account_id, client_order_id, parent_id, leg_role, symbol, asset_class, side, type, time_in_force,"
@@ -38,28 +38,56 @@ _ENDED_AT = {
     st.REJECTED: "failed_at",
     st.REPLACED: "replaced_at",
 }
-_FILL = """
-with f as (
-    insert into trading.fills (id, order_id, account_id, symbol, side, qty, price, fee, occurred_at)
-    values (%(id)s, %(order_id)s, %(account_id)s, %(symbol)s, %(side)s, %(qty)s, %(price)s, %(fee)s, %(at)s)
-), r as (
-    update trading.reservations set amount = greatest(amount - %(spent)s, 0)
-    where order_id = %(order_id)s and released_at is null
+# A fill's writes, sent with its trade update in one statement (CTEs before the outbox insert).
+_FILL_ROW = (
+    "insert into trading.fills (id, order_id, account_id, symbol, side, qty, price, fee, occurred_at)"
+    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+_FILL_CASH = """
 insert into trading.cash_ledger
     (id, account_id, entry_type, amount, order_id, idempotency_key, description, occurred_at)
 select * from (values
-    (%(ledger_fill)s::uuid, %(account_id)s::uuid, 'fill', %(cash)s::numeric, %(order_id)s::uuid, %(key_fill)s, %(what)s,
-     %(at)s::timestamptz),
-    (%(ledger_fee)s::uuid, %(account_id)s::uuid, 'fee', -%(fee)s::numeric, %(order_id)s::uuid, %(key_fee)s, %(what)s,
-     %(at)s::timestamptz)
+    (%s::uuid, %s::uuid, 'fill', %s::numeric, %s::uuid, %s, %s, %s::timestamptz),
+    (%s::uuid, %s::uuid, 'fee', -%s::numeric, %s::uuid, %s, %s, %s::timestamptz)
 ) as v(id, account_id, entry_type, amount, order_id, idempotency_key, description, occurred_at)
-where v.entry_type = 'fill' or %(fee)s::numeric > 0
+where v.entry_type = 'fill' or v.amount < 0
 """
+# A buy draws its reservation down by what it spent; an order that ended releases what is left.
+_FILL_RESERVATION = (
+    "update trading.reservations set amount = greatest(amount - %s, 0),"
+    " released_at = case when %s then %s::timestamptz end where order_id = %s and released_at is null"
+)
+_FILL_ORDER = (
+    "update trading.orders set filled_qty = %s, filled_avg_price = %s, status = %s, updated_at = %s,"
+    " filled_at = %s where id = %s"
+)
+# The position after a fill, in one statement (the row is created, locked and updated by the upsert):
+# adding keeps a weighted average entry; reducing realizes P&L at the average; crossing zero realizes
+# the closed part and opens the rest at the fill price. `position_math.Position` is the same rule in
+# Python, the oracle the tests compare with.
 _POSITION = """
-insert into trading.positions as p (account_id, symbol) values (%s, %s)
-on conflict (account_id, symbol) do update set updated_at = p.updated_at
-returning qty, avg_entry_price, realized_pl
+insert into trading.positions as p (account_id, symbol, qty, avg_entry_price, realized_pl, updated_at)
+values (%(a)s, %(s)s, %(q)s, %(px)s, 0, %(now)s)
+on conflict (account_id, symbol) do update set
+    qty = p.qty + excluded.qty,
+    avg_entry_price = case
+        when p.qty + excluded.qty = 0 then 0
+        when p.qty = 0 or sign(p.qty) = sign(excluded.qty)
+            then round((abs(p.qty) * p.avg_entry_price + abs(excluded.qty) * excluded.avg_entry_price)
+                       / abs(p.qty + excluded.qty), 8)
+        when sign(p.qty + excluded.qty) = sign(p.qty) then p.avg_entry_price
+        else excluded.avg_entry_price end,
+    realized_pl = case
+        when p.qty <> 0 and sign(p.qty) <> sign(excluded.qty)
+            then round(p.realized_pl + (excluded.avg_entry_price - p.avg_entry_price)
+                       * least(abs(excluded.qty), abs(p.qty)) * sign(p.qty), 2)
+        else p.realized_pl end,
+    updated_at = excluded.updated_at
+returning qty
+"""
+_CLAIM_AND_LOCK = f"""
+with c as (insert into ops.inbox (consumer, event_id) values (%s, %s) on conflict do nothing returning 1)
+select (select count(*) from c) = 1 as claimed, {COLUMNS} from trading.orders where id = %s for update
 """
 
 
@@ -105,6 +133,14 @@ class Book:
         ).fetchone()
         return dict(row) if row else None
 
+    def claim_and_lock(self, consumer: str, order_id: uuid.UUID) -> tuple[bool, dict[str, Any] | None]:
+        """Claim the cause in `ops.inbox` and lock the order, in one round trip: (newly claimed, the order)."""
+        row = self.conn.execute(_CLAIM_AND_LOCK, (consumer, self.cause, order_id)).fetchone()
+        if row is None:  # no such order; the claim (if new) commits with nothing else
+            return True, None
+        order = dict(row)
+        return bool(order.pop("claimed")), order
+
     def lock_related(self, order: dict[str, Any], statuses: frozenset[str]) -> list[dict[str, Any]]:
         """The other orders of a contingent group (legs, and the parent of a leg), in one lock order (by id)."""
         parent = order["parent_id"] or order["id"]
@@ -117,7 +153,16 @@ class Book:
 
     # ------------------------------------------------------------ status and events
 
-    def emit(self, order: dict[str, Any], event: str, *, seq: str | None = None, **fields: Any) -> None:
+    def emit(
+        self,
+        order: dict[str, Any],
+        event: str,
+        *,
+        seq: str | None = None,
+        also: list[outbox.Also] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Stage the trade update, with `also` (the writes it reports) in the same statement."""
         update = TradeUpdate(
             account_id=order["account_id"],
             event=event,
@@ -133,72 +178,78 @@ class Book:
             id=trade_update_id(order["id"], event, seq or self.cause),
             occurred_at=self.now,
         )
-        self.staged.append(outbox.stage(self.conn, ORDERS_EVENTS, str(order["account_id"]), envelope))
+        self.staged.append(outbox.stage(self.conn, ORDERS_EVENTS, str(order["account_id"]), envelope, also=also))
 
     def move(self, order: dict[str, Any], target: str, event: str | None = None, *, reason: str | None = None) -> None:
-        """Advance the order's status (refusing what the lifecycle forbids) and emit `event`."""
+        """Advance the order's status (refusing what the lifecycle forbids) and emit `event`, in one statement."""
         order["status"] = st.advance(order["status"], target)
         ended = _ENDED_AT.get(target)
-        stamp = f", {ended} = %(now)s" if ended and ended != "filled_at" else ""
-        self.conn.execute(
-            f"update trading.orders set status = %(s)s, updated_at = %(now)s{stamp} where id = %(id)s",
-            {"s": target, "now": self.now, "id": order["id"]},
-        )
+        stamp = f", {ended} = %s" if ended else ""
+        writes: list[outbox.Also] = [
+            (
+                f"update trading.orders set status = %s, updated_at = %s{stamp} where id = %s",
+                (target, self.now, *((self.now,) if ended else ()), order["id"]),
+            )
+        ]
         if st.is_terminal(target):
-            self.release(order)
+            writes.append(
+                (
+                    "update trading.reservations set released_at = %s where order_id = %s and released_at is null",
+                    (self.now, order["id"]),
+                )
+            )
         if event:
-            self.emit(order, event, reason=reason)
-
-    def release(self, order: dict[str, Any]) -> None:
-        self.conn.execute(
-            "update trading.reservations set released_at = %s where order_id = %s and released_at is null",
-            (self.now, order["id"]),
-        )
+            self.emit(order, event, reason=reason, also=writes)
+            return
+        for sql, params in writes:
+            self.conn.execute(sql, params)
 
     # ------------------------------------------------------------ fills
 
     def fill(self, order: dict[str, Any], fill: Fill, exec_id: uuid.UUID) -> None:
-        """One fill: the fill row, cash and fee entries, the reservation drawn down, position and order updated."""
+        """One fill in two statements: the position; then the fill row, cash and fee entries, the reservation,
+        the order's quantities and status, and its trade update."""
         filled = order["filled_qty"] + fill.qty
         target = st.FILLED if order["qty"] is None or filled >= order["qty"] else st.PARTIALLY_FILLED
-        st.advance(order["status"], target)
-        cash = cash_for_fill(order["side"], fill.qty, fill.price)
-        self.conn.execute(
-            _FILL,
-            {
-                "id": exec_id,
-                "order_id": order["id"],
-                "account_id": order["account_id"],
-                "symbol": order["symbol"],
-                "side": order["side"],
-                "qty": fill.qty,
-                "price": fill.price,
-                "fee": fill.fee,
-                "at": self.now,
-                "spent": -cash + fill.fee if order["side"] == "buy" else Decimal(0),
-                "cash": cash,
-                "ledger_fill": uuid.uuid5(exec_id, "fill"),
-                "ledger_fee": uuid.uuid5(exec_id, "fee"),
-                "key_fill": f"fill:{exec_id}",
-                "key_fee": f"fee:{exec_id}",
-                "what": f"{order['side']} {fill.qty} {order['symbol']} @ {fill.price}",
-            },
-        )
+        order["status"] = st.advance(order["status"], target)
         position_qty = self._position(order, fill)
         previous = (order["filled_avg_price"] or Decimal(0)) * order["filled_qty"]
         order["filled_avg_price"] = ((previous + fill.qty * fill.price) / filled).quantize(Decimal("0.00000001"))
         order["filled_qty"] = filled
-        self.conn.execute(
-            "update trading.orders set filled_qty = %(q)s, filled_avg_price = %(p)s, updated_at = %(now)s,"
-            " filled_at = %(now)s where id = %(id)s",
-            {"q": filled, "p": order["filled_avg_price"], "now": self.now, "id": order["id"]},
-        )
-        self.move(order, target)
+        cash = cash_for_fill(order["side"], fill.qty, fill.price)
+        spent = -cash + fill.fee if order["side"] == "buy" else Decimal(0)
+        oid, acct, now = order["id"], order["account_id"], self.now
+        what = f"{order['side']} {fill.qty} {order['symbol']} @ {fill.price}"
+        writes: list[outbox.Also] = [
+            (_FILL_ROW, (exec_id, oid, acct, order["symbol"], order["side"], fill.qty, fill.price, fill.fee, now)),
+            (
+                _FILL_CASH,
+                (
+                    uuid.uuid5(exec_id, "fill"),
+                    acct,
+                    cash,
+                    oid,
+                    f"fill:{exec_id}",
+                    what,
+                    now,
+                    uuid.uuid5(exec_id, "fee"),
+                    acct,
+                    fill.fee,
+                    oid,
+                    f"fee:{exec_id}",
+                    what,
+                    now,
+                ),
+            ),
+            (_FILL_RESERVATION, (spent, target == st.FILLED, now, oid)),
+            (_FILL_ORDER, (filled, order["filled_avg_price"], target, now, now, oid)),
+        ]
         event = "fill" if target == st.FILLED else "partial_fill"
         self.emit(
             order,
             event,
             seq=str(exec_id),
+            also=writes,
             price=fill.price,
             qty=fill.qty,
             position_qty=position_qty,
@@ -206,17 +257,11 @@ class Book:
         )
 
     def _position(self, order: dict[str, Any], fill: Fill) -> Decimal:
-        row = self.conn.execute(_POSITION, (order["account_id"], order["symbol"])).fetchone()
+        signed = fill.qty if order["side"] == "buy" else -fill.qty
+        params = {"a": order["account_id"], "s": order["symbol"], "q": signed, "px": fill.price, "now": self.now}
+        row = self.conn.execute(_POSITION, params).fetchone()
         assert row is not None
-        after = Position(row["qty"], row["avg_entry_price"], row["realized_pl"]).after(
-            order["side"], fill.qty, fill.price
-        )
-        self.conn.execute(
-            "update trading.positions set qty = %s, avg_entry_price = %s, realized_pl = %s, updated_at = %s"
-            " where account_id = %s and symbol = %s",
-            (after.qty, after.avg_entry_price, after.realized_pl, self.now, order["account_id"], order["symbol"]),
-        )
-        return after.qty
+        return Decimal(row["qty"])
 
     def apply(self, order: dict[str, Any], decision: Decision) -> None:
         """What the venue or matcher decided for a working order: fills, a canceled remainder, carried state."""

@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from tradeplane import db, inbox, outbox
+from psycopg import Connection
+from tradeplane import db, outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.contracts.orders import (
     ORDER_CANCEL_REQUESTED,
     ORDER_REPLACE_REQUESTED,
     ORDER_SUBMITTED,
-    OrderCancelRequested,
     OrderSubmitted,
 )
 from tradeplane.envelope import Envelope
@@ -56,10 +57,8 @@ def send(book: Book, order: dict[str, Any], venue: Venue) -> None:
     book.apply(order, outcome.decision)
 
 
-def _on_submitted(book: Book, venue: Venue, envelope: Envelope) -> None:
-    event = envelope.data_as(OrderSubmitted)
-    order = book.lock(event.order_id)
-    if order is None or order["status"] != st.ACCEPTED:
+def _on_submitted(book: Book, venue: Venue, envelope: Envelope, order: dict[str, Any]) -> None:
+    if order["status"] != st.ACCEPTED:
         return  # canceled (or replaced) by its owner before it reached the venue: nothing to send
     if order["order_class"] == "oco":  # both sides of an OCO work at once
         for leg in book.lock_related(order, frozenset({st.ACCEPTED})):
@@ -67,11 +66,7 @@ def _on_submitted(book: Book, venue: Venue, envelope: Envelope) -> None:
     send(book, order, venue)
 
 
-def _on_cancel(book: Book, venue: Venue, envelope: Envelope) -> None:
-    event = envelope.data_as(OrderCancelRequested)
-    order = book.lock(event.order_id)
-    if order is None:
-        return
+def _on_cancel(book: Book, venue: Venue, envelope: Envelope, order: dict[str, Any]) -> None:
     if order["status"] == st.PENDING_CANCEL:
         venue.cancel(order["client_order_id"])
         book.move(order, st.CANCELED, "canceled")
@@ -83,11 +78,11 @@ def _on_cancel(book: Book, venue: Venue, envelope: Envelope) -> None:
         book.emit(order, "order_cancel_rejected", reason=f"order is {order['status']}")
 
 
-def _on_replace(book: Book, venue: Venue, envelope: Envelope) -> None:
-    event = envelope.data_as(OrderSubmitted)
-    old = book.lock(event.replaces) if event.replaces else None
-    new = book.lock(event.order_id)
-    if new is None or new["status"] != st.ACCEPTED:
+def _on_replace(book: Book, venue: Venue, envelope: Envelope, new: dict[str, Any]) -> None:
+    """`new` is the replacement (locked); the order it replaces is locked after it."""
+    replaces = envelope.data_as(OrderSubmitted).replaces
+    old = book.lock(replaces) if replaces else None
+    if new["status"] != st.ACCEPTED:
         return
     if old is not None and old["status"] == st.FILLED:  # the old order filled first: the replacement loses
         book.move(new, st.REJECTED, "rejected", reason="the order filled before it could be replaced")
@@ -99,20 +94,24 @@ def _on_replace(book: Book, venue: Venue, envelope: Envelope) -> None:
     send(book, new, venue)
 
 
-_HANDLERS: dict[str, Callable[[Book, Venue, Envelope], None]] = {
+_HANDLERS: dict[str, Callable[[Book, Venue, Envelope, dict[str, Any]], None]] = {
     ORDER_SUBMITTED: _on_submitted,
     ORDER_CANCEL_REQUESTED: _on_cancel,
     ORDER_REPLACE_REQUESTED: _on_replace,
 }
 
 
-def apply_one(envelope: Envelope, venue: Venue, *, producer: str = CONSUMER) -> list[outbox.Staged] | None:
-    """Apply one intent in its own transaction; None when it was applied before (a redelivery)."""
-    with db.transaction() as conn:
-        if not inbox.claim(conn, CONSUMER, envelope.id):
-            return None
+def apply_one(
+    conn: Connection[Any], envelope: Envelope, venue: Venue, *, producer: str = CONSUMER
+) -> list[outbox.Staged] | None:
+    """Apply one intent in its own transaction on `conn`; None when it was applied before (a redelivery)."""
+    with conn.transaction():
         book = Book(conn, producer, envelope.id, envelope.correlation_id)
-        _HANDLERS[envelope.type](book, venue, envelope)
+        claimed, order = book.claim_and_lock(CONSUMER, UUID(str(envelope.data["order_id"])))
+        if not claimed:
+            return None
+        if order is not None:
+            _HANDLERS[envelope.type](book, venue, envelope, order)
     return book.staged
 
 
@@ -124,13 +123,14 @@ def execute(envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONS
     """
     result, staged = BatchResult(), []
     try:
-        for envelope in envelopes:
-            done = apply_one(envelope, venue, producer=producer)
-            if done is None:
-                result.duplicates += 1
-            else:
-                result.applied += 1
-                staged.extend(done)
+        with db.connection() as conn:  # one checkout for the batch; a transaction per intent
+            for envelope in envelopes:
+                done = apply_one(conn, envelope, venue, producer=producer)
+                if done is None:
+                    result.duplicates += 1
+                else:
+                    result.applied += 1
+                    staged.extend(done)
     finally:
-        result.published = outbox.publish(staged)
+        result.published = outbox.publish(staged)  # after the connection went back to the pool
     return result

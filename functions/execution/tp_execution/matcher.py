@@ -25,6 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from psycopg import Connection
 from tradeplane import db, inbox, outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.contracts.market import BAR_EVENT, TICK_EVENT, Bar, tick_from_envelope
@@ -81,9 +82,11 @@ def priority(order: dict[str, Any]) -> tuple[int, Decimal, datetime]:
     return (1, -limit if order["side"] == "buy" else limit, order["submitted_at"])
 
 
-def _match_one(point: PricePoint, order_id: Any, left: Decimal | None, config: FillConfig) -> tuple[Decimal, Book]:
+def _match_one(
+    conn: Connection[Any], point: PricePoint, order_id: Any, left: Decimal | None, config: FillConfig
+) -> tuple[Decimal, Book]:
     """One order against one price point, in its own transaction; returns the quantity it took."""
-    with db.transaction() as conn:
+    with conn.transaction():
         book = Book(conn, CONSUMER, point.event_id, point.correlation_id)
         order = book.lock(order_id)
         if order is None or order["status"] not in st.WORKING:
@@ -109,18 +112,19 @@ def match(points: Sequence[PricePoint], config: FillConfig) -> MatchResult:
 
 
 def _match_point(point: PricePoint, config: FillConfig, result: MatchResult) -> None:
-    with db.transaction() as conn:
-        rows = conn.execute(_CANDIDATES, (point.symbol, point.at)).fetchall()
-    left = {"buy": point.volume, "sell": point.volume}
-    for candidate in sorted((dict(r) for r in rows), key=priority):
-        side = candidate["side"]
-        took, book = _match_one(point, candidate["id"], left[side], config)
-        if book.staged:
-            result.orders_changed += 1
-            result.staged.extend(book.staged)
-        if took > 0:
-            result.fills += 1
-            left[side] = _volume_left(left[side], took, config)
+    with db.connection() as conn:  # one checkout for the point; a transaction per order
+        with conn.transaction():
+            rows = conn.execute(_CANDIDATES, (point.symbol, point.at)).fetchall()
+        left = {"buy": point.volume, "sell": point.volume}
+        for candidate in sorted((dict(r) for r in rows), key=priority):
+            side = candidate["side"]
+            took, book = _match_one(conn, point, candidate["id"], left[side], config)
+            if book.staged:
+                result.orders_changed += 1
+                result.staged.extend(book.staged)
+            if took > 0:
+                result.fills += 1
+                left[side] = _volume_left(left[side], took, config)
 
 
 def _volume_left(volume: Decimal | None, took: Decimal, config: FillConfig) -> Decimal | None:

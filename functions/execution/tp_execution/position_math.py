@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 PRICE_STEP = Decimal("0.00000001")
 CENT = Decimal("0.01")
@@ -23,11 +23,11 @@ class Position:
         new_qty = self.qty + signed
         if self.qty == 0 or (self.qty > 0) == (signed > 0):
             avg = (abs(self.qty) * self.avg_entry_price + qty * price) / abs(new_qty)
-            return Position(new_qty, avg.quantize(PRICE_STEP, ROUND_HALF_EVEN), self.realized_pl)
+            return Position(new_qty, avg.quantize(PRICE_STEP, ROUND_HALF_UP), self.realized_pl)
         closed = min(qty, abs(self.qty))
         direction = 1 if self.qty > 0 else -1
         realized = (self.realized_pl + (price - self.avg_entry_price) * closed * direction).quantize(
-            CENT, ROUND_HALF_EVEN
+            CENT, ROUND_HALF_UP
         )
         if new_qty == 0:
             return Position(ZERO, ZERO, realized)
@@ -37,5 +37,5 @@ class Position:
 
 def cash_for_fill(side: str, qty: Decimal, price: Decimal) -> Decimal:
     """The ledger amount of a fill, to the cent: a buy pays, a sell receives."""
-    notional = (qty * price).quantize(CENT, ROUND_HALF_EVEN)
+    notional = (qty * price).quantize(CENT, ROUND_HALF_UP)
     return -notional if side == "buy" else notional

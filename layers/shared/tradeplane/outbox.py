@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from psycopg import Connection
 
@@ -28,20 +28,26 @@ class Staged:
     envelope: Envelope
 
 
+Also = tuple[str, tuple[Any, ...]]
+
+
 def stage(
     conn: Connection[Any],
     topic: str,
     key: str,
     envelope: Envelope,
     *,
-    also: tuple[str, tuple[Any, ...]] | None = None,
+    also: Also | Sequence[Also] | None = None,
 ) -> Staged:
-    """Write the event; `also` is one more insert sent in the same round trip (a data-modifying CTE)."""
+    """Write the event; `also` is one or more writes sent in the same round trip (data-modifying CTEs,
+    positional `%s` parameters)."""
     sql = "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)"
     params: tuple[Any, ...] = (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json")))
-    if also is not None:
-        sql = f"with also as ({also[0]}) {sql}"
-        params = (*also[1], *params)
+    if also:
+        writes = [cast(Also, also)] if isinstance(also[0], str) else cast(Sequence[Also], also)
+        ctes = ", ".join(f"also{i} as ({w[0]})" for i, w in enumerate(writes))
+        sql = f"with {ctes} {sql}"
+        params = (*(p for w in writes for p in w[1]), *params)
     conn.execute(sql, params)
     return Staged(topic, key, envelope)
 

@@ -8,17 +8,10 @@ from typing import Any
 
 import pytest
 from support.core_api import Api, Trader
-from support.execution import book, call, msk_event, outbox_envelopes, query, trade_events
+from support.execution import book, call, msk_event, outbox_envelopes, query, submit, trade_events
 from tradeplane_tools.manifest import Bindings
 
 pytestmark = pytest.mark.integration
-
-
-def submit(trader: Trader, **order: Any) -> dict[str, Any]:
-    body = {"symbol": "AAPL", "qty": "10", "side": "buy", "type": "market", "time_in_force": "day", **order}
-    reply = trader.api.post("/v2/orders", body, headers=trader.key)
-    assert reply.status == 200, reply.body
-    return dict(reply.body)
 
 
 def execute(core_env: dict[str, Any], bindings: Bindings, trader: Trader, *, skip: int = 0) -> dict[str, int]:

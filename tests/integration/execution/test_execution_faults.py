@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.core_api import Api, Trader, new_trader
-from support.execution import as_function, book, call, outbox_envelopes, query
+from support.execution import as_function, book, call, outbox_envelopes, query, submit
 from tradeplane import kafka_producer
 from tradeplane.contracts.topics import ORDERS_SUBMITTED
 from tradeplane.envelope import Envelope
@@ -31,13 +31,6 @@ from tradeplane_local import events
 from tradeplane_tools.manifest import Bindings
 
 pytestmark = pytest.mark.integration
-
-
-def submit(trader: Trader, **order: Any) -> dict[str, Any]:
-    body = {"symbol": "AAPL", "qty": "5", "side": "buy", "type": "market", "time_in_force": "day", **order}
-    reply = trader.api.post("/v2/orders", body, headers=trader.key)
-    assert reply.status == 200, reply.body
-    return dict(reply.body)
 
 
 def _records(consumer: Consumer, want: int) -> list[events.KafkaRecord]:
@@ -133,7 +126,7 @@ def test_crash_after_accept_before_publish_the_relay_publishes_and_it_fills_once
     # A second copy (the relay racing a late publisher, or a redelivery) changes nothing.
     assert call("executor", bindings, events.msk_event([record, record], core_env["kafka"]))["duplicates"] == 2
     fills = book(core_env["dsn"], trader.account_id)["fills"]
-    assert [(f["order_id"], f["qty"]) for f in fills] == [(uuid.UUID(order["id"]), Decimal(5))]
+    assert [(f["order_id"], f["qty"]) for f in fills] == [(uuid.UUID(order["id"]), Decimal(10))]
 
 
 # ---------------------------------------------------------------- executor and matcher at once

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support.core_api import Trader
-from support.execution import as_function, book, call, msk_event, outbox_envelopes, query, trade_events
+from support.execution import as_function, book, msk_event, query, submit_and_execute, trade_events
 from tradeplane.contracts.topics import MARKET_BARS, MARKET_TICKS
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import FillConfig
@@ -19,13 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 def resting(trader: Trader, core_env: dict[str, Any], bindings: Bindings, **order: Any) -> dict[str, Any]:
-    """Submit through the Core API and run the executor over it: the order rests (or fills) at the venue."""
-    body = {"symbol": "AAPL", "qty": "10", "side": "buy", "type": "limit", "time_in_force": "gtc", **order}
-    reply = trader.api.post("/v2/orders", body, headers=trader.key)
-    assert reply.status == 200, reply.body
-    intents = outbox_envelopes(core_env["dsn"], trader.account_id)[-1:]
-    call("executor", bindings, msk_event(intents, core_env["kafka"]))
-    return dict(reply.body)
+    """A gtc buy limit (unless `order` says otherwise) through the Core API and the executor."""
+    return submit_and_execute(trader, core_env, bindings, **{"type": "limit", "time_in_force": "gtc", **order})
 
 
 def tick(symbol: str, price: str, size: str = "100", *, at: datetime | None = None) -> Envelope:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from support.core_api import Trader
-from support.execution import book, call, msk_event, outbox_envelopes, query, trade_events
+from support.execution import book, call, query, submit_and_execute, trade_events
 from tradeplane_local import events
 from tradeplane_tools.manifest import Bindings
 
@@ -16,11 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 def resting(trader: Trader, core_env: dict[str, Any], bindings: Bindings, **order: Any) -> str:
-    body = {"symbol": "AAPL", "qty": "2", "side": "buy", "type": "limit", "limit_price": "50", **order}
-    reply = trader.api.post("/v2/orders", body, headers=trader.key)
-    assert reply.status == 200, reply.body
-    call("executor", bindings, msk_event(outbox_envelopes(core_env["dsn"], trader.account_id)[-1:], core_env["kafka"]))
-    return str(reply.body["id"])
+    order = {"qty": "2", "type": "limit", "limit_price": "50", **order}
+    return str(submit_and_execute(trader, core_env, bindings, **order)["id"])
 
 
 def statuses(dsn: str, *ids: str) -> list[str]:
@@ -56,7 +53,7 @@ def test_relay_publishes_trade_updates_a_crash_left_behind_in_order(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "100")
-    resting(trader, core_env, bindings, type="market", time_in_force="day", client_order_id="relay-tu")
+    resting(trader, core_env, bindings, type="market", limit_price=None, client_order_id="relay-tu")
     dsn = core_env["dsn"]
     query(dsn, "update trading.outbox set published_at = null where key = %s returning id", trader.account_id)
     result = call("outbox_relay", bindings, events.scheduled_event("relay"), TP_RELAY_MIN_AGE_S="0")
