@@ -153,6 +153,24 @@ class Book:
 
     # ------------------------------------------------------------ status and events
 
+    def trade_update(self, order: dict[str, Any], event: str, *, seq: str | None = None, **fields: Any) -> Envelope:
+        """The trade update envelope for the order as it stands now (its id derives from order, event, cause)."""
+        update = TradeUpdate(
+            account_id=order["account_id"],
+            event=event,
+            timestamp=self.now,
+            order=TradeUpdateOrder.model_validate(order),
+            **fields,
+        )
+        return Envelope.new(
+            TRADE_UPDATE,
+            update,
+            producer=self.producer,
+            correlation_id=self.correlation_id,
+            id=trade_update_id(order["id"], event, seq or self.cause),
+            occurred_at=self.now,
+        )
+
     def emit(
         self,
         order: dict[str, Any],
@@ -163,21 +181,7 @@ class Book:
         **fields: Any,
     ) -> None:
         """Stage the trade update, with `also` (the writes it reports) in the same statement."""
-        update = TradeUpdate(
-            account_id=order["account_id"],
-            event=event,
-            timestamp=self.now,
-            order=TradeUpdateOrder.model_validate(order),
-            **fields,
-        )
-        envelope = Envelope.new(
-            TRADE_UPDATE,
-            update,
-            producer=self.producer,
-            correlation_id=self.correlation_id,
-            id=trade_update_id(order["id"], event, seq or self.cause),
-            occurred_at=self.now,
-        )
+        envelope = self.trade_update(order, event, seq=seq, **fields)
         self.staged.append(outbox.stage(self.conn, ORDERS_EVENTS, str(order["account_id"]), envelope, also=also))
 
     def move(self, order: dict[str, Any], target: str, event: str | None = None, *, reason: str | None = None) -> None:

@@ -31,6 +31,7 @@ from tradeplane.contracts.orders import (
 )
 from tradeplane.envelope import Envelope
 
+from tp_execution.batch import apply_run, is_plain_submission
 from tp_execution.book import Book, spec_of
 from tp_execution.venue import Venue, VenueOrder, submit_resolved
 
@@ -116,21 +117,38 @@ def apply_one(
 
 
 def execute(envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONSUMER) -> BatchResult:
-    """Apply a batch in order, one transaction per intent, then publish the trade updates the committed ones staged.
+    """Apply a batch in order, then publish the trade updates of what committed.
 
-    If an intent fails, the ones before it stay committed (their claims make the redelivered
-    batch skip them) and what they staged is still published before the error propagates.
+    Runs of plain submissions share a transaction (`tp_execution.batch`); every other intent
+    has its own. If one fails, what committed before it stays (its claims make the redelivered
+    batch skip it) and what it staged is still published before the error propagates.
     """
     result, staged = BatchResult(), []
     try:
-        with db.connection() as conn:  # one checkout for the batch; a transaction per intent
-            for envelope in envelopes:
-                done = apply_one(conn, envelope, venue, producer=producer)
-                if done is None:
+        with db.connection() as conn:  # one checkout for the batch
+            for run in _runs(envelopes):
+                if is_plain_submission(run[0]):  # plain submissions: one transaction for the run
+                    applied, duplicates, done = apply_run(conn, run, venue, consumer=CONSUMER, producer=producer)
+                    result.applied, result.duplicates = result.applied + applied, result.duplicates + duplicates
+                    staged.extend(done)
+                    continue
+                found = apply_one(conn, run[0], venue, producer=producer)  # anything else: one transaction each
+                if found is None:
                     result.duplicates += 1
                 else:
                     result.applied += 1
-                    staged.extend(done)
+                    staged.extend(found)
     finally:
         result.published = outbox.publish(staged)  # after the connection went back to the pool
     return result
+
+
+def _runs(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
+    """Consecutive plain submissions grouped; every other intent alone. The batch's order is kept."""
+    runs: list[list[Envelope]] = []
+    for envelope in envelopes:
+        if runs and is_plain_submission(envelope) and is_plain_submission(runs[-1][0]):
+            runs[-1].append(envelope)
+        else:
+            runs.append([envelope])
+    return runs

@@ -52,6 +52,17 @@ def stage(
     return Staged(topic, key, envelope)
 
 
+def stage_many(conn: Connection[Any], rows: Sequence[tuple[str, str, Envelope]]) -> list[Staged]:
+    """Write many events (topic, key, envelope) in one batched statement, in order (their `seq` follows it)."""
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)",
+                [(env.id, topic, key, json.dumps(env.model_dump(mode="json"))) for topic, key, env in rows],
+            )
+    return [Staged(topic, key, env) for topic, key, env in rows]
+
+
 def publish(staged: Sequence[Staged], conn: Connection[Any] | None = None, flush_timeout_s: float = 2.0) -> bool:
     """Publish committed events and mark them (on `conn` when given); False (logged) when Kafka did not ack in time."""
     if not staged:
