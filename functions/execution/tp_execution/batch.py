@@ -28,8 +28,8 @@ from tradeplane.contracts.topics import ORDERS_EVENTS
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Fill
 
-from tp_execution.book import _ENDED_AT, _FILL_CASH, _FILL_ROW, COLUMNS, Book, execution_id, spec_of
-from tp_execution.position_math import Position, cash_for_fill
+from tp_execution.book import _ENDED_AT, _FILL_CASH, _FILL_ROW, COLUMNS, Book, book_fill, execution_id, spec_of
+from tp_execution.position_math import Position
 from tp_execution.venue import Outcome, Venue, VenueOrder, submit_resolved
 
 _LOCK_POSITIONS = """
@@ -83,33 +83,14 @@ class _Writes:
         self.event(book, order, event, reason=reason)
 
     def fill(self, book: Book, order: dict[str, Any], fill: Fill, exec_id: uuid.UUID) -> None:
-        filled = order["filled_qty"] + fill.qty
-        target = st.FILLED if order["qty"] is None or filled >= order["qty"] else st.PARTIALLY_FILLED
-        order["status"] = st.advance(order["status"], target)
+        booked = book_fill(order, fill, exec_id, self.now)
         key = (order["account_id"], order["symbol"])
         position = self.positions[key] = self.positions[key].after(order["side"], fill.qty, fill.price)
-        previous = (order["filled_avg_price"] or Decimal(0)) * order["filled_qty"]
-        order["filled_avg_price"] = ((previous + fill.qty * fill.price) / filled).quantize(Decimal("0.00000001"))
-        order["filled_qty"] = filled
-        cash = cash_for_fill(order["side"], fill.qty, fill.price)
-        if order["side"] == "buy":
-            self.spent[order["id"]] = self.spent.get(order["id"], Decimal(0)) - cash + fill.fee
-        oid, acct, now = order["id"], order["account_id"], self.now
-        what = f"{order['side']} {fill.qty} {order['symbol']} @ {fill.price}"
-        self.fills.append((exec_id, oid, acct, order["symbol"], order["side"], fill.qty, fill.price, fill.fee, now))
-        self.cash.append((uuid.uuid5(exec_id, "fill"), acct, cash, oid, f"fill:{exec_id}", what, now,
-                          uuid.uuid5(exec_id, "fee"), acct, fill.fee, oid, f"fee:{exec_id}", what, now))  # fmt: skip
-        self.stamps.setdefault(oid, {})["filled_at"] = now
-        self.event(
-            book,
-            order,
-            "fill" if target == st.FILLED else "partial_fill",
-            seq=str(exec_id),
-            price=fill.price,
-            qty=fill.qty,
-            position_qty=position.qty,
-            execution_id=exec_id,
-        )
+        self.spent[order["id"]] = self.spent.get(order["id"], Decimal(0)) + booked.spent
+        self.fills.append(booked.fill_row)
+        self.cash.append(booked.cash_rows)
+        self.stamps.setdefault(order["id"], {})["filled_at"] = self.now
+        self.event(book, order, booked.event, seq=str(exec_id), **booked.update_fields(position.qty))
 
     def outcome(self, book: Book, order: dict[str, Any], outcome: Outcome) -> None:
         self.orders[order["id"]] = order

@@ -109,6 +109,45 @@ def spec_of(order: dict[str, Any]) -> Order:
     )
 
 
+@dataclass(frozen=True)
+class BookedFill:
+    """What one fill writes besides the position (parameters of `_FILL_ROW` and `_FILL_CASH`)."""
+
+    event: str  # fill | partial_fill
+    fill_row: tuple[Any, ...]
+    cash_rows: tuple[Any, ...]
+    spent: Decimal  # what a buy drew from its reservation (notional and fee)
+    fill: Fill
+    exec_id: uuid.UUID
+
+    def update_fields(self, position_qty: Decimal) -> dict[str, Any]:
+        f = self.fill
+        return {"price": f.price, "qty": f.qty, "position_qty": position_qty, "execution_id": self.exec_id}
+
+
+def book_fill(order: dict[str, Any], fill: Fill, exec_id: uuid.UUID, now: datetime) -> BookedFill:
+    """Apply a fill to the order (quantities, average price, status through the state machine) and say what
+    it writes. Both the per-intent path and the batched path use it."""
+    filled = order["filled_qty"] + fill.qty
+    target = st.FILLED if order["qty"] is None or filled >= order["qty"] else st.PARTIALLY_FILLED
+    order["status"] = st.advance(order["status"], target)
+    previous = (order["filled_avg_price"] or Decimal(0)) * order["filled_qty"]
+    order["filled_avg_price"] = ((previous + fill.qty * fill.price) / filled).quantize(Decimal("0.00000001"))
+    order["filled_qty"] = filled
+    cash = cash_for_fill(order["side"], fill.qty, fill.price)
+    oid, acct, symbol, side = order["id"], order["account_id"], order["symbol"], order["side"]
+    what = f"{side} {fill.qty} {symbol} @ {fill.price}"
+    return BookedFill(
+        "fill" if target == st.FILLED else "partial_fill",
+        (exec_id, oid, acct, symbol, side, fill.qty, fill.price, fill.fee, now),
+        (uuid.uuid5(exec_id, "fill"), acct, cash, oid, f"fill:{exec_id}", what, now,
+         uuid.uuid5(exec_id, "fee"), acct, fill.fee, oid, f"fee:{exec_id}", what, now),
+        -cash + fill.fee if side == "buy" else Decimal(0),
+        fill,
+        exec_id,
+    )  # fmt: skip
+
+
 def execution_id(cause: str, order_id: uuid.UUID, n: int) -> uuid.UUID:
     """The same cause (event id) filling the same order gives the same id: a replay can never add a fill."""
     return uuid.uuid5(EXECUTION_IDS, f"{cause}:{order_id}:{n}")
@@ -213,52 +252,18 @@ class Book:
     def fill(self, order: dict[str, Any], fill: Fill, exec_id: uuid.UUID) -> None:
         """One fill in two statements: the position; then the fill row, cash and fee entries, the reservation,
         the order's quantities and status, and its trade update."""
-        filled = order["filled_qty"] + fill.qty
-        target = st.FILLED if order["qty"] is None or filled >= order["qty"] else st.PARTIALLY_FILLED
-        order["status"] = st.advance(order["status"], target)
         position_qty = self._position(order, fill)
-        previous = (order["filled_avg_price"] or Decimal(0)) * order["filled_qty"]
-        order["filled_avg_price"] = ((previous + fill.qty * fill.price) / filled).quantize(Decimal("0.00000001"))
-        order["filled_qty"] = filled
-        cash = cash_for_fill(order["side"], fill.qty, fill.price)
-        spent = -cash + fill.fee if order["side"] == "buy" else Decimal(0)
-        oid, acct, now = order["id"], order["account_id"], self.now
-        what = f"{order['side']} {fill.qty} {order['symbol']} @ {fill.price}"
+        booked = book_fill(order, fill, exec_id, self.now)
         writes: list[outbox.Also] = [
-            (_FILL_ROW, (exec_id, oid, acct, order["symbol"], order["side"], fill.qty, fill.price, fill.fee, now)),
+            (_FILL_ROW, booked.fill_row),
+            (_FILL_CASH, booked.cash_rows),
+            (_FILL_RESERVATION, (booked.spent, order["status"] == st.FILLED, self.now, order["id"])),
             (
-                _FILL_CASH,
-                (
-                    uuid.uuid5(exec_id, "fill"),
-                    acct,
-                    cash,
-                    oid,
-                    f"fill:{exec_id}",
-                    what,
-                    now,
-                    uuid.uuid5(exec_id, "fee"),
-                    acct,
-                    fill.fee,
-                    oid,
-                    f"fee:{exec_id}",
-                    what,
-                    now,
-                ),
+                _FILL_ORDER,
+                (order["filled_qty"], order["filled_avg_price"], order["status"], self.now, self.now, order["id"]),
             ),
-            (_FILL_RESERVATION, (spent, target == st.FILLED, now, oid)),
-            (_FILL_ORDER, (filled, order["filled_avg_price"], target, now, now, oid)),
         ]
-        event = "fill" if target == st.FILLED else "partial_fill"
-        self.emit(
-            order,
-            event,
-            seq=str(exec_id),
-            also=writes,
-            price=fill.price,
-            qty=fill.qty,
-            position_qty=position_qty,
-            execution_id=exec_id,
-        )
+        self.emit(order, booked.event, seq=str(exec_id), also=writes, **booked.update_fields(position_qty))
 
     def _position(self, order: dict[str, Any], fill: Fill) -> Decimal:
         signed = fill.qty if order["side"] == "buy" else -fill.qty

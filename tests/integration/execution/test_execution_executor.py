@@ -153,3 +153,21 @@ def test_api_guard_other_accounts_are_untouched(api: Api, core_env: dict[str, An
         " where o.account_id <> f.account_id",
     )
     assert rows[0]["n"] == 0
+
+
+def test_a_mixed_batch_keeps_its_order_across_runs_and_single_intents(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("AAPL", "190")
+    resting = submit(trader, type="limit", limit_price="150", client_order_id="mix-rest")
+    submit(trader, qty="1", client_order_id="mix-mkt")
+    assert execute(core_env, bindings, trader)["applied"] == 2  # one run of two plain submissions
+    assert trader.api.delete(f"/v2/orders/{resting['id']}", headers=trader.key).status == 204
+    submit(trader, qty="2", client_order_id="mix-after")
+    submit(trader, qty="3", client_order_id="mix-last", order_class="oto", stop_loss={"stop_price": "150"})
+    # The cancel (alone), then a plain submission (a run of one), then an OTO order (alone).
+    assert execute(core_env, bindings, trader, skip=2) == {"applied": 3, "duplicates": 0, "rejected": 0}
+    events = [(c, e) for c, e, _ in trade_events(core_env["dsn"], trader.account_id)]
+    assert events[:4] == [("mix-rest", "new"), ("mix-mkt", "new"), ("mix-mkt", "fill"), ("mix-rest", "canceled")]
+    assert events[4:7] == [("mix-after", "new"), ("mix-after", "fill"), ("mix-last", "new")]
+    assert book(core_env["dsn"], trader.account_id)["positions"] == {"AAPL": Decimal(6)}
