@@ -129,3 +129,36 @@ def test_a_pending_cancel_order_is_not_filled(
     assert trader.api.delete(f"/v2/orders/{order['id']}", headers=trader.key).status == 204
     match(bindings, core_env, tick("AAPL", "100"))
     assert status(core_env["dsn"], order["id"]) == ("pending_cancel", 0)
+
+
+def test_a_partly_filled_take_profit_resizes_its_stop_loss(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("INTC", "20")
+    parent = resting(trader, core_env, bindings, symbol="INTC", type="market", time_in_force="day",
+                     order_class="bracket", take_profit={"limit_price": "22"}, stop_loss={"stop_price": "18"},
+                     client_order_id="brk-resize")  # fmt: skip
+    legs = {"take_profit" if leg["type"] == "limit" else "stop_loss": leg["id"] for leg in parent["legs"]}
+    # 8 shares trade through the take-profit; we may take half of them.
+    match(bindings, core_env, tick("INTC", "22.5", size="8"), config=FillConfig(participation=Decimal("0.5")))
+    dsn = core_env["dsn"]
+    assert status(dsn, legs["take_profit"]) == ("partially_filled", 4)
+    stop = query(dsn, "select status, qty from trading.orders where id = %s", uuid.UUID(legs["stop_loss"]))[0]
+    assert (stop["status"], stop["qty"]) == ("new", 6)
+    assert book(dsn, trader.account_id)["positions"] == {"INTC": Decimal(6)}
+
+
+def test_oco_sides_work_at_once_and_one_filling_cancels_the_other(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("ORCL", "100")
+    resting(trader, core_env, bindings, symbol="ORCL", type="market", time_in_force="day", client_order_id="own")
+    oco = resting(trader, core_env, bindings, symbol="ORCL", side="sell", limit_price="110", order_class="oco",
+                  take_profit={"limit_price": "110"}, stop_loss={"stop_price": "90"}, client_order_id="oco")  # fmt: skip
+    [stop_leg] = oco["legs"]
+    dsn = core_env["dsn"]
+    assert status(dsn, oco["id"])[0] == "new" and status(dsn, stop_leg["id"])[0] == "new"
+    match(bindings, core_env, tick("ORCL", "89"))
+    assert status(dsn, stop_leg["id"]) == ("filled", 10)
+    assert status(dsn, oco["id"])[0] == "canceled"
+    assert book(dsn, trader.account_id)["positions"] == {}
