@@ -153,8 +153,9 @@ def test_oco_sides_work_at_once_and_one_filling_cancels_the_other(
 ) -> None:
     set_price("ORCL", "100")
     resting(trader, core_env, bindings, symbol="ORCL", type="market", time_in_force="day", client_order_id="own")
+    exits = {"take_profit": {"limit_price": "110"}, "stop_loss": {"stop_price": "90"}}
     oco = resting(trader, core_env, bindings, symbol="ORCL", side="sell", limit_price="110", order_class="oco",
-                  take_profit={"limit_price": "110"}, stop_loss={"stop_price": "90"}, client_order_id="oco")  # fmt: skip
+                  client_order_id="oco", **exits)  # fmt: skip
     [stop_leg] = oco["legs"]
     dsn = core_env["dsn"]
     assert status(dsn, oco["id"])[0] == "new" and status(dsn, stop_leg["id"])[0] == "new"
