@@ -11,8 +11,9 @@ Priority: buys by limit price high to low, sells low to high (market and stop or
 which take any price, first), then by submission time. With a participation rate the
 tick's or bar's volume is shared out in that order, separately per side.
 
-Each order's outcome is its own transaction: row lock, re-read status (a cancel, the
-executor or expiry may have ended it), decide, then claim `<market event id>:<order id>`
+Orders the price does not touch (as last read) are skipped without a lock. Each order that
+changes is its own transaction: row lock, re-read status (a cancel, the executor or expiry may
+have ended it), decide again, then claim `<market event id>:<order id>`
 in `ops.inbox` only when something changes, so a redelivered tick or bar changes nothing
 and idle orders leave no inbox rows.
 """
@@ -30,15 +31,15 @@ from tradeplane import db, inbox, outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.contracts.market import BAR_EVENT, TICK_EVENT, Bar, tick_from_envelope
 from tradeplane.envelope import Envelope
-from tradeplane.fill_model import FillConfig, bar_path, on_path
+from tradeplane.fill_model import Decision, FillConfig, bar_path, on_path
 
-from tp_execution.book import Book, spec_of
+from tp_execution.book import COLUMNS, Book, spec_of
 
 CONSUMER = "order_matcher"
 MARKET_EVENTS = frozenset({TICK_EVENT, BAR_EVENT})
 
-_CANDIDATES = """
-select id, side, type, limit_price, submitted_at from trading.orders
+_CANDIDATES = f"""
+select {COLUMNS} from trading.orders
 where symbol = %s and status in ('new', 'partially_filled') and submitted_at <= %s
 """
 
@@ -82,6 +83,10 @@ def priority(order: dict[str, Any]) -> tuple[int, Decimal, datetime]:
     return (1, -limit if order["side"] == "buy" else limit, order["submitted_at"])
 
 
+def _changes(order: dict[str, Any], decision: Decision) -> bool:
+    return bool(decision.fills) or decision.hwm != order["hwm"] or decision.triggered != order["stop_triggered"]
+
+
 def _match_one(
     conn: Connection[Any], point: PricePoint, order_id: Any, left: Decimal | None, config: FillConfig
 ) -> tuple[Decimal, Book]:
@@ -92,8 +97,7 @@ def _match_one(
         if order is None or order["status"] not in st.WORKING:
             return Decimal(0), book  # ended (canceled, expired, replaced, filled) since the candidates were read
         decision = on_path(spec_of(order), point.path, config, volume=left)
-        changed = decision.fills or decision.hwm != order["hwm"] or decision.triggered != order["stop_triggered"]
-        if not changed or not inbox.claim(conn, CONSUMER, f"{point.event_id}:{order_id}"):
+        if not _changes(order, decision) or not inbox.claim(conn, CONSUMER, f"{point.event_id}:{order_id}"):
             return Decimal(0), book
         book.apply(order, decision)
         return decision.filled_qty, book
@@ -118,6 +122,8 @@ def _match_point(point: PricePoint, config: FillConfig, result: MatchResult) -> 
         left = {"buy": point.volume, "sell": point.volume}
         for candidate in sorted((dict(r) for r in rows), key=priority):
             side = candidate["side"]
+            if not _changes(candidate, on_path(spec_of(candidate), point.path, config, volume=left[side])):
+                continue  # untouched by this price as last read: no lock, no transaction
             took, book = _match_one(conn, point, candidate["id"], left[side], config)
             if book.staged:
                 result.orders_changed += 1
