@@ -62,7 +62,10 @@ def test_positions_are_valued_at_the_latest_price(api: Api, trader: Trader, core
         "110",
     )
     assert (p["market_value"], p["cost_basis"], p["unrealized_pl"]) == ("1100.00", "1000.00", "100.00")
+    assert (p["exchange"], p["asset_class"], p["asset_marginable"]) == ("NASDAQ", "us_equity", True)
     by_symbol = api.get("/v2/positions/AAPL", headers=trader.key).body
+    # The same asset id as GET /v2/assets gives, so either finds the position.
+    assert by_symbol["asset_id"] == api.get("/v2/assets/AAPL", headers=trader.key).body["id"]
     assert api.get(f"/v2/positions/{by_symbol['asset_id']}", headers=trader.key).body["symbol"] == "AAPL"
     assert api.get("/v2/positions/MSFT", headers=trader.key).status == 404
     account = api.get("/v2/account", headers=trader.key).body
