@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from alpaca_trade_api.rest import REST, APIError
@@ -21,6 +22,15 @@ from alpaca_trade_api.rest import REST, APIError
 
 def error(exc: APIError) -> dict[str, Any]:
     return {"status": exc.status_code, "code": exc.code, "message": str(exc)}
+
+
+def refused(call: Callable[[], Any]) -> dict[str, Any] | None:
+    """The APIError `call` raised, as the SDK read it; None when it succeeded."""
+    try:
+        call()
+    except APIError as exc:
+        return error(exc)
+    return None
 
 
 def order(o: Any) -> dict[str, Any]:
@@ -36,11 +46,7 @@ def reference() -> dict[str, Any]:
     assets = api.list_assets(status="active", asset_class="us_equity")
     aapl = api.get_asset("AAPL")
     by_id = api.get_asset(aapl.id)
-    try:
-        api.get_asset("ZZZZ")
-        missing = None
-    except APIError as exc:
-        missing = error(exc)
+    missing = refused(lambda: api.get_asset("ZZZZ"))
     return {
         "clock": {"is_open": clock.is_open, "next_open_after_now": bool(clock.next_open > clock.timestamp)},
         "calendar": [[str(d.date.date()), d.open.strftime("%H:%M"), d.close.strftime("%H:%M")] for d in days],
@@ -64,11 +70,7 @@ def orders(api: REST) -> dict[str, Any]:
     old = api.get_order(first.id)
     api.cancel_order(new.id)
     canceled = api.get_order(new.id)
-    try:
-        api.cancel_order(new.id)
-        cancel_again = None
-    except APIError as exc:
-        cancel_again = error(exc)
+    cancel_again = refused(lambda: api.cancel_order(new.id))
     others = [
         api.submit_order("MSFT", qty=1, side="buy", type="limit", time_in_force="gtc", limit_price=10).id
         for _ in range(2)
@@ -94,11 +96,7 @@ def positions(api: REST) -> dict[str, Any]:
     held = api.list_positions()
     aapl = api.get_position("AAPL")
     close = api.close_position("MSFT", qty=1)
-    try:
-        api.get_position("NVDA")
-        missing = None
-    except APIError as exc:
-        missing = error(exc)
+    missing = refused(lambda: api.get_position("NVDA"))
     return {
         "held": sorted((p.symbol, p.qty, p.side, p.exchange) for p in held),
         "aapl": {k: aapl._raw[k] for k in ("asset_id", "avg_entry_price", "cost_basis", "market_value", "qty")},
@@ -136,12 +134,7 @@ def book() -> dict[str, Any]:
 
 
 def wrong_key() -> dict[str, Any]:
-    api = REST()
-    try:
-        api.get_account()
-    except APIError as exc:
-        return error(exc)
-    return {"status": 200}
+    return refused(REST().get_account) or {"status": 200}
 
 
 SCENARIOS = {"reference": reference, "book": book, "wrong-key": wrong_key}
