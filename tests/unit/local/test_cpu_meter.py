@@ -10,9 +10,14 @@ from pathlib import Path
 
 from tradeplane_local import cpu_meter
 
-BURN = "\n".join(
-    ["import time", "t = time.process_time()", "while time.process_time() - t < 0.3: pass", "print('done', flush=True)", "input()"]
-)
+BURN = """
+import time
+t = time.process_time()
+while time.process_time() - t < 0.3:
+    pass
+print("done", flush=True)
+input()
+"""
 
 
 def test_children_of_the_runtime_are_billed_to_functions(tmp_path: Path) -> None:
