@@ -83,7 +83,7 @@ class RoundReport:
         return not self.missing and self.trade_count == self.applied
 
 
-def _tick(run: str, client: int, seq: int, symbol: str, base: datetime) -> tuple[str, bytes]:
+def tick_envelope(run: str, client: int, seq: int, symbol: str, base: datetime) -> tuple[str, bytes]:
     """A `market.tick` envelope, written to the wire contract (not through a domain module that may move)."""
     event_id = f"t-{run}-{client}-{seq}"
     ts = (base + timedelta(milliseconds=seq * 37 + client)).isoformat().replace("+00:00", "Z")
@@ -128,7 +128,7 @@ def _produce(bootstrap: str, topic: str, run: str, client: int, plan: ChaosPlan,
     bursts = 10
     for seq in range(share):
         symbol = symbols[(seq * plan.clients + client) % len(symbols)]
-        _, value = _tick(run, client, seq, symbol, base)
+        _, value = tick_envelope(run, client, seq, symbol, base)
         producer.produce(topic, key=symbol.encode(), value=value, on_delivery=acks.report)  # keyed as ingest keys
         if (seq + 1) % max(1, share // bursts) == 0:
             producer.poll(0)
@@ -327,14 +327,26 @@ class ChaosDriver:
 
 
 def chaos_runtime(
-    state_dir: Path, dsn: str, bootstrap: str, redis_url: str, manifest_path: Path = DEFAULT_MANIFEST
+    state_dir: Path,
+    dsn: str,
+    bootstrap: str,
+    redis_url: str,
+    manifest_path: Path = DEFAULT_MANIFEST,
+    max_concurrency: int = RuntimeConfig.max_concurrency,
 ) -> Runtime:
-    """The manifest's functions on the local runtime, with the schema and topics in place."""
+    """The manifest's functions on the local runtime, with the schema and topics in place.
+
+    `max_concurrency` caps each function's local containers (its reserved concurrency still applies)."""
     manifest: Manifest = load_manifest(manifest_path)
     provision.migrate(dsn)
     provision.create_topics(bootstrap, manifest)
     bindings = provision.local_bindings(manifest, db_dsn=dsn, redis_url=redis_url, kafka_bootstrap=bootstrap)
-    config = RuntimeConfig(manifest=str(manifest_path), state_dir=str(state_dir), bindings=asdict(bindings))
+    config = RuntimeConfig(
+        manifest=str(manifest_path),
+        state_dir=str(state_dir),
+        bindings=asdict(bindings),
+        max_concurrency=max_concurrency,
+    )
     runtime = Runtime(config, manifest)
     runtime.start()
     return runtime
