@@ -32,7 +32,7 @@ from typing import Any
 from tradeplane_tools.manifest import REPO_ROOT, load_manifest
 
 from tradeplane_local import provision, servers
-from tradeplane_local.host import FunctionHost, InvokeResult
+from tradeplane_local.host import InvokeResult
 from tradeplane_local.kafka_chaos import FUNCTION as BAR_AGGREGATOR
 from tradeplane_local.kafka_chaos import chaos_runtime, tick_envelope
 from tradeplane_local.kafka_source import KafkaEventSource
@@ -89,15 +89,6 @@ class Completion:
             return self.records / max(self.done_at - self.first_start, 1e-9)
 
 
-def warm(host: FunctionHost, containers: int) -> None:
-    """Start `containers` containers at once (concurrent empty invocations), so no round pays a cold start."""
-    threads = [threading.Thread(target=host.invoke, args=({"records": {}},)) for _ in range(containers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
 def produce(bootstrap: str, topic: str, records: Sequence[Record]) -> None:
     from confluent_kafka import Producer
 
@@ -141,7 +132,7 @@ def io_rates(bootstrap: str, state: Path, per_partition: int, rounds: int) -> di
         rates = {}
         for partitions in PARTITION_COUNTS:
             function = f"io_p{partitions}"
-            warm(runtime.hosts[function], partitions)
+            runtime.hosts[function].warm_many(partitions)
             completion = Completion(_source(runtime, function))
             topic = f"scale_p{partitions}"
             samples = [_io_round(bootstrap, completion, topic, partitions, per_partition) for _ in range(rounds)]
@@ -243,7 +234,7 @@ def aggregator_figures(bootstrap: str, state: Path, ticks: int) -> AggregatorFig
                 state / "runtime", primary.url, bootstrap, redis.url or "", max_concurrency=TICK_PARTITIONS
             )
             try:
-                warm(runtime.hosts[BAR_AGGREGATOR], TICK_PARTITIONS)
+                runtime.hosts[BAR_AGGREGATOR].warm_many(TICK_PARTITIONS)
                 completion = Completion(_source(runtime, BAR_AGGREGATOR))
                 rates = {}
                 with LagSampler(primary.url).sampling() as lag:
