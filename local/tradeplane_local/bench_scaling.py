@@ -24,19 +24,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradeplane_tools.manifest import REPO_ROOT, load_manifest
+from tradeplane_tools.manifest import REPO_ROOT
 
 from tradeplane_local import provision, servers
 from tradeplane_local.host import InvokeResult
 from tradeplane_local.kafka_chaos import FUNCTION as BAR_AGGREGATOR
-from tradeplane_local.kafka_chaos import chaos_runtime, tick_envelope
+from tradeplane_local.kafka_chaos import chaos_runtime, local_runtime, tick_envelope
 from tradeplane_local.kafka_source import KafkaEventSource
-from tradeplane_local.runtime import Runtime, RuntimeConfig
+from tradeplane_local.runtime import Runtime
 
 SCALING_MANIFEST = REPO_ROOT / "bench" / "functions" / "scaling.toml"
 PARTITION_COUNTS = (1, 2, 4, 6)
@@ -117,17 +117,7 @@ def _io_round(bootstrap: str, completion: Completion, topic: str, partitions: in
 
 def io_rates(bootstrap: str, state: Path, per_partition: int, rounds: int) -> dict[int, float]:
     """Median records/s of the I/O-bound consumer per partition count."""
-    manifest = load_manifest(SCALING_MANIFEST)
-    provision.create_topics(bootstrap, manifest)
-    bindings = provision.local_bindings(manifest, db_dsn=None, redis_url=None, kafka_bootstrap=bootstrap)
-    config = RuntimeConfig(
-        manifest=str(SCALING_MANIFEST),
-        state_dir=str(state),
-        bindings=asdict(bindings),
-        max_concurrency=max(PARTITION_COUNTS),
-    )
-    runtime = Runtime(config, manifest)
-    runtime.start()
+    runtime = local_runtime(state, SCALING_MANIFEST, bootstrap=bootstrap, max_concurrency=max(PARTITION_COUNTS))
     try:
         rates = {}
         for partitions in PARTITION_COUNTS:

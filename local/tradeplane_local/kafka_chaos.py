@@ -353,19 +353,20 @@ class ChaosDriver:
         self._dlq_reader.close()
 
 
-def chaos_runtime(
+def local_runtime(
     state_dir: Path,
-    dsn: str,
+    manifest_path: Path,
+    *,
     bootstrap: str,
-    redis_url: str,
-    manifest_path: Path = DEFAULT_MANIFEST,
+    dsn: str | None = None,
+    redis_url: str | None = None,
     max_concurrency: int = RuntimeConfig.max_concurrency,
 ) -> Runtime:
-    """The manifest's functions on the local runtime, with the schema and topics in place.
-
-    `max_concurrency` caps each function's local containers (its reserved concurrency still applies)."""
+    """A manifest's functions on the local runtime against given servers, its topics (and the schema, given a
+    database) in place. `max_concurrency` caps each function's containers (reserved concurrency still applies)."""
     manifest: Manifest = load_manifest(manifest_path)
-    provision.migrate(dsn)
+    if dsn:
+        provision.migrate(dsn)
     provision.create_topics(bootstrap, manifest)
     bindings = provision.local_bindings(manifest, db_dsn=dsn, redis_url=redis_url, kafka_bootstrap=bootstrap)
     config = RuntimeConfig(
@@ -377,6 +378,20 @@ def chaos_runtime(
     runtime = Runtime(config, manifest)
     runtime.start()
     return runtime
+
+
+def chaos_runtime(
+    state_dir: Path,
+    dsn: str,
+    bootstrap: str,
+    redis_url: str,
+    manifest_path: Path = DEFAULT_MANIFEST,
+    max_concurrency: int = RuntimeConfig.max_concurrency,
+) -> Runtime:
+    """The manifest's functions on the local runtime, with the schema and topics in place."""
+    return local_runtime(
+        state_dir, manifest_path, bootstrap=bootstrap, dsn=dsn, redis_url=redis_url, max_concurrency=max_concurrency
+    )
 
 
 @contextmanager
