@@ -84,9 +84,7 @@ def view_with_legs(conn: Connection[Any], row: dict[str, Any]) -> dict[str, Any]
 
 _FACTS = """
 select a.status,
-       coalesce((select sum(amount) from trading.cash_ledger where account_id = a.id), 0)
-       - coalesce((select sum(amount) from trading.reservations where account_id = a.id and released_at is null), 0)
-         as buying_power,
+       coalesce((select cash - reserved from trading.balances where account_id = a.id), 0) as buying_power,
        (select id from trading.orders where account_id = a.id and client_order_id = %(c)s) as existing,
        (select row_to_json(s) from core.risk_settings s where s.account_id = a.id) as settings,
        coalesce((select qty from trading.positions where account_id = a.id and symbol = %(s)s), 0) as position,

@@ -10,7 +10,6 @@ order that is already accepted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ def stage(
 ) -> Staged:
     """Write the event; `also` is one more insert sent in the same round trip (a data-modifying CTE)."""
     sql = "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)"
-    params: tuple[Any, ...] = (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json")))
+    params: tuple[Any, ...] = (envelope.id, topic, key, envelope.to_json().decode())
     if also is not None:
         sql = f"with also as ({also[0]}) {sql}"
         params = (*also[1], *params)
