@@ -323,6 +323,7 @@ class ChaosDriver:
         report = RoundReport(seed=self.seed)
         acks = _Acks()
         before = self._counters()
+        self.host.warm_many(self.host.cfg.max_concurrency)  # containers killed last round: not this one's cold starts
         dup_before, failed_before = self._duplicates, self._failed_records
         with self._lock:
             self._peak = self._in_flight

@@ -57,4 +57,4 @@ def test_kill_with_six_partitions_in_flight_short(driver: ChaosDriver) -> None:
 def test_kill_with_six_partitions_in_flight_20_runs(driver: ChaosDriver) -> None:
     reports = _runs(driver, LONG_RUNS)
     _chaos_happened(reports)
-    assert sum(len(r.busy_at_kills) for r in reports) >= LONG_RUNS
+    assert sum(PARTITIONS in r.busy_at_kills for r in reports) >= LONG_RUNS // 2  # most runs killed at six
