@@ -4,7 +4,7 @@
   one transaction per order, trade updates published to Kafka and flushed) with real
   PostgreSQL and Kafka, in WORKERS processes (one per account, as the partitions of
   `orders.submitted` spread accounts over executor containers), against pgbench's
-  TPC-B-like rate on the same server (`bench_orders.pgbench_tps`). The orders are
+  TPC-B-like rate on the same server (`bench_orders.pgbench`). The orders are
   written as the Core API leaves them (accepted, with a reservation), so the figure
   is the executor's own.
 - Submit to filled for a market order through the whole local platform: `POST /v2/orders`
@@ -35,7 +35,7 @@ from tradeplane_tools.manifest import DEFAULT_MANIFEST, Bindings, domain_paths, 
 
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
-from tradeplane_local.bench_orders import pgbench_tps
+from tradeplane_local.bench_orders import pgbench
 
 WORKERS = 4
 BATCH = 100
@@ -207,7 +207,7 @@ def bench_execution(quick: bool, row: Row, header: Callable[[str], None]) -> Non
             bootstrap = st["bindings"]["kafka_bootstrap"]
             submit_to_filled(report.gateway, keys[0], bootstrap, 3)  # cold starts outside the measurement
             fills, floor = submit_to_filled(report.gateway, keys[0], bootstrap, fills_n)
-            tps = pgbench_tps(local_dsn(state) or "", seconds=5 if quick else 15)
+            tps = pgbench(local_dsn(state) or "", seconds=5 if quick else 15).tps
             rate = executor_rate(state, accounts[1:] + accounts[:1], per_worker)
             row("executions/s, executor", f"{rate:.0f}/s", f"{tps:.0f} tps", f"{rate / tps:.2f}x",
                 "baseline: pgbench TPC-B-like, 8 clients; goal >= 1.0x")  # fmt: skip

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tradeplane_local import stack
+from tradeplane_local import replica_reads, stack
 from tradeplane_local.devtokens import local_token
 
 SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
@@ -226,6 +226,8 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             if not any(env["data"]["event"] == "fill" for env in updates):
                 print("demo FAILED: no fill confirmation arrived")
                 return 1
+            _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
+            print("\n".join(replica_reads.section(state_dir)))
             _step("Next in the pipeline: strategies turn bars into signals (coming with their component)")
         return 0
     finally:

@@ -67,6 +67,16 @@ def query(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
         return conn.execute(sql, args).fetchall()
 
 
+def list_instrument(dsn: str, symbol: str) -> None:
+    """Make `symbol` a tradable asset (the Core API refuses symbols market.instruments does not list)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "insert into market.instruments (id, symbol, exchange) values"
+            " (md5('tradeplane-asset:' || %s)::uuid, %s, 'NASDAQ') on conflict do nothing",
+            (symbol, symbol),
+        )
+
+
 def outbox_envelopes(dsn: str, account_id: str, topic: str = ORDERS_SUBMITTED) -> list[Envelope]:
     """The events the account's writes staged on `topic`, oldest first (what was, or will be, published)."""
     rows = query(dsn, "select envelope from trading.outbox where topic = %s and key = %s order by seq",

@@ -80,17 +80,24 @@ def _on_cancel(book: Book, venue: Venue, envelope: Envelope, order: dict[str, An
 
 
 def _on_replace(book: Book, venue: Venue, envelope: Envelope, new: dict[str, Any]) -> None:
-    """`new` is the replacement (locked); the order it replaces is locked after it."""
+    """`new` is the replacement (locked); the order it replaces is locked after it.
+
+    The Core API left the old order `replaced` (no venue held it) or `pending_replace` (a venue
+    did); here the swap completes under the old order's row lock, unless a fill got there first.
+    """
     replaces = envelope.data_as(OrderSubmitted).replaces
     old = book.lock(replaces) if replaces else None
     if new["status"] != st.ACCEPTED:
         return
-    if old is not None and old["status"] == st.FILLED:  # the old order filled first: the replacement loses
-        book.move(new, st.REJECTED, "rejected", reason="the order filled before it could be replaced")
-        book.emit(old, "order_replace_rejected")
+    if old is not None and old["status"] not in (st.PENDING_REPLACE, st.REPLACED):
+        # The old order filled (or ended) before the swap: the replacement loses.
+        book.move(new, st.REJECTED, "rejected", reason=f"the order to replace is {old['status']}")
+        book.emit(old, "order_replace_rejected", reason=f"order is {old['status']}")
         return
-    if old is not None:
+    if old is not None and old["status"] == st.PENDING_REPLACE:
         venue.cancel(old["client_order_id"])
+        book.move(old, st.REPLACED, "replaced")
+    elif old is not None:
         book.emit(old, "replaced")
     send(book, new, venue)
 

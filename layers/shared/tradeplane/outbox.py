@@ -11,7 +11,6 @@ stages its trade updates the same way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -42,7 +41,7 @@ def stage(
     """Write the event; `also` is one or more writes sent in the same round trip (data-modifying CTEs,
     positional `%s` parameters)."""
     sql = "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)"
-    params: tuple[Any, ...] = (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json")))
+    params: tuple[Any, ...] = (envelope.id, topic, key, envelope.to_json().decode())
     if also:
         writes = [cast(Also, also)] if isinstance(also[0], str) else cast(Sequence[Also], also)
         ctes = ", ".join(f"also{i} as ({w[0]})" for i, w in enumerate(writes))
@@ -58,7 +57,7 @@ def stage_many(conn: Connection[Any], rows: Sequence[tuple[str, str, Envelope]])
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)",
-                [(env.id, topic, key, json.dumps(env.model_dump(mode="json"))) for topic, key, env in rows],
+                [(env.id, topic, key, env.to_json().decode()) for topic, key, env in rows],
             )
     return [Staged(topic, key, env) for topic, key, env in rows]
 

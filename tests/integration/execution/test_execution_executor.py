@@ -57,7 +57,7 @@ def test_the_same_batch_delivered_twice_fills_once(
 def test_market_order_without_a_price_is_rejected_with_the_reason_and_releases_nothing_twice(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader
 ) -> None:
-    order = submit(trader, symbol="ZZNOPX", client_order_id="nopx")
+    order = submit(trader, symbol="KO", client_order_id="nopx")
     execute(core_env, bindings, trader)
     assert order_row(core_env["dsn"], order["id"])["status"] == "rejected"
     data = query(
@@ -171,3 +171,22 @@ def test_a_mixed_batch_keeps_its_order_across_runs_and_single_intents(
     assert events[:4] == [("mix-rest", "new"), ("mix-mkt", "new"), ("mix-mkt", "fill"), ("mix-rest", "canceled")]
     assert events[4:7] == [("mix-after", "new"), ("mix-after", "fill"), ("mix-last", "new")]
     assert book(core_env["dsn"], trader.account_id)["positions"] == {"AAPL": Decimal(6)}
+
+
+def test_a_replace_that_arrives_after_the_fill_is_rejected(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("AAPL", "190")
+    old = submit(trader, type="limit", limit_price="150", client_order_id="late-rep")
+    execute(core_env, bindings, trader)
+    reply = trader.api.patch(f"/v2/orders/{old['id']}", {"limit_price": "151", "client_order_id": "late-rep-new"},
+                             headers=trader.key)  # fmt: skip
+    assert reply.status == 200 and order_row(core_env["dsn"], old["id"])["status"] == "pending_replace"
+    # A venue filled the old order before it took the replace (the state machine allows it).
+    filled = "update trading.orders set status = 'filled', filled_qty = qty where id = %s returning id"
+    query(core_env["dsn"], filled, uuid.UUID(old["id"]))
+    execute(core_env, bindings, trader, skip=1)
+    assert order_row(core_env["dsn"], reply.body["id"])["status"] == "rejected"
+    events = trade_events(core_env["dsn"], trader.account_id)
+    assert events[-2:] == [("late-rep-new", "rejected", "rejected"), ("late-rep", "order_replace_rejected", "filled")]
+    assert book(core_env["dsn"], trader.account_id)["reserved"] == 0

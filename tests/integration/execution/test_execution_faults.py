@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.core_api import Api, Trader, new_trader
-from support.execution import as_function, book, call, outbox_envelopes, query, submit
+from support.execution import as_function, book, call, list_instrument, outbox_envelopes, query, submit
 from tradeplane import kafka_producer
 from tradeplane.contracts.topics import ORDERS_SUBMITTED
 from tradeplane.envelope import Envelope
@@ -220,6 +220,7 @@ def test_executor_and_matcher_at_once_conserve_cash_and_positions(
     risk = {"shorting_enabled": True}
     assert api.put(f"/v1/accounts/{trader.account_id}/risk-settings", risk, headers=trader.bearer).status == 200
     symbol = "C" + uuid.uuid4().hex[:7].upper()
+    list_instrument(core_env["dsn"], symbol)
     set_price(symbol, "100")
     for side, kind, qty, limit in orders:
         extra = {"limit_price": str(limit), "time_in_force": "gtc"} if kind == "limit" else {}

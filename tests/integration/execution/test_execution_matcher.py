@@ -151,15 +151,15 @@ def test_a_partly_filled_take_profit_resizes_its_stop_loss(
 def test_oco_sides_work_at_once_and_one_filling_cancels_the_other(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
-    set_price("ORCL", "100")
-    resting(trader, core_env, bindings, symbol="ORCL", type="market", time_in_force="day", client_order_id="own")
+    set_price("JPM", "100")
+    resting(trader, core_env, bindings, symbol="JPM", type="market", time_in_force="day", client_order_id="own")
     exits = {"take_profit": {"limit_price": "110"}, "stop_loss": {"stop_price": "90"}}
-    oco = resting(trader, core_env, bindings, symbol="ORCL", side="sell", limit_price="110", order_class="oco",
+    oco = resting(trader, core_env, bindings, symbol="JPM", side="sell", limit_price="110", order_class="oco",
                   client_order_id="oco", **exits)  # fmt: skip
     [stop_leg] = oco["legs"]
     dsn = core_env["dsn"]
     assert status(dsn, oco["id"])[0] == "new" and status(dsn, stop_leg["id"])[0] == "new"
-    match(bindings, core_env, tick("ORCL", "89"))
+    match(bindings, core_env, tick("JPM", "89"))
     assert status(dsn, stop_leg["id"]) == ("filled", 10)
     assert status(dsn, oco["id"])[0] == "canceled"
     assert book(dsn, trader.account_id)["positions"] == {}
