@@ -80,11 +80,11 @@ def test_account_and_configurations(client: TradingClient) -> None:
 
 
 def settled(client: TradingClient, order_id: Any, timeout: float = 10.0) -> Any:
-    """The order's status once the executor has applied a cancel: an order the venue holds is
-    `pending_cancel` until then (execution, issue 10)."""
+    """The order's status once the executor has applied a cancel or replace: an order the venue holds
+    is `pending_cancel` / `pending_replace` until then (execution, issue 10)."""
     deadline = time.monotonic() + timeout
     status = client.get_order_by_id(order_id).status  # type: ignore[union-attr]
-    while status == OrderStatus.PENDING_CANCEL and time.monotonic() < deadline:
+    while status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE) and time.monotonic() < deadline:
         time.sleep(0.05)
         status = client.get_order_by_id(order_id).status  # type: ignore[union-attr]
     return status
@@ -110,7 +110,7 @@ def test_orders_lifecycle(client: TradingClient) -> None:
     assert [o.id for o in listed] == [order.id]
     replaced = client.replace_order_by_id(order.id, ReplaceOrderRequest(qty=3, limit_price=99))
     assert replaced.replaces == order.id and replaced.qty == "3"
-    assert client.get_order_by_id(order.id).status == OrderStatus.REPLACED
+    assert settled(client, order.id) == OrderStatus.REPLACED
     client.cancel_order_by_id(replaced.id)
     assert settled(client, replaced.id) == OrderStatus.CANCELED
     bracket = client.submit_order(
