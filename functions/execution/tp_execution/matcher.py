@@ -108,29 +108,29 @@ def match(points: Sequence[PricePoint], config: FillConfig) -> MatchResult:
     trade updates of what committed (also when a later order fails and the batch is redelivered)."""
     result = MatchResult()
     try:
-        for point in points:
-            _match_point(point, config, result)
+        with db.connection() as conn:  # one checkout for the batch; a transaction per changed order
+            for point in points:
+                _match_point(conn, point, config, result)
     finally:
-        outbox.publish(result.staged)
+        outbox.publish(result.staged)  # after the connection went back to the pool
     return result
 
 
-def _match_point(point: PricePoint, config: FillConfig, result: MatchResult) -> None:
-    with db.connection() as conn:  # one checkout for the point; a transaction per order
-        with conn.transaction():
-            rows = conn.execute(_CANDIDATES, (point.symbol, point.at)).fetchall()
-        left = {"buy": point.volume, "sell": point.volume}
-        for candidate in sorted((dict(r) for r in rows), key=priority):
-            side = candidate["side"]
-            if not _changes(candidate, on_path(spec_of(candidate), point.path, config, volume=left[side])):
-                continue  # untouched by this price as last read: no lock, no transaction
-            took, book = _match_one(conn, point, candidate["id"], left[side], config)
-            if book.staged:
-                result.orders_changed += 1
-                result.staged.extend(book.staged)
-            if took > 0:
-                result.fills += 1
-                left[side] = _volume_left(left[side], took, config)
+def _match_point(conn: Connection[Any], point: PricePoint, config: FillConfig, result: MatchResult) -> None:
+    with conn.transaction():
+        rows = conn.execute(_CANDIDATES, (point.symbol, point.at)).fetchall()
+    left = {"buy": point.volume, "sell": point.volume}
+    for candidate in sorted((dict(r) for r in rows), key=priority):
+        side = candidate["side"]
+        if not _changes(candidate, on_path(spec_of(candidate), point.path, config, volume=left[side])):
+            continue  # untouched by this price as last read: no lock, no transaction
+        took, book = _match_one(conn, point, candidate["id"], left[side], config)
+        if book.staged:
+            result.orders_changed += 1
+            result.staged.extend(book.staged)
+        if took > 0:
+            result.fills += 1
+            left[side] = _volume_left(left[side], took, config)
 
 
 def _volume_left(volume: Decimal | None, took: Decimal, config: FillConfig) -> Decimal | None:
