@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 from support.core_api import Api, Trader
-from support.execution import book, call, msk_event, outbox_envelopes, query, submit, trade_events
+from support.execution import (
+    book,
+    call,
+    msk_event,
+    outbox_envelopes,
+    query,
+    submit,
+    submit_and_execute,
+    trade_events,
+)
 from tradeplane_tools.manifest import Bindings
 
 pytestmark = pytest.mark.integration
@@ -18,6 +27,12 @@ def execute(core_env: dict[str, Any], bindings: Bindings, trader: Trader, *, ski
     """Run the executor over the account's intents (after the first `skip`), as Kafka would deliver them."""
     intents = outbox_envelopes(core_env["dsn"], trader.account_id)[skip:]
     return dict(call("executor", bindings, msk_event(intents, core_env["kafka"])))
+
+
+def replace(trader: Trader, order_id: str, **change: str) -> Any:
+    reply = trader.api.patch(f"/v2/orders/{order_id}", change, headers=trader.key)
+    assert reply.status == 200, reply.body
+    return reply
 
 
 def order_row(dsn: str, order_id: str) -> dict[str, Any]:
@@ -57,8 +72,7 @@ def test_the_same_batch_delivered_twice_fills_once(
 def test_market_order_without_a_price_is_rejected_with_the_reason_and_releases_nothing_twice(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader
 ) -> None:
-    order = submit(trader, symbol="KO", client_order_id="nopx")
-    execute(core_env, bindings, trader)
+    order = submit_and_execute(trader, core_env, bindings, symbol="KO", client_order_id="nopx")
     assert order_row(core_env["dsn"], order["id"])["status"] == "rejected"
     data = query(
         core_env["dsn"],
@@ -75,8 +89,7 @@ def test_limit_rests_then_cancel_goes_pending_then_canceled_and_releases_the_res
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "190")
-    order = submit(trader, type="limit", limit_price="150", client_order_id="lim-1")
-    execute(core_env, bindings, trader)
+    order = submit_and_execute(trader, core_env, bindings, type="limit", limit_price="150", client_order_id="lim-1")
     assert order_row(core_env["dsn"], order["id"])["status"] == "new"
     assert book(core_env["dsn"], trader.account_id)["reserved"] == Decimal(1500)
     assert trader.api.delete(f"/v2/orders/{order['id']}", headers=trader.key).status == 204
@@ -91,8 +104,9 @@ def test_a_cancel_that_arrives_after_the_fill_is_rejected(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "190")
-    order = submit(trader, type="limit", limit_price="150", client_order_id="late-cancel")
-    execute(core_env, bindings, trader)
+    order = submit_and_execute(
+        trader, core_env, bindings, type="limit", limit_price="150", client_order_id="late-cancel"
+    )
     assert trader.api.delete(f"/v2/orders/{order['id']}", headers=trader.key).status == 204
     # The fill took the row lock first (as the matcher would): the order is filled when the cancel is applied.
     query_fill = "update trading.orders set status = 'filled', filled_qty = qty where id = %s returning id"
@@ -106,8 +120,9 @@ def test_ioc_that_cannot_fill_is_canceled(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "190")
-    order = submit(trader, type="limit", limit_price="100", time_in_force="ioc", client_order_id="ioc-1")
-    execute(core_env, bindings, trader)
+    order = submit_and_execute(
+        trader, core_env, bindings, type="limit", limit_price="100", time_in_force="ioc", client_order_id="ioc-1"
+    )
     assert order_row(core_env["dsn"], order["id"])["status"] == "canceled"
     assert book(core_env["dsn"], trader.account_id)["reserved"] == 0
 
@@ -116,11 +131,8 @@ def test_replace_marks_the_old_replaced_and_works_the_new_one(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "190")
-    old = submit(trader, type="limit", limit_price="150", client_order_id="rep-old")
-    execute(core_env, bindings, trader)
-    reply = trader.api.patch(f"/v2/orders/{old['id']}", {"limit_price": "195", "client_order_id": "rep-new"},
-                             headers=trader.key)  # fmt: skip
-    assert reply.status == 200, reply.body
+    old = submit_and_execute(trader, core_env, bindings, type="limit", limit_price="150", client_order_id="rep-old")
+    reply = replace(trader, old["id"], limit_price="195", client_order_id="rep-new")
     execute(core_env, bindings, trader, skip=1)
     assert order_row(core_env["dsn"], old["id"])["status"] == "replaced"
     assert order_row(core_env["dsn"], reply.body["id"])["status"] == "filled"
@@ -177,11 +189,9 @@ def test_a_replace_that_arrives_after_the_fill_is_rejected(
     core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
 ) -> None:
     set_price("AAPL", "190")
-    old = submit(trader, type="limit", limit_price="150", client_order_id="late-rep")
-    execute(core_env, bindings, trader)
-    reply = trader.api.patch(f"/v2/orders/{old['id']}", {"limit_price": "151", "client_order_id": "late-rep-new"},
-                             headers=trader.key)  # fmt: skip
-    assert reply.status == 200 and order_row(core_env["dsn"], old["id"])["status"] == "pending_replace"
+    old = submit_and_execute(trader, core_env, bindings, type="limit", limit_price="150", client_order_id="late-rep")
+    reply = replace(trader, old["id"], limit_price="151", client_order_id="late-rep-new")
+    assert order_row(core_env["dsn"], old["id"])["status"] == "pending_replace"
     # A venue filled the old order before it took the replace (the state machine allows it).
     filled = "update trading.orders set status = 'filled', filled_qty = qty where id = %s returning id"
     query(core_env["dsn"], filled, uuid.UUID(old["id"]))
@@ -190,3 +200,15 @@ def test_a_replace_that_arrives_after_the_fill_is_rejected(
     events = trade_events(core_env["dsn"], trader.account_id)
     assert events[-2:] == [("late-rep-new", "rejected", "rejected"), ("late-rep", "order_replace_rejected", "filled")]
     assert book(core_env["dsn"], trader.account_id)["reserved"] == 0
+
+
+def test_a_notional_market_order_buys_fractional_shares(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("SPY", "600")
+    order = submit_and_execute(
+        trader, core_env, bindings, symbol="SPY", qty=None, notional="1000", client_order_id="notional"
+    )
+    row = order_row(core_env["dsn"], order["id"])
+    assert (row["status"], row["filled_qty"]) == ("filled", Decimal("1.66666666"))
+    assert book(core_env["dsn"], trader.account_id)["cash"] == Decimal(100000) - Decimal("1000.00")

@@ -163,3 +163,20 @@ def test_oco_sides_work_at_once_and_one_filling_cancels_the_other(
     assert status(dsn, stop_leg["id"]) == ("filled", 10)
     assert status(dsn, oco["id"])[0] == "canceled"
     assert book(dsn, trader.account_id)["positions"] == {}
+
+
+def test_a_trailing_stop_keeps_its_high_water_mark_in_the_book_and_fills_on_the_pullback(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    set_price("KO", "60")
+    resting(trader, core_env, bindings, symbol="KO", type="market", time_in_force="day", client_order_id="ko-own")
+    trail = resting(trader, core_env, bindings, symbol="KO", side="sell", type="trailing_stop", trail_price="2",
+                    limit_price=None, client_order_id="ko-trail")  # fmt: skip
+    dsn = core_env["dsn"]
+    hwm = "select hwm from trading.orders where id = %s"
+    assert query(dsn, hwm, uuid.UUID(trail["id"]))[0]["hwm"] == 60  # set on arrival at the last price
+    match(bindings, core_env, tick("KO", "63"), tick("KO", "65"), tick("KO", "64"))
+    assert query(dsn, hwm, uuid.UUID(trail["id"]))[0]["hwm"] == 65 and status(dsn, trail["id"]) == ("new", 0)
+    match(bindings, core_env, tick("KO", "62.5"))  # below 65 - 2: the stop triggers and fills as a market order
+    assert status(dsn, trail["id"]) == ("filled", 10)
+    assert book(dsn, trader.account_id)["positions"] == {}
