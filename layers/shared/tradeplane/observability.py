@@ -37,7 +37,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from tradeplane.secret_masking import mask_record
+from tradeplane.secret_masking import mask_record, may_hold_secret
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -66,7 +66,9 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter with secrets masked in the finished record, just before serialising."""
 
     def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
-        return self.json_serializer(mask_record(log))
+        text = self.json_serializer(log)
+        # Most lines hold nothing secret-looking: one pass of substring checks, then written as they are.
+        return self.json_serializer(mask_record(log)) if may_hold_secret(text) else text
 
 
 logger = Logger(logger_formatter=MaskingFormatter(utc=True, use_rfc3339=True))
