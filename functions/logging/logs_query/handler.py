@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_logging.answers import json_object, no_store
 from tp_logging.queries import LogQuery, search_logs
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
@@ -26,10 +27,7 @@ app = api_resolver(SETTINGS)
     summary="Search aggregated log lines (scope admin)",
     tags=["logs"],
     responses={
-        200: {
-            "description": "A page of lines and the cursor of the next one",
-            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
-        },
+        200: json_object("A page of lines and the cursor of the next one"),
         403: {"description": "The caller lacks the admin scope"},
     },
 )
@@ -38,7 +36,7 @@ def get_logs() -> Response[dict[str, Any]]:
     query = LogQuery.model_validate(dict(app.current_event.query_string_parameters or {}))
     with db.connection(read_only=True) as conn:
         page = search_logs(conn, query)
-    return Response(200, content_types.APPLICATION_JSON, page, headers={"Cache-Control": "no-store"})
+    return no_store(page)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_logging.answers import json_object, no_store
 from tp_logging.queries import order_trace
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
@@ -26,10 +27,7 @@ app = api_resolver(SETTINGS)
     summary="The trace of one order: its lines and events and those of its flows (admin, or the order's account)",
     tags=["logs"],
     responses={
-        200: {
-            "description": "Lines in time order, the correlation ids that link them",
-            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
-        },
+        200: json_object("Lines in time order, the correlation ids that link them"),
         404: {"description": "No lines for this order that the caller may see"},
     },
 )
@@ -37,7 +35,7 @@ def get_trace(order_id: str) -> Response[dict[str, Any]]:
     who = caller(app)
     with db.connection(read_only=True) as conn:
         trace = order_trace(conn, who, order_id[:64])
-    return Response(200, content_types.APPLICATION_JSON, trace, headers={"Cache-Control": "no-store"})
+    return no_store(trace)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
