@@ -70,10 +70,18 @@ def _level(value: Any) -> str:
     return level if level in LEVELS else "INFO"
 
 
+def _clean(value: Any) -> Any:
+    """A string without lone surrogates (JSON may escape one; UTF-8 cannot hold it): each becomes "?"."""
+    return value.encode("utf-8", "replace").decode() if isinstance(value, str) else value
+
+
 def _json_row(doc: dict[str, Any], text: str, delivery: Delivery, ts: datetime, event_id: str) -> Row:
     message = doc.get("message")
     if "\\u0000" in text:  # valid JSON, but PostgreSQL's jsonb refuses NUL characters
         text = text.replace("\\u0000", "\\ufffd")
+    if "\\ud" in text.lower():  # a surrogate escape: rare, so the check is on the raw line
+        doc = {key: _clean(value) for key, value in doc.items()}
+        message = _clean(message)
     return (
         ts,
         _level(doc.get("level")),

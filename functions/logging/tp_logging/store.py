@@ -11,6 +11,7 @@ from psycopg import Connection, errors, sql
 from tp_logging.lines import COLUMNS, Row
 from tp_logging.subscription import Delivery
 
+FIELDS = COLUMNS.index("fields")
 _COPY = sql.SQL("copy ops.logs ({}) from stdin").format(sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
 
 
@@ -40,21 +41,24 @@ def copy_rows(conn: Connection[Any], rows: Sequence[Row]) -> None:
 def store_rows(conn: Connection[Any], rows: Sequence[Row]) -> tuple[int, int]:
     """COPY the rows (in a savepoint); if PostgreSQL refuses one, store the others one by one.
 
-    Returns (stored, refused). A refusal is a value the parser let through and the server did
-    not accept (an encoding it cannot hold, say): it costs that line, never its neighbours.
+    Returns (stored, refused). A row whose `fields` the server will not take as jsonb (a lone
+    surrogate escape, say) is stored without them; one it refuses even so costs that line only,
+    never its neighbours.
     """
     try:
         with conn.transaction():
             copy_rows(conn, rows)
         return len(rows), 0
-    except errors.DataError:
+    except (errors.DataError, UnicodeEncodeError):
         pass
     stored = 0
     for row in rows:
-        try:
-            with conn.transaction():
-                copy_rows(conn, [row])
-            stored += 1
-        except errors.DataError:
-            continue
+        for attempt in (row, (*row[:FIELDS], None, *row[FIELDS + 1 :])):
+            try:
+                with conn.transaction():
+                    copy_rows(conn, [attempt])
+                stored += 1
+                break
+            except (errors.DataError, UnicodeEncodeError):
+                continue
     return stored, len(rows) - stored

@@ -112,6 +112,26 @@ def test_partial_garbage_never_blocks_the_rest_of_the_batch(aggregator: ModuleTy
     assert count(logs_dsn, "log_stream = 'g3' and message = 'badtext'") == 1
 
 
+def test_a_line_jsonb_refuses_is_kept_without_its_fields(aggregator: ModuleType, logs_dsn: str) -> None:
+    from tp_logging.aggregate import aggregate
+    from tradeplane import db
+
+    t = ms(NOW)
+    lone_surrogate = '{"message": "bad \\ud800 escape", "correlation_id": "flow-refused"}'  # jsonb refuses it
+    batch = [
+        subscription([line("before", ms=t, correlation="flow-refused")], stream="r1"),
+        subscription([{"ts": t + 1, "message": lone_surrogate}, line("after", ms=t + 2, correlation="flow-refused")],
+                     stream="r2"),
+    ]  # fmt: skip
+    result = aggregate(batch, db.transaction)
+    assert (result.stored, result.refused_rows) == (3, 0)
+    with psycopg.connect(logs_dsn) as c:
+        rows = c.execute(
+            "select message, fields is null from ops.logs where correlation_id = 'flow-refused' order by ts"
+        ).fetchall()
+    assert [tuple(r) for r in rows] == [("before", False), ("bad ? escape", True), ("after", False)]
+
+
 def test_the_handler_reports_a_malformed_event_and_returns(aggregator: ModuleType) -> None:
     result = aggregator.handler({"awslogs": {"data": "H4sI not really"}}, LambdaContext("log_aggregator"))
     assert result["malformed_payloads"] == 1 and result["stored"] == 0

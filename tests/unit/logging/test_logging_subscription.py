@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tp_logging.lines import COLUMNS, parse
 from tp_logging.subscription import Delivery, MalformedPayloadError, decode, payload_of
 
@@ -154,3 +156,35 @@ def test_garbage_events_are_counted_and_the_rest_kept() -> None:
     assert messages == ["ok", '{"broken json', '{"nested": true}', "nulbyte password=***"]
     weird = parsed.rows[2]
     assert weird[COL["level"]] == "INFO" and "\\u0000" not in weird[COL["fields"]]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_events = st.lists(
+    st.one_of(
+        _json_values,
+        st.fixed_dictionaries(
+            {"id": st.text(max_size=10), "timestamp": st.integers(-(10**15), 10**15) | _json_values},
+            optional={"message": st.text(max_size=60) | _json_values.map(json.dumps) | _json_values},
+        ),
+    ),
+    max_size=8,
+)
+
+
+@given(_events)
+def test_any_batch_of_events_parses_into_rows_or_counted_rejections(events: list[Any]) -> None:
+    parsed = parse(Delivery("/aws/lambda/f", "s", events))
+    assert len(parsed.rows) + parsed.rejected == len(events)
+    for row in parsed.rows:
+        assert len(row) == len(COLUMNS) and isinstance(row[COL["message"]], str)
+        assert "\x00" not in row[COL["message"]] and row[COL["level"]] in (
+            "DEBUG",
+            "INFO",
+            "WARNING",
+            "ERROR",
+            "CRITICAL",
+        )
