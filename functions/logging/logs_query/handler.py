@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_logging.answers import json_object, no_store
+from tp_logging.answers import no_store
 from tp_logging.queries import LogQuery, search_logs
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
@@ -27,7 +27,7 @@ app = api_resolver(SETTINGS)
     summary="Search aggregated log lines (scope admin)",
     tags=["logs"],
     responses={
-        200: json_object("A page of lines and the cursor of the next one"),
+        200: {"description": "A page of lines and the cursor of the next one"},
         403: {"description": "The caller lacks the admin scope"},
     },
 )

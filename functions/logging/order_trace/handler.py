@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_logging.answers import json_object, no_store
+from tp_logging.answers import no_store
 from tp_logging.queries import order_trace
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
@@ -27,7 +27,7 @@ app = api_resolver(SETTINGS)
     summary="The trace of one order: its lines and events and those of its flows (admin, or the order's account)",
     tags=["logs"],
     responses={
-        200: json_object("Lines in time order, the correlation ids that link them"),
+        200: {"description": "Lines in time order, the correlation ids that link them"},
         404: {"description": "No lines for this order that the caller may see"},
     },
 )

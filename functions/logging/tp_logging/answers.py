@@ -5,12 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-
-
-def json_object(description: str) -> OpenAPIResponse:
-    """An OpenAPI response entry for a JSON object body."""
-    return {"description": description, "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}}}
 
 
 def no_store(body: dict[str, Any]) -> Response[dict[str, Any]]:
