@@ -89,7 +89,7 @@ def _status(args: argparse.Namespace) -> int:
         print(
             f"  kafka {s['topic']} -> {s['function']}: {s['records']} records, {s['failed_invocations']} failed "
             f"invocations, {s['dead_lettered']} dead-lettered, {s['gaps']} gaps ({s['gap_offsets_skipped']} "
-            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}"
+            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}, lag {s['lag']}"
         )
     return 0
 

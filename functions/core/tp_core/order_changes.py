@@ -5,6 +5,11 @@ An order still `accepted` or `held` is canceled here; one a venue acknowledged
 Either way a cancel request is published on `orders.submitted` behind the order's
 own submission (same account key, same partition), and the reservation of an
 order that ends here is released in the same transaction.
+
+Replace follows the same split, as Alpaca's lifecycle does: an order no venue holds is
+`replaced` at once; one a venue acknowledged becomes `pending_replace` (with `replaced_by`
+already pointing at its replacement) until the executor has the venue's answer. The
+replacement is accepted and reserved now and published as `order.replace_requested`.
 """
 
 from __future__ import annotations
@@ -128,7 +133,8 @@ def _replacement(old: dict[str, Any], change: ReplaceRequest) -> OrderRequest:
 
 
 def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest, *, prices: PriceSource) -> Submission:
-    """Replace an open simple order: the old one is replaced, a new one (with `replaces`) takes its place."""
+    """Replace an open simple order: a new one (with `replaces`) takes its place; the old one is `replaced`, or
+    `pending_replace` while a venue holds it (see the module doc)."""
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
         lock_account(conn, account_id)
@@ -143,6 +149,7 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
         _release(conn, old["id"])  # its reservation is available to its replacement
         new_id = change.client_order_id or str(uuid.uuid4())
         ctx = read_facts(conn, account_id, request, new_id, prices).context
+        old_status = "replaced" if old["status"] in NOT_AT_VENUE else "pending_replace"
         submission = accept(
             conn,
             account_id,
@@ -150,13 +157,15 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
             new_id,
             ctx,
             replaces=old["id"],
+            replaced_status=old_status,
             event_type=ORDER_REPLACE_REQUESTED,
             producer="orders_replace",
         )
         conn.execute(
-            "update trading.orders set status = 'replaced', replaced_at = now(), updated_at = now(), replaced_by = %s"
-            " where id = %s",
-            (submission.order["id"], old["id"]),
+            """update trading.orders set status = %(s)s, updated_at = now(), replaced_by = %(new)s,
+                      replaced_at = case when %(s)s = 'replaced' then now() end
+               where id = %(id)s""",
+            {"s": old_status, "new": submission.order["id"], "id": old["id"]},
         )
     outbox.publish(submission.staged)
     return submission

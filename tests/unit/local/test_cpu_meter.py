@@ -10,7 +10,14 @@ from pathlib import Path
 
 from tradeplane_local import cpu_meter
 
-BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nprint('done', flush=True)\ninput()"
+BURN = """
+import time
+t = time.process_time()
+while time.process_time() - t < 0.3:
+    pass
+print("done", flush=True)
+input()
+"""
 
 
 def test_children_of_the_runtime_are_billed_to_functions(tmp_path: Path) -> None:
