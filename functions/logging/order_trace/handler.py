@@ -11,11 +11,11 @@ from tp_logging.queries import order_trace
 from tradeplane import db
 from tradeplane.http_api import api_resolver, caller
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
-    """Reads ops.logs from the replica when one is configured."""
+class Settings(PostgresSettings, RateLimitSettings):
+    """Reads ops.logs from the replica when one is configured; rate limited per principal (searches are not free)."""
 
 
 SETTINGS = load_settings(Settings)

@@ -150,8 +150,9 @@ def test_a_day_partition_is_created_on_demand(aggregator: ModuleType, logs_dsn: 
 
 
 @pytest.fixture
-def logs_api(monkeypatch: pytest.MonkeyPatch, logs_dsn: str) -> ModuleType:
-    return load_handler("logs_query", monkeypatch, Bindings(stage="local", db_dsn=logs_dsn, db_read_dsn=logs_dsn))
+def logs_api(monkeypatch: pytest.MonkeyPatch, logs_dsn: str, redis_url: str) -> ModuleType:
+    bindings = Bindings(stage="local", db_dsn=logs_dsn, db_read_dsn=logs_dsn, redis_url=redis_url)
+    return load_handler("logs_query", monkeypatch, bindings)
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +189,7 @@ def test_logs_need_the_admin_scope(logs_api: ModuleType, seeded: str) -> None:
 def test_filters_and_cursor_pages(logs_api: ModuleType, seeded: str) -> None:
     answer = get(logs_api, "correlation_id=flow-q&limit=3")
     assert answer.status == 200 and answer.headers["x-correlation-id"]
+    assert answer.headers["x-ratelimit-limit"] == "200"  # searches count against the caller's bucket
     pages, body = [], answer.json()
     while True:
         pages.append([entry["message"] for entry in body["lines"]])
@@ -223,8 +225,9 @@ def test_bad_queries_are_422(logs_api: ModuleType, seeded: str, query: str) -> N
 
 
 @pytest.fixture
-def trace_api(monkeypatch: pytest.MonkeyPatch, logs_dsn: str) -> ModuleType:
-    return load_handler("order_trace", monkeypatch, Bindings(stage="local", db_dsn=logs_dsn, db_read_dsn=logs_dsn))
+def trace_api(monkeypatch: pytest.MonkeyPatch, logs_dsn: str, redis_url: str) -> ModuleType:
+    bindings = Bindings(stage="local", db_dsn=logs_dsn, db_read_dsn=logs_dsn, redis_url=redis_url)
+    return load_handler("order_trace", monkeypatch, bindings)
 
 
 def trace(module: ModuleType, order_id: str, who: dict[str, str]) -> Any:
