@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tradeplane_local import replica_reads, stack
+from tradeplane_local import log_cli, replica_reads, stack
 from tradeplane_local.devtokens import local_token
 
 SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
@@ -184,6 +184,9 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                 return 1
             _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
             print("\n".join(replica_reads.section(state_dir)))
+            if log_cli.show_order_trace(state_dir) != 0:
+                print("demo FAILED: the order's trace was not found in the aggregated logs")
+                return 1
             _step(
                 "Next in the pipeline: strategies turn bars into signals and the executor fills the orders "
                 "the Core API accepted (coming with their components)"

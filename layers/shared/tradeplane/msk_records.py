@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaRecordModel
 
-from tradeplane.envelope import Envelope, EnvelopeError
+from tradeplane.envelope import Envelope, EnvelopeError, read_headers
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envel
         except EnvelopeError as exc:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
             continue
+        if env.correlation_id is None:  # a producer that only set the header still links the flow
+            header = read_headers(record.headers).get("correlation_id")
+            env = env.model_copy(update={"correlation_id": header}) if header else env
         if env.type != expected_type:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
             continue
