@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tradeplane_local import replica_reads, stack
+from tradeplane_local import log_cli, replica_reads, stack
 from tradeplane_local.devtokens import local_token
 
 SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
@@ -100,6 +100,18 @@ def _consume_trade_updates(bootstrap: str, timeout: float = 10) -> list[dict[str
         return any(e["data"]["event"] == "fill" for e in seen.values())
 
     return list(_consume(bootstrap, "orders.events", lambda _env: True, filled, timeout).values())
+
+
+def _show_confirmations(bootstrap: str) -> bool:
+    """Print the trade updates the executor published for the bot's orders; True when a fill is among them."""
+    _step("Confirmations on orders.events (Alpaca trade updates from the executor, consumed from Kafka)")
+    updates = _consume_trade_updates(bootstrap)
+    for env in updates:
+        d, order = env["data"], env["data"]["order"]
+        fill = f" {_num(d['qty'])} @ {_num(d['price'])}, position {_num(d['position_qty'])}" if d["price"] else ""
+        what = f"{order['side']:<5}{_num(order['qty']):>4} {order['symbol']:<6}{order['type']:<8}"
+        print(f"{d['event']:<10}{what}-> {order['status']}{fill}")
+    return any(env["data"]["event"] == "fill" for env in updates)
 
 
 def _alpaca_bot(state_dir: Path) -> int:
@@ -214,20 +226,14 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             if _alpaca_bot(state_dir) != 0:
                 print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
                 return 1
-            _step("Confirmations on orders.events (Alpaca trade updates from the executor, consumed from Kafka)")
-            updates = _consume_trade_updates(bootstrap)
-            for env in updates:
-                d, order = env["data"], env["data"]["order"]
-                fill = (
-                    f" {_num(d['qty'])} @ {_num(d['price'])}, position {_num(d['position_qty'])}" if d["price"] else ""
-                )
-                what = f"{order['side']:<5}{_num(order['qty']):>4} {order['symbol']:<6}{order['type']:<8}"
-                print(f"{d['event']:<10}{what}-> {order['status']}{fill}")
-            if not any(env["data"]["event"] == "fill" for env in updates):
+            if not _show_confirmations(bootstrap):
                 print("demo FAILED: no fill confirmation arrived")
                 return 1
             _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
             print("\n".join(replica_reads.section(state_dir)))
+            if log_cli.show_order_trace(state_dir) != 0:
+                print("demo FAILED: the order's trace was not found in the aggregated logs")
+                return 1
             _step("Next in the pipeline: strategies turn bars into signals (coming with their component)")
         return 0
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaRecordModel
 
-from tradeplane.envelope import Envelope, EnvelopeError
+from tradeplane.envelope import Envelope, EnvelopeError, read_headers
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ def envelopes(event: KafkaMskEventModel, expected_type: str | Collection[str]) -
         except EnvelopeError as exc:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
             continue
+        if env.correlation_id is None:  # a producer that only set the header still links the flow
+            header = read_headers(record.headers).get("correlation_id")
+            env = env.model_copy(update={"correlation_id": header}) if header else env
         if env.type not in expected:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
             continue
