@@ -147,7 +147,9 @@ def test_alpaca_trade_api_drives_the_book(platform: tuple[Path, dict[str, Any]])
     first = o["first"]
     assert first["client_order_id"] == "ata-1" and first["status"] == "accepted" and first["qty"] == "2"
     assert o["repeat_id"] == first["id"]  # same client_order_id, same body (strings vs numbers): same order
-    assert o["listed"] == [first["id"]] and o["got"] == first and o["by_client"] == first["id"]
+    assert o["listed"] == [first["id"]] and o["by_client"] == first["id"]
+    # The executor may have taken the order to the venue by the time it is read back (accepted -> new).
+    assert o["got"]["status"] in ("accepted", "new") and {**o["got"], "status": "accepted"} == first
     new = o["new"]
     assert new["replaces"] == first["id"] and new["qty"] == "3" and new["limit_price"] == "99.5"
     assert o["old"]["status"] == "replaced" and o["old"]["replaced_by"] == new["id"]

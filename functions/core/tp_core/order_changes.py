@@ -21,7 +21,7 @@ from typing import Any
 from psycopg import Connection
 from tradeplane import db
 from tradeplane.auth import Principal
-from tradeplane.contracts import topics
+from tradeplane.contracts import order_status, topics
 from tradeplane.contracts.orders import ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED, OrderCancelRequested
 from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
@@ -53,9 +53,9 @@ def _release(conn: Connection[Any], order_id: uuid.UUID) -> None:
 
 def _cancel_locked(conn: Connection[Any], account_id: uuid.UUID, order: dict[str, Any]) -> outbox.Staged:
     """Cancel one locked open order and its held legs; stage the cancel request."""
-    if order["status"] not in OPEN_STATUSES or order["status"] == "pending_cancel":
+    status = order_status.CANCELED if order["status"] in NOT_AT_VENUE else order_status.PENDING_CANCEL
+    if not order_status.can_advance(order["status"], status):  # the shared lifecycle decides
         raise alpaca_problem(422, 42210000, f'order is already in "{order["status"]}" state')
-    status = "canceled" if order["status"] in NOT_AT_VENUE else "pending_cancel"
     conn.execute(
         """update trading.orders set status = %(s)s, updated_at = now(),
                   canceled_at = case when %(s)s = 'canceled' then now() end
@@ -141,7 +141,8 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
         old = find_order(conn, account_id, "id", order_id, lock=True)
         if old is None or old["parent_id"] is not None:
             raise order_not_found()
-        if old["status"] not in ("accepted", "new", "partially_filled") or old["order_class"] != "simple":
+        old_status = order_status.REPLACED if old["status"] in NOT_AT_VENUE else order_status.PENDING_REPLACE
+        if not order_status.can_advance(old["status"], old_status) or old["order_class"] != "simple":
             raise alpaca_problem(422, 42210000, f'order is not replaceable in "{old["status"]}" state')
         request = _replacement(old, change)
         if change.client_order_id and find_order(conn, account_id, "client_order_id", change.client_order_id):
@@ -149,7 +150,6 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
         _release(conn, old["id"])  # its reservation is available to its replacement
         new_id = change.client_order_id or str(uuid.uuid4())
         ctx = read_facts(conn, account_id, request, new_id, prices).context
-        old_status = "replaced" if old["status"] in NOT_AT_VENUE else "pending_replace"
         submission = accept(
             conn,
             account_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,9 @@ def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
         yield from sorted(records, key=lambda r: r.offset)
 
 
-def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envelope], list[Rejected]]:
-    """The envelopes of `expected_type`; anything else is rejected with a reason (never its content)."""
+def envelopes(event: KafkaMskEventModel, expected_type: str | Collection[str]) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of `expected_type` (one or several types); anything else is rejected with a reason."""
+    expected = {expected_type} if isinstance(expected_type, str) else set(expected_type)
     good: list[Envelope] = []
     bad: list[Rejected] = []
     for record in records_of(event):
@@ -44,7 +45,7 @@ def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envel
         if env.correlation_id is None:  # a producer that only set the header still links the flow
             header = read_headers(record.headers).get("correlation_id")
             env = env.model_copy(update={"correlation_id": header}) if header else env
-        if env.type != expected_type:
+        if env.type not in expected:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
             continue
         good.append(env)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,17 @@ def reference() -> dict[str, Any]:
     }
 
 
+def settled(api: REST, order_id: str, timeout: float = 10.0) -> Any:
+    """The order once the executor has applied a cancel or replace: an order a venue holds is
+    pending_cancel / pending_replace until then."""
+    deadline = time.monotonic() + timeout
+    got = api.get_order(order_id)
+    while got.status in ("pending_cancel", "pending_replace") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        got = api.get_order(order_id)
+    return got
+
+
 def orders(api: REST) -> dict[str, Any]:
     first = api.submit_order(
         "AAPL", qty=2, side="buy", type="limit", time_in_force="day", limit_price=100, client_order_id="ata-1"
@@ -67,9 +79,9 @@ def orders(api: REST) -> dict[str, Any]:
     got = api.get_order(first.id)
     by_client = api.get_order_by_client_order_id("ata-1")
     new = api.replace_order(first.id, qty="3", limit_price="99.5")
-    old = api.get_order(first.id)
+    old = settled(api, first.id)
     api.cancel_order(new.id)
-    canceled = api.get_order(new.id)
+    canceled = settled(api, new.id)
     cancel_again = refused(lambda: api.cancel_order(new.id))
     others = [
         api.submit_order("MSFT", qty=1, side="buy", type="limit", time_in_force="gtc", limit_price=10).id
@@ -87,7 +99,7 @@ def orders(api: REST) -> dict[str, Any]:
         "canceled": order(canceled),
         "cancel_again": cancel_again,
         "others": others,
-        "others_after": [api.get_order(i).status for i in others],
+        "others_after": [settled(api, i).status for i in others],
         "closed": [o.id for o in api.list_orders(status="closed", limit=50, direction="asc")],
     }
 
