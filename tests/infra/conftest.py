@@ -36,7 +36,7 @@ class Synth:
 
 
 def synthesize(outdir: Path, context: dict[str, str]) -> Synth:
-    from aws_cdk import App
+    from aws_cdk import App, NestedStack
     from aws_cdk.assertions import Template
     from tradeplane_infra.app import build
 
@@ -48,6 +48,11 @@ def synthesize(outdir: Path, context: dict[str, str]) -> Synth:
         role = stack.stack_name.rsplit("-", 1)[1]
         templates[role] = Template.from_stack(stack)
         raw[role] = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+        for nested in (c for c in stack.node.children if isinstance(c, NestedStack)):
+            # e.g. "service/Monitoring": the nested stack's own template, by the role of its parent
+            key = f"{role}/{nested.node.id}"
+            templates[key] = Template.from_stack(nested)
+            raw[key] = templates[key].to_json()
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else {"pluginReports": []}
     return Synth(stacks.deployment, templates, raw, report, outdir)

@@ -368,7 +368,9 @@ def test_prod_edge_has_cloudfront_waf_allowlist(prod_edge: Synth) -> None:
     t.resource_count_is("AWS::CloudFront::Distribution", 1)
     t.has_resource_properties("AWS::WAFv2::IPSet", {"Addresses": ["203.0.113.0/24", "198.51.100.7/32"]})
     t.has_resource_properties("AWS::WAFv2::WebACL", {"DefaultAction": {"Block": {}}, "Scope": "CLOUDFRONT"})
-    t.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
+    prod_edge.templates["service/Monitoring"].has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
     prod_edge.templates["data"].has_resource_properties(
         "AWS::RDS::DBInstance", {"MultiAZ": True, "DeletionProtection": True}
     )
@@ -376,10 +378,10 @@ def test_prod_edge_has_cloudfront_waf_allowlist(prod_edge: Synth) -> None:
 
 def test_alarms_cover_errors_throttles_lag_and_dead_letters(aws_fixture: Synth) -> None:
     m = aws_fixture.deployment.manifest
-    alarms = aws_fixture.resources("service", "AWS::CloudWatch::Alarm").values()
+    alarms = aws_fixture.resources("service/Monitoring", "AWS::CloudWatch::Alarm").values()
     metrics = Counter(a["Properties"].get("MetricName") for a in alarms)
     assert metrics["Errors"] == len(m.functions)
     assert metrics["Throttles"] == len(m.functions)
     assert metrics["SumOffsetLag"] == len(m.kafka_consumers())
     assert metrics["OnFailureDestinationDeliveredEventCount"] == len(m.kafka_consumers())
-    aws_fixture.templates["service"].resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    aws_fixture.templates["service/Monitoring"].resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -43,21 +43,21 @@ class Context:
 _modules: dict[str, types.ModuleType] = {}
 
 
-def handler_module(name: str) -> types.ModuleType:
-    """Import functions/<path>/handler.py once per session under a name of its own."""
-    if name not in _modules:
+def handler_module(name: str, modules: dict[str, types.ModuleType] = _modules) -> types.ModuleType:
+    """Import functions/<path>/handler.py once per `modules` (by default once per session) under a name of its own."""
+    if name not in modules:
         spec = MANIFEST.functions[name]
         path = FUNCTIONS / spec.path / "handler.py"
         loader = importlib.util.spec_from_file_location(f"handler_{name}", path)
         assert loader is not None and loader.loader is not None
         module = importlib.util.module_from_spec(loader)
         loader.loader.exec_module(module)
-        _modules[name] = module
-    return _modules[name]
+        modules[name] = module
+    return modules[name]
 
 
-def invoke(name: str, event: Mapping[str, Any]) -> Any:
-    module = handler_module(name)
+def invoke(name: str, event: Mapping[str, Any], modules: dict[str, types.ModuleType] = _modules) -> Any:
+    module = handler_module(name, modules)
     module.SETTINGS = load_settings(module.Settings)  # this container's settings, as its own process would have
     return module.handler(dict(event), Context(name))
 
@@ -77,6 +77,9 @@ class Api:
     router: Router = field(default_factory=lambda: Router([Route.of(t, f.name) for t, f in MANIFEST.routes()]))
     source_ip: str = "127.0.0.1"
     authorizer_calls: int = 0
+    # Handler modules by function: the session's by default; `{}` gives this Api containers of its own,
+    # for calls from several threads at once (a Powertools resolver serves one invocation at a time).
+    modules: dict[str, types.ModuleType] = field(default_factory=lambda: _modules)
 
     def request(
         self,
@@ -96,12 +99,12 @@ class Api:
         context = None
         if route.auth:
             self.authorizer_calls += 1
-            decision = invoke("authorizer", events.authorizer_event(req, route.key, [], params))
+            decision = invoke("authorizer", events.authorizer_event(req, route.key, [], params), self.modules)
             if decision["isAuthorized"] is not True:
                 return Reply(403, {}, {"message": "Forbidden"})
             context = decision.get("context") or {}
         status, out_headers, raw = events.http_response(
-            invoke(route.function, events.http_api_event(req, route.key, params, context))
+            invoke(route.function, events.http_api_event(req, route.key, params, context), self.modules)
         )
         return Reply(status, {k.lower(): v for k, v in out_headers}, json.loads(raw) if raw else None)
 

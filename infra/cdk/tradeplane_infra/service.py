@@ -2,12 +2,15 @@
 
 One stack because these change together on every release, and keeping the API,
 its integrations and the functions side by side avoids cross-stack exports that
-would pin function ARNs.
+would pin function ARNs. Alarms, their topic and the dashboard sit in a nested
+stack of it: about two alarms per function would otherwise push the stack past
+CloudFormation's 500 resources per stack, and a nested stack deploys with its
+parent (references become parameters, not exports).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations, NestedStack, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -56,8 +59,9 @@ class ServiceStack(Stack):
         self.triggers = Triggers(self, "Triggers", deployment=d, backends=backends, functions=self.functions)
         if d.config.api.cloudfront:
             GlobalEdge(self, "Global", deployment=d, http=self.http)
+        self.monitoring = NestedStack(self, "Monitoring")
         self.observability = Observability(
-            self, "Observability", deployment=d, backends=backends, functions=self.functions, triggers=self.triggers
+            self.monitoring, "Observability", deployment=d, backends=backends, functions=self.functions, triggers=self.triggers
         )
         acknowledge(
             self.observability.topic,

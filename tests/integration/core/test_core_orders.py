@@ -143,7 +143,8 @@ def test_parallel_submits_never_exceed_buying_power(api: Api, core_env: dict[str
     def submit() -> None:
         from support.core_api import Api as Fresh
 
-        reply = Fresh().post("/v2/orders", limit_buy(qty=1, price="90"), headers=small.key)
+        # Containers of its own per thread, as Lambda runs parallel invocations in separate containers.
+        reply = Fresh(modules={}).post("/v2/orders", limit_buy(qty=1, price="90"), headers=small.key)
         with lock:
             statuses.append(reply.status)
 
