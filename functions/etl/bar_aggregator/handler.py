@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.latest_prices import remember_latest
 from tp_etl.rollup import roll_up
 from tradeplane import db, kafka_producer
-from tradeplane.contracts.market import TICK_EVENT, tick_from_envelope
+from tradeplane.contracts.market import QUOTE_EVENT, TICK_EVENT, tick_from_envelope
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
@@ -24,7 +24,7 @@ SETTINGS = load_settings(Settings)
 
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    ticks, rejected = envelopes(parse_msk_event(event), TICK_EVENT)
+    ticks, rejected = envelopes(parse_msk_event(event), TICK_EVENT, skip_types={QUOTE_EVENT})
     for bad in rejected:
         # Malformed records can never succeed; retrying them would only delay their partition.
         logger.error("record rejected", extra=bad.__dict__)

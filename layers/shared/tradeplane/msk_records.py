@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,14 @@ def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
         yield from sorted(records, key=lambda r: r.offset)
 
 
-def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envelope], list[Rejected]]:
-    """The envelopes of `expected_type`; anything else is rejected with a reason (never its content)."""
+def envelopes(
+    event: KafkaMskEventModel, expected_type: str, *, skip_types: Collection[str] = ()
+) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of `expected_type`; anything else is rejected with a reason (never its content).
+
+    Envelopes of `skip_types` share the topic legitimately (quotes beside trades on market.ticks): they are
+    neither returned nor rejected.
+    """
     good: list[Envelope] = []
     bad: list[Rejected] = []
     for record in records_of(event):
@@ -40,6 +46,8 @@ def envelopes(event: KafkaMskEventModel, expected_type: str) -> tuple[list[Envel
             env = Envelope.from_json(record.value if isinstance(record.value, str | bytes) else str(record.value))
         except EnvelopeError as exc:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
+            continue
+        if env.type in skip_types:
             continue
         if env.type != expected_type:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))

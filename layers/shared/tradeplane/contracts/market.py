@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 TICK_EVENT = "market.tick"
+QUOTE_EVENT = "market.quote"  # also on market.ticks, keyed by symbol: consumers of trades skip it by type
 BAR_EVENT = "market.bar"
 BAR_INTERVAL = "1m"
 
@@ -52,6 +53,20 @@ class Tick(BaseModel):
     seq: Annotated[int, Field(ge=0)] | None = None
 
 
+class Quote(BaseModel):
+    """One top-of-book quote: best bid and ask with their sizes (a side may be empty: size 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: Symbol
+    bid: Price
+    bid_size: Quantity
+    ask: Price
+    ask_size: Quantity
+    ts: UtcDatetime
+    venue: Annotated[str, Field(max_length=16)] | None = None
+
+
 class Bar(BaseModel):
     """An OHLCV bar; `revision` grows when late ticks change a bar already published."""
 
@@ -78,10 +93,20 @@ def bucket_of(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+# Members a producer adds beside the payload's fields: the source feed and cleaning flags (e.g. "outlier").
+ENVELOPE_EXTRAS = frozenset({"source", "flags"})
+
+
 def tick_from_envelope(envelope: Any) -> Tick:
-    """The tick inside a `market.tick` envelope (the envelope also names its source feed)."""
-    data = {k: v for k, v in envelope.data.items() if k != "source"}
+    """The tick inside a `market.tick` envelope (the envelope also names its source feed and flags)."""
+    data = {k: v for k, v in envelope.data.items() if k not in ENVELOPE_EXTRAS}
     return Tick.model_validate(data)
+
+
+def quote_from_envelope(envelope: Any) -> Quote:
+    """The quote inside a `market.quote` envelope."""
+    data = {k: v for k, v in envelope.data.items() if k not in ENVELOPE_EXTRAS}
+    return Quote.model_validate(data)
 
 
 # The latest trade price per symbol in Redis: a hash at `px:<SYMBOL>` with `p` (decimal string)
