@@ -8,7 +8,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_etl.ingest import CSV_TYPE, Delivery, ingest_request
+from tp_etl.delivery import Delivery
+from tp_etl.ingest import CSV_TYPE, ingest_request
 from tradeplane import db, kafka_producer
 from tradeplane.http_api import api_resolver, caller
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics

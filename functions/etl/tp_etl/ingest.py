@@ -15,29 +15,23 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from tradeplane.contracts.market import Bar
-from tradeplane.envelope import Envelope
 from tradeplane.problems import Problem, bad_request, from_validation_error, unprocessable
 
-from tp_etl import bar_store
 from tp_etl.cleaning import Cleaner, CleaningRules
+from tp_etl.delivery import Delivery, StreamUnavailableError, deliver
 from tp_etl.formats import KINDS, Kind, LayoutError, Parsed, Rejection, RowContext, read_csv, read_items
 from tp_etl.models import MAX_CLOCK_SKEW
 from tp_etl.pipeline import events
 from tp_etl.report import IngestReport
 from tp_etl.source_events import Outgoing
-
-Publisher = Callable[[str, Iterable[tuple[str, Envelope]]], int]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # under Lambda's 6 MB synchronous payload, with room for base64
 MAX_ROWS = 50_000
@@ -78,17 +72,6 @@ class IngestParams(BaseModel):
 
     def rules(self, now: datetime) -> CleaningRules:
         return CleaningRules(max_jump=self.max_jump, outliers=self.outliers, not_after=now + MAX_CLOCK_SKEW)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where accepted events go (the handler binds the real producer and database)."""
-
-    publish: Publisher
-    flush: Callable[[], None]
-    reachable: Callable[[], bool]
-    discard: Callable[[], object]  # drop what a failed flush left queued
-    transaction: Callable[[], AbstractContextManager[Connection[Any]]]
 
 
 @dataclass(frozen=True)
@@ -173,34 +156,6 @@ def _collect(rows: Iterator[Parsed | Rejection], params: IngestParams, identity:
     return report, out
 
 
-def _deliver(out: Sequence[Outgoing], delivery: Delivery) -> None:
-    """Store bars and publish everything in one database transaction, committed after Kafka acknowledged."""
-    from tradeplane.kafka_producer import KafkaPublishError
-
-    if not delivery.reachable():
-        raise broker_unavailable()
-    by_topic: dict[str, list[tuple[str, Envelope]]] = {}
-    for o in out:
-        by_topic.setdefault(o.topic, []).append((o.key, o.envelope))
-    bars: list[Bar] = [o.bar for o in out if o.bar is not None]
-    try:
-        if bars:
-            with delivery.transaction() as conn:
-                bar_store.store_imported(conn, bars)
-                _publish(by_topic, delivery)
-        else:
-            _publish(by_topic, delivery)
-    except KafkaPublishError:
-        delivery.discard()
-        raise broker_unavailable() from None
-
-
-def _publish(by_topic: dict[str, list[tuple[str, Envelope]]], delivery: Delivery) -> None:
-    for topic, items in by_topic.items():
-        delivery.publish(topic, items)
-    delivery.flush()
-
-
 def ingest_request(
     body: str,
     content_type: str,
@@ -236,8 +191,10 @@ def ingest_request(
             f"{report.rejected} row(s) rejected; nothing was published.",
             errors=[r.as_dict() for r in report.rejections],
         )
-    if out:
-        _deliver(out, delivery)
+    try:
+        deliver(out, delivery)
+    except StreamUnavailableError:
+        raise broker_unavailable() from None
     return IngestResult(report, [o.envelope.id for o in out])
 
 

@@ -31,6 +31,7 @@ class Outgoing:
     topic: str
     key: str
     envelope: Envelope
+    line: int
     bar: Bar | None = None  # bars also go to the bar store
 
 
@@ -49,4 +50,4 @@ def to_event(row: Clean, *, identity: str, source: str, producer: str, correlati
         id=source_event_id(prefix, identity, row.kind, row.line),
         occurred_at=bar.bucket_start if bar else record.ts,  # type: ignore[union-attr]
     )
-    return Outgoing(topic, record.symbol, envelope, bar)
+    return Outgoing(topic, record.symbol, envelope, row.line, bar)

@@ -10,7 +10,8 @@ from unittest.mock import patch
 import pytest
 from pydantic import ValidationError
 from tp_etl.bars import fold
-from tp_etl.ingest import MAX_BODY_BYTES, RETRY_AFTER_S, Delivery, IngestResult, ingest_request
+from tp_etl.delivery import Delivery
+from tp_etl.ingest import MAX_BODY_BYTES, RETRY_AFTER_S, IngestResult, ingest_request
 from tradeplane.contracts.market import Tick, tick_from_envelope
 from tradeplane.envelope import Envelope
 from tradeplane.kafka_producer import DeliveryError
@@ -69,7 +70,7 @@ CSV = "timestamp,symbol,price,size\n2026-11-24T14:30:00Z,aapl,10,1\n2026-11-24T1
 def call(body: str, content_type: str = "text/csv", query: dict[str, str] | None = None,
          fake: FakeDelivery | None = None) -> IngestResult:  # fmt: skip
     fake = fake or FakeDelivery()
-    with patch("tp_etl.bar_store.store_imported", lambda conn, bars: conn.stored.extend(bars)):  # type: ignore[attr-defined]
+    with patch("tp_etl.delivery.bar_store.store_imported", lambda conn, bars: conn.stored.extend(bars)):  # type: ignore[attr-defined]
         return ingest_request(body, content_type, query if query is not None else {"source": "feed"}, fake.delivery(),
                               now=NOW, producer="p", correlation_id="c")  # fmt: skip
 
