@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_etl.bar_settings import BarSettings
 from tp_etl.latest_prices import remember_latest
 from tp_etl.rollup import roll_up
 from tradeplane import db, kafka_producer
@@ -15,7 +16,7 @@ from tradeplane.observability import instrument, logger, metrics, set_correlatio
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
 
-class Settings(PostgresSettings, KafkaSettings, RedisSettings):
+class Settings(PostgresSettings, KafkaSettings, RedisSettings, BarSettings):
     """Consumes market.ticks, writes market.bars in Postgres, produces market.bars, keeps `px:` prices in Redis."""
 
 
@@ -40,6 +41,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
             correlation_id=ticks[0].correlation_id if ticks else None,
             publish=kafka_producer.publish_many,
             flush=kafka_producer.flush,
+            intervals=SETTINGS.intervals,
+            grace=SETTINGS.grace,
         )
     remember_latest(tick for _, tick in parsed)  # after the commit: a cache, never ahead of the book
     metrics.add_metric(name="TicksApplied", unit=MetricUnit.Count, value=result.applied)

@@ -117,10 +117,13 @@ def test_file_in_events_out_bars_stored_price_cached_and_a_replay_changes_nothin
     with psycopg.connect(dsn) as conn:
         stored = conn.execute(
             "select symbol, interval, volume, trade_count from market.bars where symbol like 'ZZ_' "
-            "order by symbol, bucket_start"
+            "and interval in ('1m', '1d') order by symbol, bucket_start"
         ).fetchall()
     assert [(s, i, Decimal(v), n) for s, i, v, n in stored] == [
         ("ZZA", "1m", Decimal(4), 2), ("ZZA", "1m", Decimal(4), 1), ("ZZB", "1m", Decimal(2), 1),
         ("ZZB", "1m", Decimal(1), 1), ("ZZC", "1d", Decimal(1000), 0), ("ZZC", "1d", Decimal(900), 0),
     ]  # fmt: skip
     assert redis.Redis.from_url(redis_url).hget("px:ZZA", "p") == b"11"
+    with psycopg.connect(dsn) as conn:  # the configured larger intervals hold the same trades
+        hourly = conn.execute("select volume, trade_count from market.bars where symbol = 'ZZA' and interval = '1h'")
+        assert [(Decimal(v), n) for v, n in hourly.fetchall()] == [(Decimal(8), 3)]

@@ -185,7 +185,8 @@ def test_bar_aggregator_applies_once_and_sets_malformed_records_aside(
     assert again == {"applied": 0, "duplicates": 3, "published": 0}
     with psycopg.connect(bars_dsn) as conn:
         rows = conn.execute(
-            "select open, high, low, close, trade_count from market.bars where symbol = 'MSFT' order by bucket_start"
+            "select open, high, low, close, trade_count from market.bars where symbol = 'MSFT' and interval = '1m'"
+            " order by bucket_start"
         ).fetchall()
     assert [tuple(str(v) for v in row) for row in rows] == [
         ("10", "12", "10", "12", "2"),

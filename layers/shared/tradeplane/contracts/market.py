@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -85,12 +86,28 @@ class Bar(BaseModel):
 
     @property
     def bucket_end(self) -> datetime:
-        return self.bucket_start + timedelta(minutes=1)
+        return self.bucket_start + interval_length(self.interval)
 
 
-def bucket_of(ts: datetime) -> datetime:
-    """The start of the one-minute bucket holding `ts`."""
-    return ts.astimezone(UTC).replace(second=0, microsecond=0)
+_INTERVAL = re.compile(r"^([1-9][0-9]{0,2})([mhd])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def interval_length(interval: str) -> timedelta:
+    """`"1m"` -> 1 minute, `"15m"`, `"1h"`, `"1d"` (UTC days). Raises ValueError for anything else."""
+    match = _INTERVAL.match(interval)
+    if match is None:
+        raise ValueError(f"{interval!r} is not a bar interval (e.g. 1m, 5m, 1h, 1d)")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def bucket_of(ts: datetime, interval: str = BAR_INTERVAL) -> datetime:
+    """The start of the `interval` bucket holding `ts` (buckets are aligned to the Unix epoch, in UTC)."""
+    utc = ts.astimezone(UTC)
+    if interval == BAR_INTERVAL:
+        return utc.replace(second=0, microsecond=0)
+    seconds = int(interval_length(interval).total_seconds())
+    return EARLIEST + timedelta(seconds=int((utc - EARLIEST).total_seconds()) // seconds * seconds)
 
 
 # Members a producer adds beside the payload's fields: the source feed and cleaning flags (e.g. "outlier").
