@@ -31,6 +31,27 @@ def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
         yield from sorted(records, key=lambda r: r.offset)
 
 
+def envelopes_by_type(
+    event: KafkaMskEventModel, types: Collection[str]
+) -> tuple[dict[str, list[Envelope]], list[Rejected]]:
+    """The envelopes of each of `types`, in record order; anything else is rejected with a reason (never
+    its content)."""
+    good: dict[str, list[Envelope]] = {t: [] for t in types}
+    bad: list[Rejected] = []
+    for record in records_of(event):
+        try:
+            env = Envelope.from_json(record.value if isinstance(record.value, str | bytes) else str(record.value))
+        except EnvelopeError as exc:
+            bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
+            continue
+        bucket = good.get(env.type)
+        if bucket is None:
+            bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
+            continue
+        bucket.append(env)
+    return good, bad
+
+
 def envelopes(
     event: KafkaMskEventModel, expected_type: str, *, skip_types: Collection[str] = ()
 ) -> tuple[list[Envelope], list[Rejected]]:
@@ -39,18 +60,5 @@ def envelopes(
     Envelopes of `skip_types` share the topic legitimately (quotes beside trades on market.ticks): they are
     neither returned nor rejected.
     """
-    good: list[Envelope] = []
-    bad: list[Rejected] = []
-    for record in records_of(event):
-        try:
-            env = Envelope.from_json(record.value if isinstance(record.value, str | bytes) else str(record.value))
-        except EnvelopeError as exc:
-            bad.append(Rejected(record.topic, record.partition, record.offset, f"not an envelope: {exc}"[:300]))
-            continue
-        if env.type in skip_types:
-            continue
-        if env.type != expected_type:
-            bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
-            continue
-        good.append(env)
-    return good, bad
+    good, bad = envelopes_by_type(event, [expected_type, *skip_types])
+    return good[expected_type], bad

@@ -134,3 +134,10 @@ LATEST_PRICE_TTL_S = 7 * 24 * 3600
 
 def latest_price_key(symbol: str) -> str:
     return f"px:{symbol}"
+
+
+# The latest quote per symbol: a hash at `qt:<SYMBOL>` with `bp`, `bs`, `ap`, `as` (decimal strings),
+# `t` (epoch microseconds) and `x` (venue, may be empty); same TTL. The px: hash also carries the
+# trade's size as `s` (decimal string) for the latest-trade route.
+def latest_quote_key(symbol: str) -> str:
+    return f"qt:{symbol}"
