@@ -380,4 +380,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_orders import bench_orders
 
     bench_orders(quick, _row, _header)
+    from tradeplane_local.bench_etl import bench_etl
+
+    bench_etl(quick, _row, _header)
     return 0

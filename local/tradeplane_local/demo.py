@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from tradeplane_local import stack
+from tradeplane_local.demo_data import show_history
 from tradeplane_local.devtokens import local_token
 
 SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
@@ -56,6 +57,7 @@ def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 3
     meta = consumer.list_topics("market.bars", timeout=10)
     consumer.assign([TopicPartition("market.bars", p, 0) for p in meta.topics["market.bars"].partitions])
     bars: dict[str, dict[str, Any]] = {}
+    until = since + timedelta(minutes=MINUTES)
     deadline = time.monotonic() + timeout
     try:
         while len(bars) < want and time.monotonic() < deadline:
@@ -63,7 +65,10 @@ def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 3
             if msg is None or msg.error():
                 continue
             env = json.loads(msg.value() or b"{}")
-            if datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) >= since:
+            if env["data"].get("interval", "1m") != "1m":
+                continue  # the larger intervals bar_aggregator also builds (TP_BAR_INTERVALS)
+            # Only the window's own minutes: bar_closer closes the closer ticks' minute by the clock.
+            if since <= datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) < until:
                 bars[env["id"]] = env
     finally:
         consumer.close()
@@ -147,7 +152,8 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                     "price": str(p),
                     "size": "1",
                     "seq": 10_000,
-                    "ts": (start + timedelta(minutes=MINUTES)).isoformat().replace("+00:00", "Z"),
+                    # past the minute's end plus bar_aggregator's grace window (TP_BAR_GRACE_S)
+                    "ts": (start + timedelta(minutes=MINUTES, seconds=5)).isoformat().replace("+00:00", "Z"),
                 }
                 for s, p in SYMBOLS.items()
             ]
@@ -178,6 +184,10 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             print(f"{len(bars)} bars from {counted} trades (sent {expected} distinct ticks plus {half} duplicates)")
             if len(bars) < len(SYMBOLS) * MINUTES or counted != expected:
                 print("demo FAILED: not every bar arrived, or duplicates were counted")
+                return 1
+            _step("History: tradeplane data synth | tradeplane data replay, read back with alpaca-py's data client")
+            if show_history(state_dir, {s: float(p) for s, p in SYMBOLS.items()}) != 0:
+                print("demo FAILED: the replayed bars were not all read back")
                 return 1
             if _alpaca_bot(state_dir) != 0:
                 print("demo FAILED: the alpaca-py bot did not run")

@@ -194,11 +194,21 @@ def _decimal(fields: Mapping[str, str], name: str, *, positive: bool, required: 
         raise _FieldError(name, "must be positive")
     if value < 0:
         raise _FieldError(name, "must not be negative")
-    exponent = value.normalize().as_tuple().exponent
-    places = max(0, -exponent) if isinstance(exponent, int) else 0
-    if places > MAX_PLACES or len(str(int(value))) + places > MAX_DIGITS:
-        raise _FieldError(name, f"has more than {MAX_DIGITS} digits or {MAX_PLACES} decimal places")
+    digits, exponent = _size(value)
+    if -exponent > MAX_PLACES or digits > MAX_DIGITS:
+        digits, exponent = _size(value.normalize())  # trailing zeros do not count
+        if -exponent > MAX_PLACES or digits > MAX_DIGITS:
+            raise _FieldError(name, f"has more than {MAX_DIGITS} digits or {MAX_PLACES} decimal places")
     return value
+
+
+def _size(value: Decimal) -> tuple[int, int]:
+    """(digits in all, exponent) as pydantic counts them: `12.50` -> (4, -2), `1E+3` -> (4, 0)."""
+    t = value.as_tuple()
+    exponent = t.exponent if isinstance(t.exponent, int) else 0
+    if exponent >= 0:
+        return len(t.digits) + exponent, 0
+    return max(len(t.digits), -exponent), exponent
 
 
 def _positive(fields: Mapping[str, str], name: str) -> Decimal:
@@ -217,7 +227,7 @@ def _timestamp(fields: Mapping[str, str], ctx: RowContext) -> tuple[datetime, bo
         text = fields.get("date") or fields.get("time") or ""
         name = "date" if "date" in fields else "time" if "time" in fields else "timestamp"
     try:
-        return parse_timestamp(text, ctx.tz), is_date_only(text)
+        return parse_timestamp(text, ctx.tz), len(text) <= 10 and is_date_only(text)
     except TimestampError as exc:
         raise _FieldError(name, str(exc)) from None
 

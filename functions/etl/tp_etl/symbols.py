@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")  # tradeplane.contracts.market.Symbol
@@ -12,6 +13,7 @@ class SymbolError(ValueError):
     """Not a symbol, even after normalisation."""
 
 
+@lru_cache(maxsize=4096)  # a file repeats a handful of symbols on every row
 def normalise_symbol(text: str) -> str:
     """` brk/b ` -> `BRK.B`, `$aapl` -> `AAPL`; raises SymbolError for anything else."""
     symbol = text.strip().lstrip("$").upper().replace("/", ".").replace(" ", ".")

@@ -45,6 +45,8 @@ def _epoch(text: str) -> datetime:
 
 
 def _naive(text: str) -> datetime:
+    if len(text) > 10 and text[4] == "-":  # ISO 8601, the common case: the C parser, no exceptions
+        return datetime.fromisoformat(text)
     for pattern, fmt in _DATE_ONLY:
         if pattern.match(text):
             return datetime.strptime(text, fmt)
