@@ -147,7 +147,7 @@ def bench_etl(quick: bool, row: Row, header: Callable[[str], None]) -> None:
         state = Path(tmp)
         state.chmod(0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
         started = [servers.start("kafka", state / "kafka"), servers.start("redis", state / "redis"),
-                   servers.start("postgres", state / "postgres", durable=False)]  # type: ignore[arg-type]  # fmt: skip
+                   servers.start("postgres", state / "postgres", durable=False)]  # fmt: skip
         kafka, redis, postgres = started
         try:
             apply_migrations(postgres.url)

@@ -8,9 +8,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_etl.delivery import Delivery
+from tp_etl.delivery import live_delivery
 from tp_etl.ingest import CSV_TYPE, ingest_request
-from tradeplane import db, kafka_producer
 from tradeplane.http_api import api_resolver, caller
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
 from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
@@ -24,13 +23,7 @@ SETTINGS = load_settings(Settings)
 
 app = api_resolver(SETTINGS, text_types=(CSV_TYPE,))
 
-DELIVERY = Delivery(
-    publish=lambda topic, items: kafka_producer.publish_many(topic, items),
-    flush=kafka_producer.flush,
-    reachable=kafka_producer.reachable,
-    discard=kafka_producer.discard_pending,
-    transaction=db.transaction,
-)
+DELIVERY = live_delivery()
 
 
 @app.post(

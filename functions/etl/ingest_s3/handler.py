@@ -7,9 +7,8 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_etl.delivery import Delivery
+from tp_etl.delivery import live_delivery
 from tp_etl.s3_ingest import ingest_object
-from tradeplane import db, kafka_producer
 from tradeplane.observability import correlation_id, instrument, logger, metrics
 from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
 
@@ -20,13 +19,7 @@ class Settings(KafkaSettings, PostgresSettings):
 
 SETTINGS = load_settings(Settings)
 
-DELIVERY = Delivery(
-    publish=lambda topic, items: kafka_producer.publish_many(topic, items),
-    flush=kafka_producer.flush,
-    reachable=kafka_producer.reachable,
-    discard=kafka_producer.discard_pending,
-    transaction=db.transaction,
-)
+DELIVERY = live_delivery()
 _S3: list[Any] = []
 
 

@@ -37,6 +37,19 @@ class Delivery:
     transaction: Callable[[], AbstractContextManager[Connection[Any]]]
 
 
+def live_delivery() -> Delivery:
+    """The container's producer and database pool (handlers call this once, at init)."""
+    from tradeplane import db, kafka_producer
+
+    return Delivery(
+        publish=lambda topic, items: kafka_producer.publish_many(topic, items),
+        flush=kafka_producer.flush,
+        reachable=kafka_producer.reachable,
+        discard=kafka_producer.discard_pending,
+        transaction=db.transaction,
+    )
+
+
 def deliver(out: Sequence[Outgoing], delivery: Delivery) -> None:
     from tradeplane.kafka_producer import KafkaPublishError
 

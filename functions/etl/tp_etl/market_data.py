@@ -111,6 +111,21 @@ class BarQuery:
                    limit or DEFAULT_LIMIT, _untoken(page_token) if page_token else None,
                    "desc" if sort == "desc" else "asc")  # fmt: skip
 
+    @classmethod
+    def from_query(cls, query: Mapping[str, str], symbol: str | None = None) -> BarQuery:
+        """From the query string (`symbol`: the path's, for the one-symbol route)."""
+        limit = query.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise unprocessable("limit must be a whole number.", errors=[{"loc": "query.limit",
+                                "msg": "not an integer", "type": "int_parsing"}])  # fmt: skip
+        symbols = symbol if symbol is not None else query.get("symbols", "")
+        timeframe = query.get("timeframe")
+        if not timeframe:
+            raise unprocessable("timeframe is required.", errors=[{"loc": "query.timeframe", "msg": "missing",
+                                "type": "missing"}])  # fmt: skip
+        return cls.of(symbols, timeframe, query.get("start"), query.get("end"), int(limit) if limit else None,
+                      query.get("page_token"), query.get("sort"))  # fmt: skip
+
 
 _BARS = """
 select symbol, bucket_start, open, high, low, close, volume, trade_count

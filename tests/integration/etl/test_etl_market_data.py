@@ -112,3 +112,15 @@ def test_latest_trade_and_quote_newest_wins(r: redis.Redis) -> None:  # type: ig
     with pytest.raises(Problem) as err:
         latest_one(r, "trades", "MSFT")
     assert err.value.status == 404
+
+
+def test_query_strings_as_alpaca_py_sends_them() -> None:
+    query = BarQuery.from_query({"symbols": "AAPL,MSFT", "timeframe": "1Day", "limit": "10000",
+                                 "start": "2026-10-01T00:00:00", "feed": "iex"})  # fmt: skip
+    assert (query.symbols, query.interval, query.limit, query.start) == (
+        ["AAPL", "MSFT"], "1d", 10_000, datetime(2026, 10, 1, tzinfo=UTC))  # fmt: skip
+    assert BarQuery.from_query({"timeframe": "1Min"}, "ibm").symbols == ["IBM"]
+    for bad in ({"symbols": "AAPL"}, {"symbols": "AAPL", "timeframe": "1Min", "limit": "ten"}):
+        with pytest.raises(Problem) as err:
+            BarQuery.from_query(bad)
+        assert err.value.status == 422
