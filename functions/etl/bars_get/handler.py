@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.market_data import BarQuery, read_bars
 from tradeplane import db
@@ -33,13 +34,21 @@ def _page(symbols: str | None) -> tuple[dict[str, list[dict[str, Any]]], str | N
         return read_bars(conn, query)
 
 
-@app.get("/v2/stocks/bars", summary="Bars of several symbols (Alpaca market data)", tags=["market-data"])
+BAD_TOKEN: dict[int, OpenAPIResponse] = {
+    200: {"description": "One page of bars"},
+    400: {"description": "A page_token this server did not issue"},
+}
+
+
+@app.get("/v2/stocks/bars", summary="Bars of several symbols (Alpaca market data)", tags=["market-data"],
+         responses=BAD_TOKEN)  # fmt: skip
 def multi_bars() -> dict[str, Any]:
     bars, token = _page(None)
     return {"bars": bars, "next_page_token": token}
 
 
-@app.get("/v2/stocks/<symbol>/bars", summary="Bars of one symbol (Alpaca market data)", tags=["market-data"])
+@app.get("/v2/stocks/<symbol>/bars", summary="Bars of one symbol (Alpaca market data)", tags=["market-data"],
+         responses=BAD_TOKEN)  # fmt: skip
 def symbol_bars(symbol: Annotated[str, Path(max_length=24)]) -> dict[str, Any]:
     bars, token = _page(symbol)
     return {"bars": next(iter(bars.values()), []), "symbol": symbol.upper(), "next_page_token": token}

@@ -31,10 +31,10 @@ DELIVERY = live_delivery()
     summary="Ingest trades, quotes or bars (JSON or CSV; docs/market-data.md)",
     tags=["market-data"],
     responses={
-        202: {
-            "description": "Accepted rows are on their topics (bars also stored); the report lists what was left out",
-            "content": {content_types.APPLICATION_JSON: {"schema": {"type": "object"}}},
-        },
+        202: {"description": "Accepted rows are on their topics (bars stored too); the report lists what was left out"},
+        400: {"description": "The body is empty, not UTF-8, or not JSON"},
+        413: {"description": "More than 4 MiB or 50,000 rows: send a file to the bucket"},
+        415: {"description": "Neither application/json nor text/csv"},
         422: {"description": "Rows rejected (each with line, field and reason); nothing was published"},
         503: {"description": "The stream is unavailable; nothing was published (Retry-After)"},
     },
