@@ -126,3 +126,40 @@ def test_accepted_bars_always_satisfy_low_le_open_close_le_high(values: list[tup
         assert bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high  # type: ignore[union-attr]
     expected_bad = sum(1 for o, h, lo, c in values if not (lo <= min(o, c) and max(o, c) <= h))
     assert report.rejected == expected_bad
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(["trades", "quotes", "bars"]),
+    prices,
+    st.integers(0, 10**9),
+    st.sampled_from([None, "c-1", "ü"]),
+    st.booleans(),
+)
+def test_row_envelope_json_is_the_generic_envelope_json(kind: str, price: Decimal, seconds: int,
+                                                        correlation: str | None, flagged: bool) -> None:  # fmt: skip
+    from tp_etl.source_events import to_event
+    from tradeplane.contracts.market import Bar, Quote
+    from tradeplane.envelope import Envelope
+
+    ts = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=seconds % 999_983)
+    record = {
+        "trades": Tick(symbol="BRK.B", price=price, size=Decimal("0.5"), ts=ts, venue="V", seq=seconds),
+        "quotes": Quote(symbol="A", bid=price, bid_size=Decimal(0), ask=price + 1, ask_size=Decimal(3), ts=ts),
+        "bars": Bar(
+            symbol="A",
+            interval="1d",
+            bucket_start=ts,
+            open=price,
+            high=price,
+            low=price,
+            close=price,
+            volume=Decimal(0),
+            trade_count=0,
+        ),
+    }[kind]
+    event = to_event(Clean(7, kind, record, ("outlier",) if flagged else ()), identity="i", source="s",  # type: ignore[arg-type]
+                     producer="p", correlation_id=correlation)  # fmt: skip
+    generic = Envelope.new(event.envelope.type, event.envelope.data, producer="p", correlation_id=correlation,
+                           id=event.envelope.id, occurred_at=event.envelope.occurred_at)  # fmt: skip
+    assert event.envelope.to_json() == generic.to_json()
