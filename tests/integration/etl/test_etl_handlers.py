@@ -192,3 +192,23 @@ def test_bar_aggregator_applies_once_and_sets_malformed_records_aside(
         ("10", "12", "10", "12", "2"),
         ("11", "11", "11", "11", "1"),
     ]
+
+
+def test_bar_closer_closes_bars_due_by_the_clock(
+    monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, bars_dsn: str
+) -> None:
+    with psycopg.connect(bars_dsn) as conn:
+        conn.execute(
+            "insert into market.bars (symbol, interval, bucket_start, open, high, low, close, volume, trade_count,"
+            " open_ts, close_ts) values ('QUIET', '1m', now() - interval '10 minutes', 1, 1, 1, 1, 1, 1,"
+            " now() - interval '10 minutes', now() - interval '10 minutes'),"
+            " ('QUIET', '1m', date_trunc('minute', now()) + interval '1 minute', 1, 1, 1, 1, 1, 1, now(), now())"
+        )
+    closer = load_handler("bar_closer", monkeypatch, Bindings(stage="local", db_dsn=bars_dsn,
+                                                               kafka_bootstrap=kafka_bootstrap))  # fmt: skip
+    first = closer.handler(events.scheduled_event("bar_closer"), LambdaContext("bar_closer"))
+    again = closer.handler(events.scheduled_event("bar_closer"), LambdaContext("bar_closer"))
+    assert first["closed"] >= 1 and again == {"closed": 0}
+    with psycopg.connect(bars_dsn) as conn:
+        rows = conn.execute("select closed from market.bars where symbol = 'QUIET' order by bucket_start").fetchall()
+    assert rows == [(True,), (False,)]  # the bar still in progress stays open
