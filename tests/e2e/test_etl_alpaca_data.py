@@ -86,3 +86,20 @@ def test_unsupported_timeframe_is_an_alpaca_error(data: StockHistoricalDataClien
     with pytest.raises(APIError) as err:
         data.get_stock_bars(StockBarsRequest(symbol_or_symbols="AAPL", timeframe=TimeFrame(1, TimeFrameUnit.Week)))
     assert err.value.code == 42210000
+
+
+def test_cli_synth_then_replay_through_the_platform(
+    platform: tuple[Path, dict[str, Any]], data: StockHistoricalDataClient, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from tradeplane_local.cli import main
+
+    state, _ = platform
+    path = tmp_path / "bars.csv.gz"
+    start = "2026-11-02T14:30:00+00:00"
+    assert main(["data", "synth", "--kind", "bars", "--symbols", "ZZR", "--minutes", "30", "--start", start,
+                 "--out", str(path)]) == 0  # fmt: skip
+    assert main(["data", "replay", str(path), "--state-dir", str(state), "--batch-rows", "7", "--source", "cli"]) == 0
+    assert "30 rows in 5 requests: 30 accepted" in capsys.readouterr().out
+    request = StockBarsRequest(symbol_or_symbols="ZZR", timeframe=TimeFrame.Minute, start=datetime(2026, 11, 2))
+    assert len(data.get_stock_bars(request).data["ZZR"]) == 30
