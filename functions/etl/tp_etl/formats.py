@@ -78,9 +78,11 @@ class Rejection:
     line: int
     field: str
     reason: str
+    loc: str | None = None  # JSON bodies: the member's path as pydantic writes it (`body.ticks.1.price`)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "reason": self.reason}
+        found = {"line": self.line, "field": self.field, "reason": self.reason}
+        return {**found, "loc": self.loc} if self.loc else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +189,7 @@ def _decimal(fields: Mapping[str, str], name: str, *, positive: bool, required: 
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _FieldError(name, f"{text[:24]!r} is not a number") from None
+        raise _FieldError(name, "is not a number") from None
     if not value.is_finite():
         raise _FieldError(name, "is not a finite number")
     if positive and value <= 0:

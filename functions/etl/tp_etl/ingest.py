@@ -64,7 +64,7 @@ class IngestParams(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value[:64]!r}") from None
+            raise ValueError("unknown time zone") from None
         return value
 
     def context(self) -> RowContext:
@@ -133,11 +133,9 @@ def _json_rows(text: str, query: dict[str, Any]) -> tuple[IngestParams, Iterator
         for name, items in sections.items():
             kind = _SECTIONS[name]
             for row in read_items(items, kind, params.context()):
-                yield (
-                    row
-                    if isinstance(row, Parsed)
-                    else Rejection(row.line, f"{name}[{row.line}].{row.field}", row.reason)
-                )
+                if isinstance(row, Rejection):
+                    row = Rejection(row.line, row.field, row.reason, f"body.{name}.{row.line - 1}.{row.field}")
+                yield row
 
     return params, rows()
 

@@ -57,7 +57,7 @@ def symbols_of(text: str) -> list[str]:
         symbols = list(dict.fromkeys(normalise_symbol(s) for s in text.split(",") if s.strip()))
     except SymbolError as exc:
         raise unprocessable(
-            str(exc), errors=[{"loc": "query.symbols", "msg": str(exc), "type": "value_error"}]
+            f"A symbol {exc}.", errors=[{"loc": "query.symbols", "msg": str(exc), "type": "value_error"}]
         ) from None
     if not symbols or len(symbols) > MAX_SYMBOLS:
         raise unprocessable(f"Give 1 to {MAX_SYMBOLS} symbols.", errors=[{"loc": "query.symbols",

@@ -45,7 +45,8 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
-            "accepted": dict(self.accepted),
+            "accepted": self.total_accepted,  # the first version's member: how many rows went in
+            "accepted_by_kind": dict(self.accepted),
             "rejected": self.rejected,
             "dropped": self.dropped,
             "flagged": self.flagged,

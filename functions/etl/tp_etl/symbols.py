@@ -18,7 +18,7 @@ def normalise_symbol(text: str) -> str:
     """` brk/b ` -> `BRK.B`, `$aapl` -> `AAPL`; raises SymbolError for anything else."""
     symbol = text.strip().lstrip("$").upper().replace("/", ".").replace(" ", ".")
     if not SYMBOL_PATTERN.match(symbol):
-        raise SymbolError(f"{text[:24]!r} is not a symbol (letters, digits, '.', '-'; at most 16)")
+        raise SymbolError("is not a symbol (letters, digits, '.', '-'; at most 16)")
     return symbol
 
 

@@ -91,7 +91,7 @@ def test_file_in_events_out_bars_stored_price_cached_and_a_replay_changes_nothin
     for key in ("raw/vendor/trades.csv.gz", "raw/vendor/ZZC_daily.csv"):
         assert ingest.handler(s3_event(key), LambdaContext("ingest_s3"))["objects"][0]["outcome"] == "done"
     report = json.loads(s3.get_object(Bucket=BUCKET, Key="reports/vendor/trades.csv.gz.json")["Body"].read())
-    assert report["accepted"] == {"trades": 5} and report["dropped"] == 1
+    assert report["accepted_by_kind"] == {"trades": 5} and report["dropped"] == 1
     assert [(r["line"], r["field"]) for r in report["rejections"]] == [(7, "price")]
 
     ticks = read_topic(kafka_bootstrap, MARKET_TICKS, {"ZZA", "ZZB"})

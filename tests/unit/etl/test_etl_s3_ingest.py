@@ -82,7 +82,7 @@ def test_gzip_file_is_streamed_in_chunks_with_a_report_of_bad_rows(s3: Any) -> N
     assert {(t, k) for t, k, _ in sink.sent} == {("market.ticks", "AAPL")}
     assert sink.sent[0][2].data["source"] == "vendor"
     report = json.loads(s3.get_object(Bucket=BUCKET, Key=report_key("raw/vendor/AAPL_trades.csv.gz"))["Body"].read())
-    assert report["accepted"] == {"trades": 118} and report["rejected"] == 2
+    assert report["accepted_by_kind"] == {"trades": 118} and report["rejected"] == 2
     assert [(r["line"], r["field"]) for r in report["rejections"]] == [(5, "price"), (77, "price")]
 
 
