@@ -60,3 +60,19 @@ def test_text_types_a_route_reads_itself() -> None:
     assert not_utf8 is not None and not_utf8.status == 400
     other = check_request(_request(csv, "text/plain"), ("text/csv",))
     assert other is not None and other.status == 415 and "text/csv" in (other.detail or "")
+
+
+def test_discard_pending_drops_what_a_dead_broker_left_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.reset import reset_all
+    from tradeplane import kafka_producer
+
+    monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", "127.0.0.1:9")
+    reset_all()
+    try:
+        assert kafka_producer.reachable(timeout=0.5) is False
+        kafka_producer.publish_many("market.ticks", [("AAPL", Envelope.new(TICK_EVENT, TICK, producer="p"))])
+        assert kafka_producer.discard_pending() == 1
+        assert len(kafka_producer.producer()) == 0
+        kafka_producer.flush(1)  # nothing left to deliver, no stale delivery errors
+    finally:
+        reset_all()
