@@ -12,6 +12,10 @@
   conservation checked, throughput against a bare consumer draining the same records.
 - `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
   (`bench_orders`).
+- scaling out (`bench_scaling`): an I/O-bound Kafka consumer at 1, 2, 4 and 6 partitions against
+  partitions x the 1-partition rate; bar_aggregator ticks/s on 1 and 6 partitions; replica lag under writes.
+- order execution: executor executions/s against pgbench, submit -> filled latency (`bench_execution`).
+- log lines/s stored by log_aggregator against a bare COPY, and logging's cost in a hot handler (`bench_logs`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -380,6 +384,15 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_orders import bench_orders
 
     bench_orders(quick, _row, _header)
+    from tradeplane_local.bench_scaling import bench_scaling
+
+    bench_scaling(quick, _row, _header)
+    from tradeplane_local.bench_execution import bench_execution
+
+    bench_execution(quick, _row, _header)
+    from tradeplane_local.bench_logs import bench_logs
+
+    bench_logs(quick, _row, _header)
     from tradeplane_local.bench_etl import bench_etl
 
     bench_etl(quick, _row, _header)

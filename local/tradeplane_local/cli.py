@@ -90,7 +90,7 @@ def _status(args: argparse.Namespace) -> int:
         print(
             f"  kafka {s['topic']} -> {s['function']}: {s['records']} records, {s['failed_invocations']} failed "
             f"invocations, {s['dead_lettered']} dead-lettered, {s['gaps']} gaps ({s['gap_offsets_skipped']} "
-            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}"
+            f"offsets skipped), {s['replays_skipped']} replays dropped, committed {s['committed']}, lag {s['lag']}"
         )
     return 0
 
@@ -122,6 +122,12 @@ def _logs(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _logs_api(args: argparse.Namespace) -> int:
+    from tradeplane_local import log_cli
+
+    return log_cli.run(args)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -220,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--event", default="{}", help="event JSON")
     inv.add_argument("--event-file", help="file with the event JSON")
     inv.set_defaults(run=_invoke)
-    lg = with_state(local.add_parser("logs", help="collected function logs"))
+    lg = with_state(local.add_parser("logs", help="raw function output as the runtime collected it"))
     lg.add_argument("function", nargs="?")
     lg.add_argument("-f", "--follow", action="store_true")
     lg.set_defaults(run=_logs)
@@ -242,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     cu.add_argument("--scope", action="append", help="a scope to grant (repeatable; default: every user scope)")
     cu.add_argument("--dsn", help="database URL (default: TP_DB_DSN, else the running local platform)")
     cu.set_defaults(run=_create_user)
+
+    logs = with_state(sub.add_parser("logs", help="aggregated log lines (GET /v1/logs) or an order's trace"))
+    from tradeplane_local.log_cli import add_arguments
+
+    add_arguments(logs)
+    logs.set_defaults(run=_logs_api)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--dsn")

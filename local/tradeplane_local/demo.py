@@ -1,8 +1,9 @@
 """The demo: market data in over HTTPS-style API calls, through Kafka and Lambda functions, into bars.
 
 It grows with the platform: today ticks -> ingest_http -> market.ticks ->
-bar_aggregator -> Postgres + market.bars; strategies, orders and fills join
-as their components land.
+bar_aggregator -> Postgres + market.bars; orders
+submitted through the API (an unchanged alpaca-py bot) -> orders.submitted ->
+executor -> fills, positions, cash -> orders.events; strategies join as they land.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tradeplane_local import stack
+from tradeplane_local import log_cli, replica_reads, stack
 from tradeplane_local.demo_data import show_history
 from tradeplane_local.devtokens import local_token
 
@@ -48,31 +50,74 @@ def _step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 30) -> list[dict[str, Any]]:
-    """The bars of this run's window: an earlier run on the same state directory may have left bars open
-    in Postgres, which this run's first ticks close and publish too."""
+def _consume(
+    bootstrap: str,
+    topic: str,
+    keep: Callable[[dict[str, Any]], bool],
+    done: Callable[[dict[str, dict[str, Any]]], bool],
+    timeout: float,
+) -> dict[str, dict[str, Any]]:
+    """Envelopes on `topic` (every partition, from the start) that `keep` accepts, by id (a relayed copy has
+    the id of the first), until `done` says so or the time is up."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-viewer", "enable.auto.commit": False})
-    meta = consumer.list_topics("market.bars", timeout=10)
-    consumer.assign([TopicPartition("market.bars", p, 0) for p in meta.topics["market.bars"].partitions])
-    bars: dict[str, dict[str, Any]] = {}
-    until = since + timedelta(minutes=MINUTES)
+    meta = consumer.list_topics(topic, timeout=10)
+    consumer.assign([TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions])
+    seen: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     try:
-        while len(bars) < want and time.monotonic() < deadline:
+        while not done(seen) and time.monotonic() < deadline:
             msg = consumer.poll(0.2)
-            if msg is None or msg.error():
-                continue
-            env = json.loads(msg.value() or b"{}")
-            if env["data"].get("interval", "1m") != "1m":
-                continue  # the larger intervals bar_aggregator also builds (TP_BAR_INTERVALS)
-            # Only the window's own minutes: bar_closer closes the closer ticks' minute by the clock.
-            if since <= datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) < until:
-                bars[env["id"]] = env
+            if msg is not None and not msg.error():
+                env = json.loads(msg.value() or b"{}")
+                if keep(env):
+                    seen[env["id"]] = env
     finally:
         consumer.close()
+    return seen
+
+
+def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 30) -> list[dict[str, Any]]:
+    """The bars of this run's window: an earlier run on the same state directory may have left bars open
+    in Postgres, which this run's first ticks close and publish too."""
+
+    until = since + timedelta(minutes=MINUTES)
+
+    def in_window(env: dict[str, Any]) -> bool:
+        if env["data"].get("interval", "1m") != "1m":
+            return False  # the larger intervals bar_aggregator also builds (TP_BAR_INTERVALS)
+        # Only the window's own minutes: bar_closer closes the closer ticks' minute by the clock.
+        return since <= datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) < until
+
+    bars = _consume(bootstrap, "market.bars", in_window, lambda seen: len(seen) >= want, timeout)
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
+
+
+def _num(value: str | None) -> str:
+    return "" if value is None else f"{Decimal(value).normalize():f}"
+
+
+def _consume_trade_updates(bootstrap: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """This run's trade updates up to the first fill, in the order they were published (one account: one
+    partition; the stores started empty)."""
+
+    def filled(seen: dict[str, dict[str, Any]]) -> bool:
+        return any(e["data"]["event"] == "fill" for e in seen.values())
+
+    return list(_consume(bootstrap, "orders.events", lambda _env: True, filled, timeout).values())
+
+
+def _show_confirmations(bootstrap: str) -> bool:
+    """Print the trade updates the executor published for the bot's orders; True when a fill is among them."""
+    _step("Confirmations on orders.events (Alpaca trade updates from the executor, consumed from Kafka)")
+    updates = _consume_trade_updates(bootstrap)
+    for env in updates:
+        d, order = env["data"], env["data"]["order"]
+        fill = f" {_num(d['qty'])} @ {_num(d['price'])}, position {_num(d['position_qty'])}" if d["price"] else ""
+        what = f"{order['side']:<5}{_num(order['qty']):>4} {order['symbol']:<6}{order['type']:<8}"
+        print(f"{d['event']:<10}{what}-> {order['status']}{fill}")
+    return any(env["data"]["event"] == "fill" for env in updates)
 
 
 def _alpaca_bot(state_dir: Path) -> int:
@@ -186,16 +231,19 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                 print("demo FAILED: not every bar arrived, or duplicates were counted")
                 return 1
             _step("History: tradeplane data synth | tradeplane data replay, read back with alpaca-py's data client")
-            if show_history(state_dir, {s: float(p) for s, p in SYMBOLS.items()}) != 0:
-                print("demo FAILED: the replayed bars were not all read back")
-                return 1
+            show_history(state_dir, {s: float(p) for s, p in SYMBOLS.items()})  # raises if any bar is missing
             if _alpaca_bot(state_dir) != 0:
-                print("demo FAILED: the alpaca-py bot did not run")
+                print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
                 return 1
-            _step(
-                "Next in the pipeline: strategies turn bars into signals and the executor fills the orders "
-                "the Core API accepted (coming with their components)"
-            )
+            if not _show_confirmations(bootstrap):
+                print("demo FAILED: no fill confirmation arrived")
+                return 1
+            _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
+            print("\n".join(replica_reads.section(state_dir)))
+            if log_cli.show_order_trace(state_dir) != 0:
+                print("demo FAILED: the order's trace was not found in the aggregated logs")
+                return 1
+            _step("Next in the pipeline: strategies turn bars into signals (coming with their component)")
         return 0
     finally:
         if started_here and not keep:

@@ -6,13 +6,24 @@ eval "$(tradeplane local paper-account)" && python -m tradeplane_local.demo_bot
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
+
+
+def wait_for(client: Any, order_id: Any, statuses: set[str], timeout: float = 10.0) -> Any:
+    """Poll the order until the executor has moved it into one of `statuses` (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    order = client.get_order_by_id(order_id)
+    while order.status.value not in statuses and time.monotonic() < deadline:
+        time.sleep(0.05)
+        order = client.get_order_by_id(order_id)
+    return order
 
 
 def main() -> int:
     from alpaca.trading.client import TradingClient
     from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
-    from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest
+    from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 
     # alpaca-py's methods return model | raw dict; a bot with the default raw_data=False gets models.
     client: Any = TradingClient(
@@ -28,10 +39,22 @@ def main() -> int:
     open_orders = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))
     print(f"open orders: {[(o.symbol, o.qty, o.status.value) for o in open_orders]}")
     client.cancel_order_by_id(order.id)
-    print(
-        f"canceled: {client.get_order_by_id(order.id).status.value}; buying power {client.get_account().buying_power}"
+    canceled = wait_for(client, order.id, {"canceled"})
+    print(f"canceled: {canceled.status.value}; buying power {client.get_account().buying_power}")
+
+    t0 = time.perf_counter()
+    market = client.submit_order(
+        MarketOrderRequest(symbol="AAPL", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
     )
-    return 0
+    filled = wait_for(client, market.id, {"filled", "rejected"})
+    took = (time.perf_counter() - t0) * 1000
+    print(
+        f"market buy {market.qty} {market.symbol}: {filled.status.value} {filled.filled_qty} @ "
+        f"{filled.filled_avg_price} ({took:.0f} ms from submit to seeing it filled)"
+    )
+    position = client.get_open_position("AAPL")
+    print(f"position {position.qty} {position.symbol} @ {position.avg_entry_price}; cash {client.get_account().cash}")
+    return 0 if filled.status.value == "filled" else 1
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from tradeplane_local.devtokens import local_token
 DAYS = 60
 
 
-def show_history(state_dir: Path, symbols: dict[str, float]) -> int:
-    """Returns 0 when every replayed bar is read back by alpaca-py."""
+def show_history(state_dir: Path, symbols: dict[str, float]) -> None:
+    """Prints the step; raises StackError (the CLI answers `error: ...`, exit 1) unless every replayed bar is
+    read back by alpaca-py."""
     from alpaca.data.historical.stock import StockHistoricalDataClient
     from alpaca.data.models import BarSet
     from alpaca.data.requests import StockBarsRequest
@@ -52,4 +53,5 @@ def show_history(state_dir: Path, symbols: dict[str, float]) -> int:
         b = bars[-1]
         print(f"  {symbol:<6}{b.timestamp:%Y-%m-%d}  o {b.open:>9.2f}  h {b.high:>9.2f}  l {b.low:>9.2f}"
               f"  c {b.close:>9.2f}  v {b.volume:>11,.0f}")  # fmt: skip
-    return 0 if read == rows == summary.accepted else 1
+    if not read == rows == summary.accepted:
+        raise stack.StackError(f"demo FAILED: {rows} bars synthesized, {summary.accepted} accepted, {read} read back")

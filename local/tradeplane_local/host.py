@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,21 @@ class FunctionHost:
                 raise
         self._release(worker)
         return worker.init_ms
+
+    def warm_many(self, containers: int) -> None:
+        """Have `containers` containers (at most the function's concurrency) started ahead of traffic, in parallel:
+        each slot is taken before any is given back, so none is reused for another's warm-up."""
+        slots = [self._acquire() for _ in range(min(containers, self.cfg.max_concurrency))]
+        with ThreadPoolExecutor(max_workers=len(slots) or 1) as pool:
+            fresh = list(pool.map(lambda _: self._spawn_quietly(), [s for s in slots if s is None]))
+        for worker in [s for s in slots if s is not None] + fresh:
+            self._release(worker)  # None (a failed init) gives its slot back too
+
+    def _spawn_quietly(self) -> Worker | None:
+        try:
+            return self._spawn()
+        except (InitError, TimeoutError):  # the first invocation reports it
+            return None
 
     def invoke(self, event: Any) -> InvokeResult:
         request_id = str(uuid.uuid4())

@@ -56,6 +56,7 @@ class ChaosPlan:
     restarts: int = 1
     symbols: int = 12
     produce_s: float = 1.0  # production is spread over this long, so kills land mid-stream
+    busy_at_kill: int = 1  # a kill waits (up to 2 s) until this many containers are in an invocation
     drain_timeout_s: float = 90.0
 
 
@@ -67,10 +68,13 @@ class RoundReport:
     missing: list[str] = field(default_factory=list)  # acknowledged, neither applied nor dead-lettered
     trade_count: int = 0  # market.bars' count of ticks folded in: equals `applied` when each applied once
     duplicates: int = 0  # redelivered ticks the function's inbox recognised
+    failed_records: int = 0  # records of failed invocations (a kill after the commit applied them once already)
     kills: int = 0
     restarts: int = 0
     seed: int = 0  # the driver's chaos seed
     seconds: float = 0.0  # first produce to every tick accounted for
+    peak_in_flight: int = 0  # most invocations (so partitions' batches) running at once
+    busy_at_kills: list[int] = field(default_factory=list)  # containers in an invocation when each kill landed
     baseline_seconds: float = 0.0  # a bare consumer draining the same records
     source: dict[str, int] = field(default_factory=dict)
     # When ticks are missing: where the broker has them, and the source's view of each partition.
@@ -83,7 +87,7 @@ class RoundReport:
         return not self.missing and self.trade_count == self.applied
 
 
-def _tick(run: str, client: int, seq: int, symbol: str, base: datetime) -> tuple[str, bytes]:
+def tick_envelope(run: str, client: int, seq: int, symbol: str, base: datetime) -> tuple[str, bytes]:
     """A `market.tick` envelope, written to the wire contract (not through a domain module that may move)."""
     event_id = f"t-{run}-{client}-{seq}"
     ts = (base + timedelta(milliseconds=seq * 37 + client)).isoformat().replace("+00:00", "Z")
@@ -128,7 +132,7 @@ def _produce(bootstrap: str, topic: str, run: str, client: int, plan: ChaosPlan,
     bursts = 10
     for seq in range(share):
         symbol = symbols[(seq * plan.clients + client) % len(symbols)]
-        _, value = _tick(run, client, seq, symbol, base)
+        _, value = tick_envelope(run, client, seq, symbol, base)
         producer.produce(topic, key=symbol.encode(), value=value, on_delivery=acks.report)  # keyed as ingest keys
         if (seq + 1) % max(1, share // bursts) == 0:
             producer.poll(0)
@@ -154,10 +158,13 @@ class ChaosDriver:
         self._dead: set[str] = set()
         self._dlq_reader = self._reader(self.dlq_topic, None)
         self._duplicates = 0
+        self._in_flight = 0
+        self._peak = 0
+        self._failed_records = 0
         self._closed: dict[str, int] = {}  # counters of sources replaced by a restart
         self._lock = threading.Lock()
         self._wrap(self._source())
-        self.host.warm()  # the first cold start is not part of any round
+        self.host.warm_many(self.host.cfg.max_concurrency)  # cold starts are not part of any round
 
     # ------------------------------------------------------------------ wiring
 
@@ -169,9 +176,18 @@ class ChaosDriver:
         invoke = self.host.invoke
 
         def counting(event: dict[str, Any]) -> InvokeResult:
-            result = invoke(event)
-            if result.ok and isinstance(result.result, dict):
+            with self._lock:
+                self._in_flight += 1
+                self._peak = max(self._peak, self._in_flight)
+            try:
+                result = invoke(event)
+            finally:
                 with self._lock:
+                    self._in_flight -= 1
+            with self._lock:
+                if not result.ok:
+                    self._failed_records += sum(len(records) for records in event.get("records", {}).values())
+                elif isinstance(result.result, dict):
                     self._duplicates += int(result.result.get("duplicates", 0))
             return result
 
@@ -191,19 +207,25 @@ class ChaosDriver:
 
     # ------------------------------------------------------------------ chaos
 
-    def kill_one(self, wait_s: float = 2.0) -> bool:
-        """SIGKILL a container in the middle of an invocation (or any live one if none gets busy in time)."""
+    def kill_one(self, wait_s: float = 2.0, busy: int = 1) -> int | None:
+        """SIGKILL a container in the middle of an invocation, once `busy` containers are in one (or whichever
+        are when the wait ends; any live one if none is). Returns how many were busy, None if none was killed."""
         deadline = time.monotonic() + wait_s
-        while not (pids := self.host.worker_pids(busy_only=True)) and time.monotonic() < deadline:
+        while len(pids := self.host.worker_pids(busy_only=True)) < busy and time.monotonic() < deadline:
             time.sleep(0.001)
+        deadline = time.monotonic() + wait_s
+        while not pids and time.monotonic() < deadline:  # fewer busy than asked: still kill mid-invocation
+            pids = self.host.worker_pids(busy_only=True)
+            time.sleep(0.001)
+        busy_now = len(pids)
         pids = pids or self.host.worker_pids()
         if not pids:
-            return False
+            return None
         try:
             os.killpg(self.rng.choice(pids), signal.SIGKILL)  # a container crash, not a polite exit
         except ProcessLookupError:
-            return False
-        return True
+            return None
+        return busy_now
 
     def restart_source(self) -> None:
         old = self._source()
@@ -225,8 +247,9 @@ class ChaosDriver:
             if action == "restart":
                 self.restart_source()
                 report.restarts += 1
-            elif self.kill_one():
+            elif (busy := self.kill_one(busy=plan.busy_at_kill)) is not None:
                 report.kills += 1
+                report.busy_at_kills.append(busy)
 
     # ------------------------------------------------------------------ checking
 
@@ -301,7 +324,10 @@ class ChaosDriver:
         report = RoundReport(seed=self.seed)
         acks = _Acks()
         before = self._counters()
-        dup_before = self._duplicates
+        self.host.warm_many(self.host.cfg.max_concurrency)  # containers killed last round: not this one's cold starts
+        dup_before, failed_before = self._duplicates, self._failed_records
+        with self._lock:
+            self._peak = self._in_flight
         t0 = time.perf_counter()
         clients = [
             threading.Thread(target=_produce, args=(self.bootstrap, self.topic, run, c, plan, acks))
@@ -321,31 +347,65 @@ class ChaosDriver:
         after = self._counters()
         report.source = {k: after[k] - before[k] for k in SOURCE_COUNTERS}
         report.duplicates = self._duplicates - dup_before
+        report.peak_in_flight = self._peak
+        report.failed_records = self._failed_records - failed_before
         return report
 
     def close(self) -> None:
         self._dlq_reader.close()
 
 
-def chaos_runtime(
-    state_dir: Path, dsn: str, bootstrap: str, redis_url: str, manifest_path: Path = DEFAULT_MANIFEST
+def local_runtime(
+    state_dir: Path,
+    manifest_path: Path,
+    *,
+    bootstrap: str,
+    dsn: str | None = None,
+    redis_url: str | None = None,
+    max_concurrency: int = RuntimeConfig.max_concurrency,
 ) -> Runtime:
-    """The manifest's functions on the local runtime, with the schema and topics in place."""
+    """A manifest's functions on the local runtime against given servers, its topics (and the schema, given a
+    database) in place. `max_concurrency` caps each function's containers (reserved concurrency still applies)."""
     manifest: Manifest = load_manifest(manifest_path)
-    provision.migrate(dsn)
+    if dsn:
+        provision.migrate(dsn)
     provision.create_topics(bootstrap, manifest)
     bindings = provision.local_bindings(manifest, db_dsn=dsn, redis_url=redis_url, kafka_bootstrap=bootstrap)
-    config = RuntimeConfig(manifest=str(manifest_path), state_dir=str(state_dir), bindings=asdict(bindings))
+    config = RuntimeConfig(
+        manifest=str(manifest_path),
+        state_dir=str(state_dir),
+        bindings=asdict(bindings),
+        max_concurrency=max_concurrency,
+    )
     runtime = Runtime(config, manifest)
     runtime.start()
     return runtime
 
 
+def chaos_runtime(
+    state_dir: Path,
+    dsn: str,
+    bootstrap: str,
+    redis_url: str,
+    manifest_path: Path = DEFAULT_MANIFEST,
+    max_concurrency: int = RuntimeConfig.max_concurrency,
+) -> Runtime:
+    """The manifest's functions on the local runtime, with the schema and topics in place."""
+    return local_runtime(
+        state_dir, manifest_path, bootstrap=bootstrap, dsn=dsn, redis_url=redis_url, max_concurrency=max_concurrency
+    )
+
+
 @contextmanager
 def chaos_driver(
-    state_dir: Path, dsn: str, bootstrap: str, redis_url: str, seed: int | None = None
+    state_dir: Path,
+    dsn: str,
+    bootstrap: str,
+    redis_url: str,
+    seed: int | None = None,
+    max_concurrency: int = RuntimeConfig.max_concurrency,
 ) -> Iterator[ChaosDriver]:
-    runtime = chaos_runtime(state_dir, dsn, bootstrap, redis_url)
+    runtime = chaos_runtime(state_dir, dsn, bootstrap, redis_url, max_concurrency=max_concurrency)
     driver = ChaosDriver(runtime, dsn, bootstrap, seed)
     try:
         yield driver

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -73,18 +74,32 @@ class Server:
 
 
 def free_port(preferred: int | None = None) -> int:
-    """The preferred port when it is free on loopback, else any free port."""
+    """The preferred port when it is free on loopback, else any free port (free now: another process may
+    take it before the caller binds it; `listening_socket` has no such window)."""
+    with listening_socket(preferred) as s:
+        return int(s.getsockname()[1])
+
+
+def listening_socket(preferred: int | None = None) -> socket.socket:
+    """A socket bound and listening on loopback: the preferred port when free, else one the kernel picks.
+
+    Handing this to the server process (instead of a port number it binds later) leaves no window
+    in which another process can take the port."""
     for candidate in ([preferred] if preferred else []) + [0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", candidate))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", candidate))
+        except OSError:
+            s.close()
+            continue
+        s.listen(128)
+        return s
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def _spawn(cmd: list[str], log: Path, *, user: str | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    cmd: list[str], log: Path, *, user: str | None = None, cwd: Path | None = None, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         # A new session: the server outlives the CLI that started it and gets no terminal signals.
@@ -96,6 +111,7 @@ def _spawn(cmd: list[str], log: Path, *, user: str | None = None, cwd: Path | No
             start_new_session=True,
             user=user,
             cwd=cwd,
+            pass_fds=pass_fds,
         )
 
 
@@ -123,12 +139,42 @@ def _tcp_open(port: int) -> bool:
 # --------------------------------------------------------------------------- postgres
 
 
+# Where useradd lives when PATH lacks the sbin folders (root shells from `su` or containers often do).
+_SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+def _ensure_system_user(name: str) -> None:
+    """The system user postgres runs as when we are root, created with useradd if missing.
+
+    pgserver's own helper runs a bare `useradd`, which dies with a FileNotFoundError traceback when
+    /usr/sbin is not on PATH; here useradd is also looked for in the sbin folders, and a missing or
+    failing useradd is a start error that says what is needed."""
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or shutil.which("useradd", path=_SBIN_PATH)
+    needs = (
+        f"running as root, PostgreSQL must run as the system user '{name}', which does not exist. "
+        f"Create it (useradd -s /bin/bash {name}), put useradd's folder (usually /usr/sbin) on PATH, "
+        "or run as a non-root user"
+    )
+    if useradd is None:
+        raise ServerStartError("postgres", f"useradd not found on PATH or in {_SBIN_PATH}: {needs}", None)
+    done = subprocess.run([useradd, "-s", "/bin/bash", name], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ServerStartError("postgres", f"{useradd} failed ({done.stderr.strip()[:200]}): {needs}", None)
+
+
 def _pg_user() -> str | None:
     if os.geteuid() != 0:
         return None
-    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
 
-    ensure_user_exists(PG_SYSTEM_USER)
+    _ensure_system_user(PG_SYSTEM_USER)
     ensure_prefix_permissions(PG_BIN)
     ensure_folder_permissions(PG_BIN, 0o755)
     ensure_folder_permissions(PG_BIN.parent / "lib", 0o444)
@@ -317,8 +363,10 @@ def start_kafka(state: Path, port: int | None = None, *, timeout: float = 20) ->
 
 def start_moto(state: Path, port: int | None = None, *, timeout: float = 30) -> Server:
     log = state / "moto" / "moto.log"
-    port = free_port(port)
-    proc = _spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log)
+    with listening_socket(port) as sock:
+        port = int(sock.getsockname()[1])
+        fd = sock.fileno()
+        proc = _spawn([sys.executable, "-m", "tradeplane_local.moto_serve", str(fd)], log, pass_fds=(fd,))
 
     def ready() -> bool:
         import urllib.request

@@ -42,6 +42,7 @@ class UpOptions:
     prewarm: bool = False
     durable: bool = True
     replica: bool = True  # a streaming read replica beside the PostgreSQL we start
+    extra_env: dict[str, str] = field(default_factory=dict)  # added to every function's environment
 
 
 @dataclass
@@ -125,6 +126,7 @@ def up(opts: UpOptions) -> UpReport:
             gateway_port=gateway_port,
             tls=opts.tls,
             prewarm=opts.prewarm,
+            extra_env=dict(opts.extra_env),
         )
         t0 = time.perf_counter()
         runtime = _start_runtime(state_dir, config)

@@ -6,6 +6,7 @@ Positions are written into the book as the executor will write fills (it is not 
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +79,17 @@ def test_account_and_configurations(client: TradingClient) -> None:
     assert client.set_account_configurations(config).trade_confirm_email == "all"
 
 
+def settled(client: TradingClient, order_id: Any, timeout: float = 10.0) -> Any:
+    """The order's status once the executor has applied a cancel or replace: an order the venue holds
+    is `pending_cancel` / `pending_replace` until then (execution, issue 10)."""
+    deadline = time.monotonic() + timeout
+    status = client.get_order_by_id(order_id).status  # type: ignore[union-attr]
+    while status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = client.get_order_by_id(order_id).status  # type: ignore[union-attr]
+    return status
+
+
 def test_orders_lifecycle(client: TradingClient) -> None:
     order = client.submit_order(
         LimitOrderRequest(
@@ -98,9 +110,9 @@ def test_orders_lifecycle(client: TradingClient) -> None:
     assert [o.id for o in listed] == [order.id]
     replaced = client.replace_order_by_id(order.id, ReplaceOrderRequest(qty=3, limit_price=99))
     assert replaced.replaces == order.id and replaced.qty == "3"
-    assert client.get_order_by_id(order.id).status == OrderStatus.REPLACED
+    assert settled(client, order.id) == OrderStatus.REPLACED
     client.cancel_order_by_id(replaced.id)
-    assert client.get_order_by_id(replaced.id).status == OrderStatus.CANCELED
+    assert settled(client, replaced.id) == OrderStatus.CANCELED
     bracket = client.submit_order(
         LimitOrderRequest(
             symbol="MSFT",
@@ -116,6 +128,7 @@ def test_orders_lifecycle(client: TradingClient) -> None:
     assert bracket.legs is not None and len(bracket.legs) == 2
     cancelled = client.cancel_orders()
     assert [c.id for c in cancelled] == [bracket.id] and cancelled[0].status == 200
+    assert settled(client, bracket.id) == OrderStatus.CANCELED
     closed = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.CLOSED, limit=10))
     assert {o.id for o in closed} >= {order.id, replaced.id, bracket.id}
 

@@ -316,21 +316,28 @@ def test_poison_record_is_logged_once_without_its_payload(
 def test_a_failing_partition_does_not_stall_the_others(
     fixture_runtime, kafka_bootstrap: str, sink_file: Path, new_topic
 ) -> None:  # type: ignore[no-untyped-def]
-    topic, dlq = new_topic("side", partitions=2), new_topic("dlq", partitions=2)
+    """Partition 0 holds a poison record and retries for seconds; the five others, each with a batch in
+    flight beside it, hand over every record they get, in order, before partition 0 gives up on its one."""
+    partitions, per_partition = 6, 9
+    topic, dlq = new_topic("side", partitions=partitions), new_topic("dlq", partitions=partitions)
     log: list[str] = []
     source = _source(fixture_runtime.hosts["consumer"], kafka_bootstrap, topic, dlq, log)
-    source.cfg = replace(source.cfg, max_retries=4, retry_backoff_s=0.3)  # ~4.5 s of retries before the DLQ
+    # ~4.5 s of retries before the DLQ; a batch of every partition may be in flight at once.
+    source.cfg = replace(source.cfg, max_retries=4, retry_backoff_s=0.3, max_concurrency=partitions)
     _produce(kafka_bootstrap, topic, [("k", "poison-side")], partition=0)
+    healthy = range(1, partitions)
     source.start()
     try:
         _wait_for(lambda: "poison-side" in _values(sink_file))  # partition 0 is failing and backing off
-        _produce(kafka_bootstrap, topic, [("k", f"side-{i}") for i in range(6)], partition=1)
-        _wait_for(lambda: len(_delivered_in(sink_file, "side-")) == 6)
-        assert source.stats.dead_lettered == 0  # partition 1 went through while partition 0 still retried
-        _wait_for(lambda: source.stats.committed == {0: 1, 1: 6})
+        for p in healthy:
+            _produce(kafka_bootstrap, topic, [("k", f"side-{p}-{i}") for i in range(per_partition)], partition=p)
+        _wait_for(lambda: len(_delivered_in(sink_file, "side-")) == len(healthy) * per_partition)
+        assert source.stats.dead_lettered == 0  # the others went through while partition 0 still retried
+        _wait_for(lambda: source.stats.committed == {0: 1, **dict.fromkeys(healthy, per_partition)})
     finally:
         source.stop()
-    assert _delivered_in(sink_file, "side-") == [f"side-{i}" for i in range(6)]  # in order
+    for p in healthy:  # each once, in order
+        assert _delivered_in(sink_file, f"side-{p}-") == [f"side-{p}-{i}" for i in range(per_partition)]
     assert source.stats.dead_lettered == 1
 
 

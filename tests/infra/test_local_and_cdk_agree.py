@@ -112,6 +112,39 @@ def test_event_sources_agree(local: Runtime, aws_fixture: Synth) -> None:
     assert ours == cdk and ours
 
 
+def test_event_source_concurrency_and_pollers_agree(local: Runtime, aws_fixture: Synth) -> None:
+    """The batches a mapping runs at once: its function's reserved concurrency capped by the topic's partitions,
+    on both sides; and AWS's provisioned pollers (5 invocations each) can carry that many."""
+    from tradeplane_tools.wiring import INVOCATIONS_PER_POLLER
+
+    names = _function_names(aws_fixture)
+    reserved = {
+        names[lid]: f["Properties"].get("ReservedConcurrentExecutions")
+        for lid, f in aws_fixture.resources("service", "AWS::Lambda::Function").items()
+        if lid in names
+    }
+    partitions = {
+        t["Properties"]["TopicName"]: t["Properties"]["PartitionCount"]
+        for t in aws_fixture.resources("streaming", "AWS::MSK::Topic").values()
+    }
+    cdk = {}
+    for m in aws_fixture.resources("service", "AWS::Lambda::EventSourceMapping").values():
+        p = m["Properties"]
+        fn, topic = names[p["FunctionName"]["Ref"]], p["Topics"][0]
+        pollers = p["ProvisionedPollerConfig"]
+        cdk[(fn, topic)] = (min(reserved[fn] or partitions[topic], partitions[topic]), pollers["MaximumPollers"])
+        assert 1 <= pollers["MinimumPollers"] <= pollers["MaximumPollers"]
+    ours = {(r.function, r.topic): r.max_concurrency for r in local.wiring.event_sources}
+    assert set(ours) == set(cdk) and ours
+    for key, concurrency in ours.items():
+        assert cdk[key][0] == concurrency, key
+        assert cdk[key][1] * INVOCATIONS_PER_POLLER >= concurrency, key
+    # The local sources run the same concurrency, capped only by the containers the runtime allows.
+    for cfg in local.source_configs():
+        rule = ours[(cfg.function, cfg.topic)]
+        assert cfg.max_concurrency == min(rule, local.hosts[cfg.function].cfg.max_concurrency)
+
+
 def test_schedules_agree(local: Runtime, aws_fixture: Synth) -> None:
     names = _function_names(aws_fixture)
     cdk = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tradeplane_local.kafka_chaos import ChaosDriver, chaos_driver
+from tradeplane_local.runtime import RuntimeConfig
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,12 +29,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="module")
 def driver(
-    pg_dsn: str, kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    pg_dsn: str,
+    kafka_bootstrap: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ChaosDriver]:
     """The manifest's bar_aggregator on the local runtime, against the harness's Postgres, Redis and Kafka.
 
-    The chaos timing is random per run; TP_CHAOS_SEED=<seed from a report> replays one."""
+    A test module may set CONTAINERS (the runtime's cap on the function's containers; its reserved
+    concurrency still applies). The chaos timing is random per run; TP_CHAOS_SEED=<seed from a report>
+    replays one."""
     state: Path = tmp_path_factory.mktemp("chaos")
     seed = int(os.environ["TP_CHAOS_SEED"]) if os.environ.get("TP_CHAOS_SEED") else None
-    with chaos_driver(state, pg_dsn, kafka_bootstrap, redis_url, seed) as d:
+    containers = getattr(request.module, "CONTAINERS", RuntimeConfig.max_concurrency)
+    with chaos_driver(state, pg_dsn, kafka_bootstrap, redis_url, seed, max_concurrency=containers) as d:
         yield d

@@ -22,6 +22,8 @@ from tradeplane_tools.manifest import KafkaTrigger, LogsTrigger, Manifest, Sched
 SCHEDULE_RETRY_ATTEMPTS = 2
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 HOUR_MS = 3_600_000
+# Lambda's provisioned mode for Kafka: each event poller runs at most 5 invocations at once (and 5 MB/s).
+INVOCATIONS_PER_POLLER = 5
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class EventSourceRule:
     dead_letter_topic: str
     # Concurrent batches (one per partition at most): the function's reserved concurrency, else its partitions.
     max_concurrency: int
+
+    @property
+    def pollers_needed(self) -> int:
+        """Provisioned event pollers AWS needs to run `max_concurrency` batches at once."""
+        return -(-self.max_concurrency // INVOCATIONS_PER_POLLER)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.routes import caller, json_response, new_app
 from tp_core.trading_account import ConfigurationPatch, patch_configurations
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Writes core.risk_settings."""
 
 

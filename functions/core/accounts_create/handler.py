@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core import accounts
 from tp_core.models import AccountCreate
-from tp_core.routes import caller, json_response, new_app
+from tp_core.routes import caller, idempotency_key, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Writes core.accounts and the opening deposit."""
 
 
@@ -23,8 +23,7 @@ app = new_app(SETTINGS)
 
 @app.post("/v1/accounts")
 def accounts_create(request: AccountCreate) -> Response[Any]:
-    key = app.current_event.headers.get("idempotency-key") or None
-    return json_response(accounts.create_account(caller(app), request, key), 201)
+    return json_response(accounts.create_account(caller(app), request, idempotency_key(app)), 201)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

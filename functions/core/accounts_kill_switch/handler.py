@@ -11,10 +11,10 @@ from tp_core import accounts
 from tp_core.models import KillSwitch
 from tp_core.routes import caller, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Writes core.risk_settings.trading_blocked."""
 
 

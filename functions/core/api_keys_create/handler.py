@@ -1,4 +1,5 @@
-"""POST /v1/api-keys: a new API key for one account; the secret is shown once."""
+"""POST /v1/api-keys: a new API key for one account; the secret is shown once (a retry with the same
+Idempotency-Key returns the same key, without its secret)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core import api_keys
 from tp_core.models import ApiKeyCreate
-from tp_core.routes import caller, json_response, new_app
+from tp_core.routes import caller, idempotency_key, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Writes core.api_keys."""
 
 
@@ -23,7 +24,11 @@ app = new_app(SETTINGS)
 
 @app.post("/v1/api-keys")
 def api_keys_create(request: ApiKeyCreate) -> Response[Any]:
-    return json_response(api_keys.create_api_key(caller(app), request), 201)
+    created = api_keys.create_api_key(caller(app), request, idempotency_key(app))
+    response = json_response(created.view, 201)
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

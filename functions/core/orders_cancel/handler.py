@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.order_changes import cancel_order
 from tp_core.routes import caller, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
+from tradeplane.settings import KafkaSettings, PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(KafkaSettings, PostgresSettings):
+class Settings(KafkaSettings, PostgresSettings, RateLimitSettings):
     """Writes the cancel; publishes the cancel request on orders.submitted."""
 
 

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.order_changes import cancel_all_orders
 from tp_core.routes import caller, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
+from tradeplane.settings import KafkaSettings, PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(KafkaSettings, PostgresSettings):
+class Settings(KafkaSettings, PostgresSettings, RateLimitSettings):
     """Writes the cancels; publishes the cancel requests on orders.submitted."""
 
 

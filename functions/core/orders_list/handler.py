@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.order_queries import OrderFilter, list_orders
 from tp_core.routes import caller, json_response, new_app, query
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Reads trading.orders."""
 
 

@@ -11,10 +11,10 @@ from tp_core.orders import submit_order
 from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
+from tradeplane.settings import KafkaSettings, PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(KafkaSettings, PostgresSettings, RedisSettings):
+class Settings(KafkaSettings, PostgresSettings, RateLimitSettings):
     """Writes the order, reservation and outbox row; publishes orders.submitted."""
 
 

@@ -11,10 +11,10 @@ from tp_core.position_closing import close_all_positions
 from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app, query
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
+from tradeplane.settings import KafkaSettings, PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(KafkaSettings, PostgresSettings, RedisSettings):
+class Settings(KafkaSettings, PostgresSettings, RateLimitSettings):
     """Submits the closing orders; publishes orders.submitted."""
 
 

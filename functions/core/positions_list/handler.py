@@ -10,10 +10,10 @@ from tp_core.positions import list_positions
 from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app
 from tradeplane.observability import correlation_paths, instrument
-from tradeplane.settings import PostgresSettings, RedisSettings, load_settings
+from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
-class Settings(PostgresSettings, RedisSettings):
+class Settings(PostgresSettings, RateLimitSettings):
     """Reads trading.positions."""
 
 

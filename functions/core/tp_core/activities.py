@@ -1,7 +1,13 @@
-"""Account activities on /v2 (Alpaca's shapes): fills (FILL) from trading.fills, cash movements (CSD, CSW).
+"""Account activities on /v2 (Alpaca's shapes): what the book records, fills (FILL) from trading.fills and
+cash movements from trading.cash_ledger: deposits (CSD), withdrawals (CSW) and fees (FEE).
 
 Activity ids are `<UTC time to the millisecond>::<uuid>`, as Alpaca's, so they sort by
-time and a page token is simply the last id of the previous page.
+time and a page token is simply the last id of the previous page. Rows are ordered and
+paged by exactly that pair (time truncated to the millisecond, then id), so a page token
+never skips or repeats a row that shares its millisecond.
+
+Alpaca lists more types (dividends, journals, ...) than the book produces: asking for one of
+those is valid and finds nothing; a type Alpaca does not list is 422.
 """
 
 from __future__ import annotations
@@ -19,19 +25,62 @@ from tradeplane.problems import unprocessable
 from tp_core.access import trading_account
 from tp_core.alpaca import plain
 
-ActivityType = Literal["FILL", "CSD", "CSW"]
 Day = date  # the filter has a field named `date`
-_LEDGER_TYPES = {"CSD": "deposit", "CSW": "withdrawal"}
+# Alpaca's activity type -> the cash ledger's entry type it comes from (FILL comes from trading.fills).
+_LEDGER_TYPES = {"CSD": "deposit", "CSW": "withdrawal", "FEE": "fee"}
+RECORDED = frozenset({"FILL", *_LEDGER_TYPES})
+# Every activity type Alpaca lists (alpaca-py 0.44's ActivityType); those the book never records answer [].
+ALPACA_TYPES = RECORDED | frozenset(
+    [
+        "ACATC",
+        "ACATS",
+        "CFEE",
+        "CIL",
+        "DIV",
+        "DIVCGL",
+        "DIVCGS",
+        "DIVNRA",
+        "DIVROC",
+        "DIVTXEX",
+        "DIVWH",
+        "EXTRD",
+        "FXTRD",
+        "INT",
+        "INTPNL",
+        "JNLC",
+        "JNLS",
+        "MA",
+        "MEM",
+        "NC",
+        "OCT",
+        "OPASN",
+        "OPCSH",
+        "OPEXC",
+        "OPEXP",
+        "OPTRD",
+        "PTC",
+        "REORG",
+        "SPIN",
+        "SPLIT",
+        "SWP",
+        "VOF",
+        "WH",
+    ]
+)
+_UNSUPPORTED = "activity_types must be Alpaca activity types (FILL, CSD, CSW, FEE, DIV, JNLC, ...)"
 
 _UNION = """
 select * from (
-  select l.id, l.occurred_at, case l.entry_type when 'deposit' then 'CSD' else 'CSW' end as activity_type,
-         l.amount, l.description, null::uuid as order_id, null as symbol, null as side, null::numeric as qty,
+  select l.id, date_trunc('milliseconds', l.occurred_at) as occurred_at,
+         case l.entry_type when 'deposit' then 'CSD' when 'withdrawal' then 'CSW' else 'FEE' end as activity_type,
+         l.amount, l.description, l.order_id, o.symbol, null as side, null::numeric as qty,
          null::numeric as price, null::numeric as cum_qty, null::numeric as leaves_qty, null as order_status
-  from trading.cash_ledger l where l.account_id = %(a)s and l.entry_type = any(%(ledger)s)
+  from trading.cash_ledger l left join trading.orders o on o.id = l.order_id
+  where l.account_id = %(a)s and l.entry_type = any(%(ledger)s)
   union all
-  select f.id, f.occurred_at, 'FILL', null, '', f.order_id, f.symbol, f.side, f.qty, f.price,
-         sum(f.qty) over (partition by f.order_id order by f.occurred_at, f.id), o.qty - o.filled_qty, o.status
+  select f.id, date_trunc('milliseconds', f.occurred_at), 'FILL', null, '', f.order_id, f.symbol, f.side, f.qty,
+         f.price, sum(f.qty) over (partition by f.order_id order by f.occurred_at, f.id), o.qty - o.filled_qty,
+         o.status
   from trading.fills f join trading.orders o on o.id = f.order_id
   where f.account_id = %(a)s and %(fills)s
 ) a where {where}
@@ -53,18 +102,18 @@ class ActivityFilter(BaseModel):
     @field_validator("activity_types")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
-        if value and any(t.strip().upper() not in ("FILL", "CSD", "CSW") for t in value.split(",")):
-            raise ValueError("activity types supported: FILL, CSD, CSW")
+        if value and not _parse(value) <= ALPACA_TYPES:
+            raise ValueError(_UNSUPPORTED)
         return value
 
     def types(self, path_type: str | None) -> set[str]:
         if path_type:
             return {path_type.upper()}
-        return (
-            {t.strip().upper() for t in self.activity_types.split(",")}
-            if self.activity_types
-            else {"FILL", "CSD", "CSW"}
-        )
+        return _parse(self.activity_types) if self.activity_types else set(RECORDED)
+
+
+def _parse(value: str) -> set[str]:
+    return {t.strip().upper() for t in value.split(",") if t.strip()}
 
 
 def activity_id(occurred_at: datetime, row_id: uuid.UUID) -> str:
@@ -106,12 +155,14 @@ def _view(account_id: uuid.UUID, r: dict[str, Any]) -> dict[str, Any]:
         "activity_type": r["activity_type"],
     }
     if r["activity_type"] != "FILL":
+        extra = {"symbol": r["symbol"], "order_id": str(r["order_id"])} if r["order_id"] else {}
         return {
             **base,
             "date": r["occurred_at"].date().isoformat(),
             "net_amount": plain(r["amount"]),
             "description": r["description"],
             "status": "executed",
+            **extra,
         }
     leaves = Decimal(r["leaves_qty"] or 0)
     return {
@@ -132,8 +183,10 @@ def _view(account_id: uuid.UUID, r: dict[str, Any]) -> dict[str, Any]:
 def list_activities(caller: Principal, f: ActivityFilter, path_type: str | None = None) -> list[dict[str, Any]]:
     account_id = trading_account(caller, "trading:read")
     types = f.types(path_type)
-    if not types <= {"FILL", "CSD", "CSW"}:
-        raise unprocessable("activity types supported: FILL, CSD, CSW")
+    if not types <= ALPACA_TYPES:
+        raise unprocessable(_UNSUPPORTED)
+    if not types & RECORDED:
+        return []  # an Alpaca type the book never records (DIV, JNLC, ...): nothing to find
     where, params = _where(f)
     direction = "asc" if f.direction == "asc" else "desc"
     ledger = [v for k, v in _LEDGER_TYPES.items() if k in types]

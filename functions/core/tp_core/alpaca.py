@@ -6,12 +6,12 @@ Order accepts it), times as RFC 3339 UTC, ids as UUIDs, enums as Alpaca spells t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-_ASSET_NAMESPACE = uuid.UUID("6f1d3c1e-2b1a-5d7e-9c55-7a3b0f6c9e21")
+from tp_core.instruments import asset_id  # the same id GET /v2/assets gives the symbol
+
 _ACCOUNT_STATUS = {"ACTIVE": "ACTIVE", "CLOSED": "ACCOUNT_CLOSED"}
 _ORDER_TIMES = (
     "created_at",
@@ -24,11 +24,6 @@ _ORDER_TIMES = (
     "replaced_at",
 )
 _ORDER_PRICES = ("limit_price", "stop_price", "trail_price", "trail_percent", "hwm", "filled_avg_price")
-
-
-def asset_id(symbol: str) -> uuid.UUID:
-    """A stable asset UUID per symbol (until the book can read market.instruments' ids)."""
-    return uuid.uuid5(_ASSET_NAMESPACE, symbol)
 
 
 def plain(value: Decimal | None) -> str | None:
@@ -82,9 +77,10 @@ def position_view(row: Mapping[str, Any], price: Decimal | None) -> dict[str, An
     return {
         "asset_id": str(asset_id(row["symbol"])),
         "symbol": row["symbol"],
-        "exchange": "",
-        "asset_class": "us_equity",
-        "asset_marginable": False,
+        # From market.instruments when the symbol is there; "" (which alpaca-py accepts) when it is not.
+        "exchange": row.get("exchange") or "",
+        "asset_class": row.get("asset_class") or "us_equity",
+        "asset_marginable": bool(row.get("asset_marginable")),
         "avg_entry_price": plain(entry),
         "qty": plain(qty),
         "qty_available": plain(qty - Decimal(row.get("held", 0) or 0)),

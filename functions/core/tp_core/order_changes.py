@@ -5,6 +5,11 @@ An order still `accepted` or `held` is canceled here; one a venue acknowledged
 Either way a cancel request is published on `orders.submitted` behind the order's
 own submission (same account key, same partition), and the reservation of an
 order that ends here is released in the same transaction.
+
+Replace follows the same split, as Alpaca's lifecycle does: an order no venue holds is
+`replaced` at once; one a venue acknowledged becomes `pending_replace` (with `replaced_by`
+already pointing at its replacement) until the executor has the venue's answer. The
+replacement is accepted and reserved now and published as `order.replace_requested`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from psycopg import Connection
 from tradeplane import db
 from tradeplane.auth import Principal
-from tradeplane.contracts import topics
+from tradeplane.contracts import order_status, topics
 from tradeplane.contracts.orders import ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED, OrderCancelRequested
 from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
@@ -48,9 +53,9 @@ def _release(conn: Connection[Any], order_id: uuid.UUID) -> None:
 
 def _cancel_locked(conn: Connection[Any], account_id: uuid.UUID, order: dict[str, Any]) -> outbox.Staged:
     """Cancel one locked open order and its held legs; stage the cancel request."""
-    if order["status"] not in OPEN_STATUSES or order["status"] == "pending_cancel":
+    status = order_status.CANCELED if order["status"] in NOT_AT_VENUE else order_status.PENDING_CANCEL
+    if not order_status.can_advance(order["status"], status):  # the shared lifecycle decides
         raise alpaca_problem(422, 42210000, f'order is already in "{order["status"]}" state')
-    status = "canceled" if order["status"] in NOT_AT_VENUE else "pending_cancel"
     conn.execute(
         """update trading.orders set status = %(s)s, updated_at = now(),
                   canceled_at = case when %(s)s = 'canceled' then now() end
@@ -128,14 +133,16 @@ def _replacement(old: dict[str, Any], change: ReplaceRequest) -> OrderRequest:
 
 
 def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest, *, prices: PriceSource) -> Submission:
-    """Replace an open simple order: the old one is replaced, a new one (with `replaces`) takes its place."""
+    """Replace an open simple order: a new one (with `replaces`) takes its place; the old one is `replaced`, or
+    `pending_replace` while a venue holds it (see the module doc)."""
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
         lock_account(conn, account_id)
         old = find_order(conn, account_id, "id", order_id, lock=True)
         if old is None or old["parent_id"] is not None:
             raise order_not_found()
-        if old["status"] not in ("accepted", "new", "partially_filled") or old["order_class"] != "simple":
+        old_status = order_status.REPLACED if old["status"] in NOT_AT_VENUE else order_status.PENDING_REPLACE
+        if not order_status.can_advance(old["status"], old_status) or old["order_class"] != "simple":
             raise alpaca_problem(422, 42210000, f'order is not replaceable in "{old["status"]}" state')
         request = _replacement(old, change)
         if change.client_order_id and find_order(conn, account_id, "client_order_id", change.client_order_id):
@@ -150,13 +157,15 @@ def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest
             new_id,
             ctx,
             replaces=old["id"],
+            replaced_status=old_status,
             event_type=ORDER_REPLACE_REQUESTED,
             producer="orders_replace",
         )
         conn.execute(
-            "update trading.orders set status = 'replaced', replaced_at = now(), updated_at = now(), replaced_by = %s"
-            " where id = %s",
-            (submission.order["id"], old["id"]),
+            """update trading.orders set status = %(s)s, updated_at = now(), replaced_by = %(new)s,
+                      replaced_at = case when %(s)s = 'replaced' then now() end
+               where id = %(id)s""",
+            {"s": old_status, "new": submission.order["id"], "id": old["id"]},
         )
     outbox.publish(submission.staged)
     return submission

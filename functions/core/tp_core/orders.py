@@ -84,9 +84,7 @@ def view_with_legs(conn: Connection[Any], row: dict[str, Any]) -> dict[str, Any]
 
 _FACTS = """
 select a.status,
-       coalesce((select sum(amount) from trading.cash_ledger where account_id = a.id), 0)
-       - coalesce((select sum(amount) from trading.reservations where account_id = a.id and released_at is null), 0)
-         as buying_power,
+       coalesce((select cash - reserved from trading.balances where account_id = a.id), 0) as buying_power,
        (select id from trading.orders where account_id = a.id and client_order_id = %(c)s) as existing,
        (select row_to_json(s) from core.risk_settings s where s.account_id = a.id) as settings,
        coalesce((select qty from trading.positions where account_id = a.id and symbol = %(s)s), 0) as position,
@@ -94,7 +92,9 @@ select a.status,
                  and side = 'sell' and parent_id is null and qty is not null and status = any(%(open)s)), 0)
          as open_sells,
        (select count(*) from trading.orders where account_id = a.id and parent_id is null
-        and created_at > now() - interval '1 minute') as recent
+        and created_at > now() - interval '1 minute') as recent,
+       coalesce((select case when i.status = 'active' and i.tradable then 'tradable' else 'untradable' end
+                 from market.instruments i where i.symbol = %(s)s), 'unknown') as asset
 from core.accounts a where a.id = %(a)s
 """
 
@@ -137,6 +137,7 @@ def read_facts(
         Decimal(row["open_sells"]),
         price,
         int(row["recent"]),
+        row["asset"],
     )
     return Facts(row["status"], row["existing"], context)
 
@@ -238,13 +239,16 @@ def _insert_order(
     return dict(row), legs
 
 
-def _submitted_event(order: dict[str, Any], legs: list[dict[str, Any]], reserved: Decimal) -> OrderSubmitted:
+def _submitted_event(
+    order: dict[str, Any], legs: list[dict[str, Any]], reserved: Decimal, replaced_status: str | None
+) -> OrderSubmitted:
     fields = {k: order[k] for k in OrderSubmitted.model_fields if k in order}
     return OrderSubmitted.model_validate(
         {
             **fields,
             "order_id": order["id"],
             "reserved": reserved,
+            "replaced_status": replaced_status,
             "legs": [OrderLeg.model_validate({k: leg[k] for k in OrderLeg.model_fields}) for leg in legs],
         }
     )
@@ -258,6 +262,7 @@ def accept(
     ctx: risk.RiskContext,
     *,
     replaces: uuid.UUID | None = None,
+    replaced_status: str | None = None,
     event_type: str = ORDER_SUBMITTED,
     producer: str = "orders_submit",
 ) -> Submission:
@@ -268,7 +273,10 @@ def accept(
     order, legs = _insert_order(conn, account_id, request, client_order_id, replaces)
     reserved = risk.reservation(ctx)
     envelope = Envelope.new(
-        event_type, _submitted_event(order, legs, reserved), producer=producer, correlation_id=correlation_id()
+        event_type,
+        _submitted_event(order, legs, reserved, replaced_status),
+        producer=producer,
+        correlation_id=correlation_id(),
     )
     staged = outbox.stage(
         conn,

@@ -1,69 +1,7 @@
-"""The transactional outbox: stage an event with the change, publish it right after the commit.
-
-Staging writes the envelope in the same transaction as the order, so the event
-exists exactly when the order does. Publishing after the commit gives the common
-path no relay delay; a failure to publish is logged and left for the execution
-issue's relay (it publishes unmarked rows; consumers dedupe on the envelope id),
-so the client is never answered 5xx (or 504, which the SDKs would resend) for an
-order that is already accepted.
-"""
+"""The transactional outbox, shared with execution: see `tradeplane.outbox`."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from tradeplane.outbox import Staged, publish, stage
 
-from psycopg import Connection
-from tradeplane.envelope import Envelope
-
-
-@dataclass(frozen=True)
-class Staged:
-    topic: str
-    key: str
-    envelope: Envelope
-
-
-def stage(
-    conn: Connection[Any],
-    topic: str,
-    key: str,
-    envelope: Envelope,
-    *,
-    also: tuple[str, tuple[Any, ...]] | None = None,
-) -> Staged:
-    """Write the event; `also` is one more insert sent in the same round trip (a data-modifying CTE)."""
-    sql = "insert into trading.outbox (id, topic, key, envelope) values (%s, %s, %s, %s)"
-    params: tuple[Any, ...] = (envelope.id, topic, key, json.dumps(envelope.model_dump(mode="json")))
-    if also is not None:
-        sql = f"with also as ({also[0]}) {sql}"
-        params = (*also[1], *params)
-    conn.execute(sql, params)
-    return Staged(topic, key, envelope)
-
-
-def publish(staged: Sequence[Staged], conn: Connection[Any] | None = None, flush_timeout_s: float = 2.0) -> bool:
-    """Publish committed events and mark them (on `conn` when given); False (logged) when Kafka did not ack in time."""
-    if not staged:
-        return True
-    from tradeplane import db, kafka_producer
-    from tradeplane.observability import logger
-
-    try:
-        for item in staged:
-            kafka_producer.publish(item.topic, item.key, item.envelope)
-        kafka_producer.flush(timeout=flush_timeout_s)
-    except Exception:  # noqa: BLE001 - the relay covers it; the order is already committed
-        logger.exception("outbox publish failed; left for the relay", extra={"events": [s.envelope.id for s in staged]})
-        return False
-    mark = "update trading.outbox set published_at = now() where id = any(%s)"
-    ids = [s.envelope.id for s in staged]
-    if conn is not None:
-        with conn.transaction():
-            conn.execute(mark, (ids,))
-    else:
-        with db.transaction() as own:
-            own.execute(mark, (ids,))
-    return True
+__all__ = ["Staged", "publish", "stage"]

@@ -132,9 +132,8 @@ def take_snapshots(prices: Callable[[str], Decimal | None], at: datetime) -> int
     taken = 0
     with db.transaction() as conn:
         accounts = conn.execute(
-            """select a.id,
-                      coalesce((select sum(amount) from trading.cash_ledger c where c.account_id = a.id), 0) as cash
-               from core.accounts a where a.status = 'ACTIVE'"""
+            """select a.id, coalesce(b.cash, 0) as cash
+               from core.accounts a left join trading.balances b on b.account_id = a.id where a.status = 'ACTIVE'"""
         ).fetchall()
         for a in accounts:
             rows = conn.execute(

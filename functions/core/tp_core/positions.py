@@ -13,7 +13,8 @@ from tradeplane import db
 from tradeplane.auth import Principal
 
 from tp_core.access import trading_account
-from tp_core.alpaca import asset_id, position_view
+from tp_core.alpaca import position_view
+from tp_core.instruments import asset_id
 
 PriceSource = Callable[[str], Decimal | None]
 
@@ -44,11 +45,13 @@ class CloseRequest(BaseModel):
 
 _POSITIONS = """
 select p.symbol, p.qty, p.avg_entry_price, p.realized_pl,
+       i.exchange, i.class as asset_class, i.marginable as asset_marginable,
        coalesce((select sum(o.qty - o.filled_qty) from trading.orders o where o.account_id = p.account_id
                  and o.symbol = p.symbol and o.side = case when p.qty > 0 then 'sell' else 'buy' end
                  and o.parent_id is null and o.qty is not null
                  and o.status in ('new', 'accepted', 'pending_new', 'partially_filled', 'held')), 0) as held
-from trading.positions p where p.account_id = %s and p.qty <> 0
+from trading.positions p left join market.instruments i on i.symbol = p.symbol
+where p.account_id = %s and p.qty <> 0
 """
 
 

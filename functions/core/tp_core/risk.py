@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from tp_core.order_models import OrderRequest
 
@@ -28,6 +28,8 @@ class RiskContext:
     open_sell_qty: Decimal  # what open sell orders of this symbol already hold
     last_price: Decimal | None
     orders_last_minute: int
+    # The symbol in market.instruments: "tradable" (active and tradable), "untradable", or "unknown" (no row).
+    asset: Literal["tradable", "untradable", "unknown"]
 
     @property
     def price(self) -> Decimal | None:
@@ -69,9 +71,14 @@ def trading_blocked(ctx: RiskContext) -> Rejection | None:
 
 
 def tradable_asset(ctx: RiskContext) -> Rejection | None:
+    """The asset must be in market.instruments, active and tradable (what GET /v2/assets says); an account
+    may narrow that further with its own `tradable_symbols`."""
+    symbol = ctx.order.symbol
+    if ctx.asset == "unknown":
+        return Rejection("tradable_asset", f'asset "{symbol}" not found', 422, 42210000)
     symbols = ctx.settings.get("tradable_symbols")
-    if symbols is not None and ctx.order.symbol not in symbols:
-        return Rejection("tradable_asset", f'asset "{ctx.order.symbol}" is not tradable', 422, 42210000)
+    if ctx.asset != "tradable" or (symbols is not None and symbol not in symbols):
+        return Rejection("tradable_asset", f'asset "{symbol}" is not tradable', 422, 42210000)
     return None
 
 

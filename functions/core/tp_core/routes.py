@@ -44,3 +44,15 @@ def client_order_id(app: APIGatewayHttpResolver) -> str:
     if not 1 <= len(value) <= 48:
         raise unprocessable("client_order_id (1 to 48 characters) is required")
     return value
+
+
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    """The request's `Idempotency-Key` header (1 to 64 characters), or None when it has none."""
+    from tradeplane.problems import unprocessable
+
+    value = app.current_event.headers.get("idempotency-key")
+    if value is None or value == "":
+        return None
+    if len(value) > 64:
+        raise unprocessable("Idempotency-Key must be 1 to 64 characters")
+    return value

@@ -84,9 +84,10 @@ class Triggers(Construct):
                         consumer_group_id=rule.group
                     )
                 ),
-                # Retries, bisect and a Kafka on-failure topic need provisioned pollers.
+                # Retries, bisect and a Kafka on-failure topic need provisioned pollers; never fewer than
+                # the wiring's concurrency (the local runtime's too) needs, so the pollers never bind first.
                 "provisioned_poller_config": lambda_.CfnEventSourceMapping.ProvisionedPollerConfigProperty(
-                    minimum_pollers=cfg.min_pollers, maximum_pollers=cfg.max_pollers
+                    minimum_pollers=cfg.min_pollers, maximum_pollers=max(cfg.max_pollers, rule.pollers_needed)
                 ),
             }
         else:  # LocalStack: self-managed, plaintext broker on the compose network

@@ -11,6 +11,12 @@ autocommit off and `dict_row`. Each checkout is validated
 closed while the container was frozen is replaced instead of failing the
 invocation. Nothing connects at import; the pool is built on first use.
 
+Every checkout is counted in the invocation's metrics by the server that served it:
+`DbReplicaReads` (a read that tolerates lag, on the replica), `DbPrimaryReads` (such a read on the
+primary: no replica configured, or it was down) and `DbWriterCheckouts` (writes and reads that must see
+their own writes). They travel with the function's other metrics (EMF in its log): in CloudWatch they
+give the replica's share of reads, and `tradeplane demo` prints the share for its own workload.
+
 In AWS, TP_DB_DSN names the host/database only and TP_DB_SECRET_ID names the
 RDS-generated Secrets Manager secret ({"username", "password"}); the secret is
 fetched (cached with a max age) each time a new connection is made, so a
@@ -34,6 +40,9 @@ from tradeplane.settings import PostgresSettings, settings_for
 __all__ = ["DbConnection", "close_pools", "connection", "transaction"]
 
 DbConnection = Connection[DictRow]
+
+# Metric names: which server served a checkout (see the module docstring).
+REPLICA_READS, PRIMARY_READS, WRITER_CHECKOUTS = "DbReplicaReads", "DbPrimaryReads", "DbWriterCheckouts"
 
 _pools: dict[str, ConnectionPool[DbConnection]] = {}
 _lock = threading.Lock()
@@ -114,12 +123,25 @@ class _ReplicaHealth:
 _replica = _ReplicaHealth()
 
 
+def _count(metric: str) -> None:
+    from tradeplane.observability import metrics
+
+    if metrics.namespace:  # set by `instrument`: outside a function (scripts, tests) there is nowhere to publish
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
 def _checkout(stack: ExitStack, read_only: bool) -> DbConnection:
     settings = settings_for(PostgresSettings)
-    if read_only and settings.db_read_dsn and _replica.usable():
-        pool = _pool_for(settings.db_read_dsn)
+    # Locally without a replica the read DSN is the primary's: those reads are the primary's, not a replica's.
+    replica = settings.db_read_dsn if settings.db_read_dsn != settings.db_dsn else None
+    if read_only and replica and _replica.usable():
+        pool = _pool_for(replica)
         try:
-            return stack.enter_context(pool.connection(timeout=settings.db_replica_timeout_s))
+            conn = stack.enter_context(pool.connection(timeout=settings.db_replica_timeout_s))
+            _count(REPLICA_READS)
+            return conn
         except (PoolTimeout, OperationalError) as exc:
             # Reads that tolerate lag tolerate the primary too: degrade, never fail, and say so.
             _replica.failed(settings.db_replica_retry_s)
@@ -129,7 +151,9 @@ def _checkout(stack: ExitStack, read_only: bool) -> DbConnection:
                 "read replica unavailable; reading from the primary",
                 extra={"error": type(exc).__name__, "retry_in_s": settings.db_replica_retry_s},
             )
-    return stack.enter_context(_pool_for(settings.db_dsn).connection())
+    conn = stack.enter_context(_pool_for(settings.db_dsn).connection())
+    _count(PRIMARY_READS if read_only else WRITER_CHECKOUTS)
+    return conn
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
@@ -89,11 +90,28 @@ _CONVERTERS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = 
 )
 
 
+# Exact types answered by one dict lookup: events are mostly these, and the walk below is per value.
+_EXACT: dict[type, Callable[[Any], Any]] = {
+    str: lambda v: v,
+    int: lambda v: v,
+    bool: lambda v: v,
+    type(None): lambda v: v,
+    Decimal: _finite_decimal,
+    datetime: format_timestamp,
+    uuid.UUID: str,
+    dict: lambda v: {str(k): jsonable(item) for k, item in v.items()},
+    list: lambda v: [jsonable(item) for item in v],
+}
+
+
 def jsonable(value: Any) -> Any:
     """Turn `value` into plain JSON types: Decimal -> str, datetime -> RFC 3339 Z, UUID/Enum -> str.
 
     Floats are kept (for non-money values such as scores) but must be finite.
     """
+    exact = _EXACT.get(type(value))
+    if exact is not None:
+        return exact(value)
     for kind, convert in _CONVERTERS:
         if isinstance(value, kind):
             return convert(value)
@@ -155,9 +173,18 @@ class Envelope(BaseModel):
             fields["occurred_at"] = occurred_at
         return cls.model_validate(fields)
 
-    def to_json(self) -> bytes:
-        """Compact UTF-8 JSON bytes, ready to be a Kafka message value."""
+    @cached_property
+    def _json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False).encode()
+
+    def to_json(self) -> bytes:
+        """Compact UTF-8 JSON bytes, ready to be a Kafka message value (computed once: the envelope is frozen)."""
+        return self._json
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Envelope:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("_json", None)  # a copy with other fields must not answer this one's JSON
+        return copy
 
     @classmethod
     def from_json(cls, raw: bytes | bytearray | str) -> Envelope:

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from tradeplane.auth import Principal, anonymous_response
 from tradeplane.http_guard import check_request
+from tradeplane.observability import logger
 from tradeplane.problems import problem_response, register_problem_handlers
 from tradeplane.rate_limit import RateLimit, rate_limiter
 from tradeplane.settings import FunctionSettings, RateLimitSettings
@@ -37,6 +38,12 @@ class GuardedResolver(APIGatewayHttpResolver):
         self.alpaca, self.authenticated, self.text_types = alpaca, authenticated, text_types
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        answer = self._answer(event, context)
+        # One access line per request: with the correlation id it ties the route into the flow's trace.
+        logger.info("request handled", extra={"route": event.get("routeKey"), "status": answer.get("statusCode")})
+        return answer
+
+    def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Anonymous callers learn nothing, not even whether their body would validate.
         anonymous = anonymous_response(event) if self.authenticated else None
         if anonymous is not None:

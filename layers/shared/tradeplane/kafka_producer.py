@@ -204,6 +204,14 @@ def publish(
     all_headers += [(name, val.encode() if isinstance(val, str) else val) for name, val in headers or ()]
     record = _prepared(settings_for(KafkaSettings), topic, key, envelope, all_headers)  # checked before any network
     _produce(producer(), topic, *record)
+    # Single publishes are business events (orders, cancels): each gets a line, so a trace shows it.
+    # Bulk market data (publish_many) does not: one line per tick would dwarf every other log.
+    from tradeplane.observability import domain_keys, logger
+
+    logger.info(
+        "event published",
+        extra={"event_id": envelope.id, "event_type": envelope.type, "topic": topic, **domain_keys(envelope.data)},
+    )
 
 
 def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, traceparent: str | None = None) -> int:

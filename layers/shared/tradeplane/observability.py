@@ -14,28 +14,44 @@ Wrap every handler with `instrument`:
 
     @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def handler(event, context): ...
+
+Every line carries timestamp (UTC, RFC 3339), level, service (the manifest component),
+function_name, cold_start, function_request_id and correlation_id, plus the domain keys
+(account_id, order_id, strategy_id, symbol) a handler appends with `log_keys` or
+`bind_event`. Secrets are masked before a line is written (`tradeplane.secret_masking`).
+An HTTP caller's `X-Correlation-Id` (else the request id) becomes the correlation id and is
+returned in the response's `X-Correlation-Id` header (docs/logging.md).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+from tradeplane.secret_masking import mask_record, may_hold_secret
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 __all__ = [
+    "CORRELATION_HEADER",
+    "DOMAIN_KEYS",
+    "bind_event",
     "correlation_id",
     "correlation_paths",
+    "domain_keys",
     "get_tracer",
     "instrument",
+    "log_keys",
     "logger",
     "metrics",
     "set_correlation_id",
@@ -45,7 +61,17 @@ __all__ = [
 # Most invocations publish only the ColdStart metric (if any); that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-logger = Logger(utc=True, use_rfc3339=True)
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter with secrets masked in the finished record, just before serialising."""
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        text = self.json_serializer(log)
+        # Most lines hold nothing secret-looking: one pass of substring checks, then written as they are.
+        return self.json_serializer(mask_record(log)) if may_hold_secret(text) else text
+
+
+logger = Logger(logger_formatter=MaskingFormatter(utc=True, use_rfc3339=True))
 metrics = Metrics()
 _tracer: Tracer | None = None
 _tracer_lock = threading.Lock()
@@ -94,6 +120,84 @@ def set_correlation_id(value: str | None) -> None:
     logger.set_correlation_id(value)
 
 
+CORRELATION_HEADER = "X-Correlation-Id"
+# What a caller may pass as a correlation id: printable, no spaces, bounded (it lands in every line).
+_CALLER_CORRELATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}$")
+DOMAIN_KEYS = ("account_id", "order_id", "strategy_id", "symbol")
+
+
+def domain_keys(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """The domain keys found in an event's data (an Alpaca trade update nests its order under "order")."""
+    if not data:
+        return {}
+    found = {key: data.get(key) for key in DOMAIN_KEYS}
+    order = data.get("order")
+    if isinstance(order, Mapping):
+        found["order_id"] = found["order_id"] or order.get("id")
+        found["account_id"] = found["account_id"] or order.get("account_id")
+        found["symbol"] = found["symbol"] or order.get("symbol")
+    return {key: str(value) for key, value in found.items() if value not in (None, "")}
+
+
+def log_keys(
+    *,
+    account_id: object = None,
+    order_id: object = None,
+    strategy_id: object = None,
+    symbol: object = None,
+) -> None:
+    """Append the domain keys that are known to every later line of this invocation (None: left as is)."""
+    keys = {"account_id": account_id, "order_id": order_id, "strategy_id": strategy_id, "symbol": symbol}
+    logger.append_keys(**{k: str(v) for k, v in keys.items() if v is not None})
+
+
+def bind_event(envelope: Any) -> None:
+    """Per consumed event: its correlation id and domain keys on every line until the next `bind_event`."""
+    logger.remove_keys(list(DOMAIN_KEYS))
+    if getattr(envelope, "correlation_id", None):
+        set_correlation_id(envelope.correlation_id)
+    logger.append_keys(**domain_keys(getattr(envelope, "data", None)))
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    value = headers.get(name.lower())  # HTTP API payload 2.0 lowers header names
+    if value is None:
+        value = next((v for k, v in headers.items() if str(k).lower() == name.lower()), None)
+    return value if isinstance(value, str) else None
+
+
+def _path_value(event: Any, path: str) -> Any:
+    if re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", path):
+        for part in path.split("."):
+            event = event.get(part) if isinstance(event, Mapping) else None
+        return event
+    from aws_lambda_powertools.utilities import jmespath_utils
+
+    return jmespath_utils.query(envelope=path, data=event)
+
+
+def _with_request_correlation_id(handler: Handler, path: str) -> Handler:
+    """The caller's X-Correlation-Id (when well formed), else the value at `path`; echoed in the response."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        value = _header(event, CORRELATION_HEADER) if isinstance(event, Mapping) else None
+        if value is None or not _CALLER_CORRELATION.match(value):
+            found = _path_value(event, path)
+            value = found if isinstance(found, str) and found else None
+        set_correlation_id(value)
+        result = handler(event, context, *args, **kwargs)
+        current = correlation_id()
+        if current and isinstance(result, dict) and "statusCode" in result:
+            result["headers"] = {**(result.get("headers") or {}), CORRELATION_HEADER: current}
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _with_fallback_correlation_id(handler: Handler) -> Handler:
     """Innermost layer: default the correlation id to the request id; log uncaught errors as JSON."""
 
@@ -137,8 +241,9 @@ def instrument(
     context and correlation id, state cleared per invocation), tracer (one
     subsegment for the handler; responses are not captured by default since
     they can hold personal data), metrics (flushed in a finally block, plus a
-    ColdStart metric). When the event has no value at `correlation_id_path`
-    the Lambda request id is used.
+    ColdStart metric). The correlation id is the caller's `X-Correlation-Id`
+    header, else the value at `correlation_id_path`, else the Lambda request id;
+    an HTTP answer carries it back in its `X-Correlation-Id` header.
     """
 
     def decorate(fn: Handler) -> Handler:
@@ -151,9 +256,10 @@ def instrument(
             if tracing_enabled()
             else with_metrics
         )
-        with_logger = logger.inject_lambda_context(
-            with_tracer, correlation_id_path=correlation_id_path, clear_state=True
+        with_correlation = (
+            _with_request_correlation_id(with_tracer, correlation_id_path) if correlation_id_path else with_tracer
         )
+        with_logger = logger.inject_lambda_context(with_correlation, clear_state=True)
         return functools.wraps(fn)(with_logger)  # type: ignore[return-value]
 
     if handler is not None:

@@ -164,4 +164,5 @@ def rate_limiter(
             response.headers.update(decision.headers())
         return response
 
+    middleware.rate_limit = limit  # type: ignore[attr-defined]  # what a resolver enforces, for tests and tools
     return middleware

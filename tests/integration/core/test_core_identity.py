@@ -80,3 +80,38 @@ def test_key_for_another_users_account_is_404(api: Api, trader: Trader, other: T
 def test_api_keys_cannot_manage_keys_or_accounts(api: Api, trader: Trader) -> None:
     assert api.get("/v1/api-keys", headers=trader.key).status == 403
     assert api.post("/v1/accounts", {"starting_cash": "1"}, headers=trader.key).status == 403
+
+
+def test_key_creation_retried_with_an_idempotency_key_makes_one_key(api: Api, trader: Trader) -> None:
+    body = {"account_id": trader.account_id, "label": "retrying bot", "scopes": ["trading:read"]}
+    headers = {**trader.bearer, "Idempotency-Key": "key-1"}
+    first = api.post("/v1/api-keys", body, headers=headers)
+    again = api.post("/v1/api-keys", body, headers=headers)
+    assert first.status == again.status == 201
+    assert again.body["key_id"] == first.body["key_id"] and again.body["scopes"] == ["trading:read"]
+    # The secret exists only as a hash: shown once, and a retry says so with null.
+    assert first.body["secret"] and again.body["secret"] is None
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
+    listed = api.get("/v1/api-keys", headers=trader.bearer).body
+    assert [k["key_id"] for k in listed] == [trader.key_id, first.body["key_id"]]
+    # The first answer's secret works; the same Idempotency-Key for another key is refused and makes nothing.
+    key = {"APCA-API-KEY-ID": first.body["key_id"], "APCA-API-SECRET-KEY": first.body["secret"]}
+    assert api.get("/v2/account", headers=key).status == 200
+    assert api.post("/v1/api-keys", {**body, "label": "other"}, headers=headers).status == 422
+    assert api.post("/v1/api-keys", {**body, "scopes": ["trading:write"]}, headers=headers).status == 422
+    assert len(api.get("/v1/api-keys", headers=trader.bearer).body) == 2
+
+
+def test_key_idempotency_is_per_user_and_checked(api: Api, trader: Trader, other: Trader) -> None:
+    mine = api.post(
+        "/v1/api-keys", {"account_id": trader.account_id}, headers={**trader.bearer, "Idempotency-Key": "k"}
+    )
+    theirs = api.post(
+        "/v1/api-keys", {"account_id": other.account_id}, headers={**other.bearer, "Idempotency-Key": "k"}
+    )
+    assert mine.status == theirs.status == 201 and mine.body["key_id"] != theirs.body["key_id"]
+    too_long = {**trader.bearer, "Idempotency-Key": "k" * 65}
+    assert api.post("/v1/api-keys", {"account_id": trader.account_id}, headers=too_long).status == 422
+    # Without the header every POST is a new key, as before.
+    plain = [api.post("/v1/api-keys", {"account_id": trader.account_id}, headers=trader.bearer) for _ in range(2)]
+    assert plain[0].body["key_id"] != plain[1].body["key_id"]

@@ -214,13 +214,33 @@ def test_each_risk_rule_rejects_with_its_name(
         assert api.post("/v2/orders", order, headers=trader.key).status == 200
 
 
+def test_only_active_tradable_instruments_are_accepted(api: Api, trader: Trader, core_env: dict[str, Any]) -> None:
+    unknown = api.post("/v2/orders", {**limit_buy(), "symbol": "ZZZZ"}, headers=trader.key)
+    assert unknown.status == 422 and unknown.body["rule"] == "tradable_asset"
+    assert unknown.body["message"] == 'asset "ZZZZ" not found'
+    with psycopg.connect(core_env["dsn"]) as conn:
+        conn.execute("update market.instruments set status = 'inactive' where symbol = 'INTC'")
+        conn.execute("update market.instruments set tradable = false where symbol = 'KO'")
+    try:
+        for symbol in ("INTC", "KO"):
+            refused = api.post("/v2/orders", {**limit_buy(), "symbol": symbol}, headers=trader.key)
+            assert refused.status == 422 and refused.body["message"] == f'asset "{symbol}" is not tradable'
+    finally:
+        with psycopg.connect(core_env["dsn"]) as conn:
+            conn.execute(
+                "update market.instruments set status = 'active', tradable = true where symbol in ('INTC', 'KO')"
+            )
+    assert db_rows(core_env, "select 1 from trading.orders where account_id = %s", trader.account_id) == []
+    assert api.post("/v2/orders", {**limit_buy(), "symbol": "INTC"}, headers=trader.key).status == 200
+
+
 def test_market_order_without_a_price_is_accepted_unreserved(
     api: Api, trader: Trader, core_env: dict[str, Any]
 ) -> None:
-    redis.Redis.from_url(core_env["redis_url"]).delete("px:ZZZZ")
+    redis.Redis.from_url(core_env["redis_url"]).delete("px:VTI")
     reply = api.post(
         "/v2/orders",
-        {"symbol": "ZZZZ", "qty": 1, "side": "buy", "type": "market", "time_in_force": "day"},
+        {"symbol": "VTI", "qty": 1, "side": "buy", "type": "market", "time_in_force": "day"},
         headers=trader.key,
     )
     assert reply.status == 200
@@ -282,6 +302,46 @@ def test_replace_creates_a_new_order_that_replaces_the_old(api: Api, trader: Tra
     assert api.get("/v2/account", headers=trader.key).body["buying_power"] == "99701.50"
     assert api.patch(f"/v2/orders/{old['id']}", {"qty": 2}, headers=trader.key).status == 422
     assert api.patch(f"/v2/orders/{new.body['id']}", {}, headers=trader.key).status == 422
+
+
+def test_replacing_an_order_a_venue_holds_leaves_it_pending_replace(
+    api: Api, trader: Trader, core_env: dict[str, Any]
+) -> None:
+    old = api.post("/v2/orders", limit_buy(qty=1, price=100), headers=trader.key).body
+    with psycopg.connect(core_env["dsn"]) as conn:  # the executor's part: the venue acknowledged it
+        conn.execute("update trading.orders set status = 'new' where id = %s", (old["id"],))
+    new = api.patch(f"/v2/orders/{old['id']}", {"qty": "2"}, headers=trader.key)
+    assert new.status == 200 and new.body["replaces"] == old["id"] and new.body["status"] == "accepted"
+    waiting = api.get(f"/v2/orders/{old['id']}", headers=trader.key).body
+    assert waiting["status"] == "pending_replace" and waiting["replaced_by"] == new.body["id"]
+    assert waiting["replaced_at"] is None  # set when the venue confirms
+    open_ids = {o["id"] for o in api.get("/v2/orders", headers=trader.key, query={"status": "open"}).body}
+    assert {old["id"], new.body["id"]} <= open_ids
+    # One replacement at a time: the old order cannot be replaced again while the venue decides.
+    assert api.patch(f"/v2/orders/{old['id']}", {"qty": 3}, headers=trader.key).status == 422
+    # The executor learns both ids and what the book now says of the old order.
+    outbox = db_rows(
+        core_env,
+        "select id, envelope from trading.outbox where envelope->>'type' = 'order.replace_requested'"
+        " and envelope->'data'->>'order_id' = %s",
+        new.body["id"],
+    )
+    assert len(outbox) == 1
+    data = outbox[0]["envelope"]["data"]
+    assert data["replaces"] == old["id"] and data["replaced_status"] == "pending_replace"
+    envelope = consume_envelope(core_env["kafka"], str(outbox[0]["id"]))
+    assert envelope is not None and envelope["data"]["replaced_status"] == "pending_replace"
+
+
+def test_replacing_an_order_no_venue_holds_says_replaced_to_the_executor(
+    api: Api, trader: Trader, core_env: dict[str, Any]
+) -> None:
+    old = api.post("/v2/orders", limit_buy(), headers=trader.key).body
+    new = api.patch(f"/v2/orders/{old['id']}", {"qty": "2"}, headers=trader.key).body
+    replaced = api.get(f"/v2/orders/{old['id']}", headers=trader.key).body
+    assert replaced["status"] == "replaced" and replaced["replaced_at"] is not None
+    rows = db_rows(core_env, "select envelope from trading.outbox where envelope->'data'->>'order_id' = %s", new["id"])
+    assert rows[0]["envelope"]["data"]["replaced_status"] == "replaced"
 
 
 def test_bracket_legs_are_held_child_orders(api: Api, trader: Trader) -> None:

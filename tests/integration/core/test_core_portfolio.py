@@ -62,7 +62,10 @@ def test_positions_are_valued_at_the_latest_price(api: Api, trader: Trader, core
         "110",
     )
     assert (p["market_value"], p["cost_basis"], p["unrealized_pl"]) == ("1100.00", "1000.00", "100.00")
+    assert (p["exchange"], p["asset_class"], p["asset_marginable"]) == ("NASDAQ", "us_equity", True)
     by_symbol = api.get("/v2/positions/AAPL", headers=trader.key).body
+    # The same asset id as GET /v2/assets gives, so either finds the position.
+    assert by_symbol["asset_id"] == api.get("/v2/assets/AAPL", headers=trader.key).body["id"]
     assert api.get(f"/v2/positions/{by_symbol['asset_id']}", headers=trader.key).body["symbol"] == "AAPL"
     assert api.get("/v2/positions/MSFT", headers=trader.key).status == 404
     account = api.get("/v2/account", headers=trader.key).body
@@ -108,8 +111,67 @@ def test_activities_list_fills_and_cash_with_paging(api: Api, trader: Trader, co
         "/v2/account/activities", headers=trader.key, query={"activity_types": "CSD", "direction": "asc"}
     ).body
     assert [a["net_amount"] for a in typed] == ["100000", "10"]
-    assert api.get("/v2/account/activities/DIV", headers=trader.key).status == 422
+    # Alpaca types the book never records are valid and empty; a type Alpaca does not list is 422.
+    assert api.get("/v2/account/activities/DIV", headers=trader.key).body == []
+    assert api.get("/v2/account/activities", headers=trader.key, query={"activity_types": "JNLC,DIV"}).body == []
+    assert api.get("/v2/account/activities/XYZ", headers=trader.key).status == 422
+    assert api.get("/v2/account/activities", headers=trader.key, query={"activity_types": "FILL,XYZ"}).status == 422
     assert api.get("/v2/account/activities", headers=trader.key, query={"page_token": "junk"}).status == 422
+
+
+def ledger(core_env: dict[str, Any], trader: Trader, entry: str, amount: str, at: datetime, **kw: Any) -> str:
+    row_id = uuid.uuid4()
+    with psycopg.connect(core_env["dsn"]) as conn:
+        conn.execute(
+            "insert into trading.cash_ledger (id, account_id, entry_type, amount, order_id, description, occurred_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s)",
+            (row_id, trader.account_id, entry, amount, kw.get("order_id"), kw.get("description", ""), at),
+        )
+    return str(row_id)
+
+
+def test_fees_are_fee_activities(api: Api, trader: Trader, core_env: dict[str, Any]) -> None:
+    order_id = filled(core_env, trader, "AAPL", "1", "100")
+    ledger(core_env, trader, "fee", "-0.35", datetime.now(UTC), order_id=order_id, description="commission")
+    fees = api.get("/v2/account/activities/FEE", headers=trader.key).body
+    assert len(fees) == 1
+    fee = fees[0]
+    assert (fee["activity_type"], fee["net_amount"], fee["description"], fee["symbol"]) == (
+        "FEE",
+        "-0.35",
+        "commission",
+        "AAPL",
+    )
+    assert fee["order_id"] == order_id and fee["date"] == datetime.now(UTC).date().isoformat()
+    every = api.get("/v2/account/activities", headers=trader.key).body
+    assert sorted(a["activity_type"] for a in every) == ["CSD", "FEE", "FILL"]  # the fill's cash leg is no activity
+    assert (
+        api.get("/v2/account/activities", headers=trader.key, query={"activity_types": "CSD,CSW"}).body[0][
+            "activity_type"
+        ]
+        == "CSD"
+    )
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_paging_within_one_millisecond_neither_skips_nor_repeats(
+    api: Api, trader: Trader, core_env: dict[str, Any], direction: str
+) -> None:
+    base = datetime(2026, 1, 5, 15, 0, 0, 123000, tzinfo=UTC)
+    made = {ledger(core_env, trader, "deposit", "1", base + timedelta(microseconds=us)) for us in (100, 400, 700, 900)}
+    query = {"activity_types": "CSD", "direction": direction, "page_size": 1, "until": "2026-01-06T00:00:00Z"}
+    seen: list[str] = []
+    token = None
+    for _ in range(10):
+        page = api.get(
+            "/v2/account/activities", headers=trader.key, query={**query, **({"page_token": token} if token else {})}
+        ).body
+        if not page:
+            break
+        seen += [a["id"] for a in page]
+        token = page[-1]["id"]
+    assert len(seen) == len(set(seen)) == 4 and {i.split("::")[1] for i in seen} == made
+    assert all(i.startswith("20260105150000123::") for i in seen)
 
 
 def test_equity_snapshots_and_portfolio_history(api: Api, trader: Trader, core_env: dict[str, Any]) -> None:

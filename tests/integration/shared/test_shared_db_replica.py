@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -61,6 +62,32 @@ def test_a_write_on_the_primary_is_read_on_the_replica(env: str, postgres_server
     assert postgres_server.url
     lags = servers.replication_lag_s(postgres_server.url)
     assert lags, "the primary lists its standby"
+
+
+def test_each_checkout_is_counted_by_the_server_that_served_it(
+    env: str, replica: servers.Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradeplane.observability import metrics
+
+    monkeypatch.setattr(metrics, "namespace", "Test")  # as inside an instrumented function
+    metrics.metric_set.clear()
+
+    def counted() -> dict[str, float]:
+        return {name: sum(m["Value"]) for name, m in metrics.metric_set.items()}
+
+    with db.connection(read_only=True) as conn:
+        assert _in_recovery(conn)
+    with db.transaction() as conn:
+        conn.execute("select 1")
+    assert counted() == {db.REPLICA_READS: 1, db.WRITER_CHECKOUTS: 1}
+    monkeypatch.setenv("TP_DB_READ_DSN", os.environ["TP_DB_DSN"])  # no replica: lag-tolerant reads on the primary
+    from tradeplane.settings import reset_settings
+
+    reset_settings()
+    with db.connection(read_only=True) as conn:
+        assert not _in_recovery(conn)
+    assert counted() == {db.REPLICA_READS: 1, db.WRITER_CHECKOUTS: 1, db.PRIMARY_READS: 1}
+    metrics.metric_set.clear()
 
 
 def test_reads_fall_back_to_the_primary_when_the_replica_is_down(

@@ -88,3 +88,11 @@ def test_plain_numbers() -> None:
         "-0.5",
         "100",
     ]
+
+
+def test_activity_types_are_alpacas_and_the_book_records_a_subset() -> None:
+    from alpaca.trading.enums import ActivityType
+    from tp_core.activities import ALPACA_TYPES, RECORDED
+
+    assert {t.value for t in ActivityType} == ALPACA_TYPES
+    assert {"FILL", "CSD", "CSW", "FEE"} == RECORDED

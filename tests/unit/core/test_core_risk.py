@@ -26,6 +26,7 @@ def ctx(o: OrderRequest | None = None, **kw: Any) -> RiskContext:
         "open_sell_qty": Decimal(0),
         "last_price": Decimal(100),
         "orders_last_minute": 0,
+        "asset": "tradable",
     }
     base.update(kw)
     return RiskContext(**base)
@@ -44,6 +45,8 @@ def test_a_plain_order_passes_and_reserves_its_notional() -> None:
         (ctx(buying_power=Decimal("999.99")), "buying_power"),
         (ctx(settings={"trading_blocked": True}), "trading_blocked"),
         (ctx(settings={"tradable_symbols": ["MSFT"]}), "tradable_asset"),
+        (ctx(asset="untradable"), "tradable_asset"),
+        (ctx(asset="unknown"), "tradable_asset"),
         (ctx(settings={"max_orders_per_minute": 5}, orders_last_minute=5), "max_orders_per_minute"),
         (ctx(order(limit_price="106"), settings={"price_band_pct": Decimal(5)}), "price_band"),
         (ctx(order(side="sell")), "no_shorting"),
@@ -104,3 +107,13 @@ def test_replace_needs_something_to_change() -> None:
     with pytest.raises(ValidationError):
         ReplaceRequest.model_validate({"client_order_id": "x"})
     assert ReplaceRequest.model_validate({"qty": "2"}).qty == Decimal(2)
+
+
+def test_an_untradable_or_unknown_asset_says_which() -> None:
+    unknown, untradable = risk.check(ctx(asset="unknown")), risk.check(ctx(asset="untradable"))
+    assert unknown is not None and unknown.message == 'asset "AAPL" not found' and unknown.status == 422
+    assert untradable is not None and untradable.message == 'asset "AAPL" is not tradable'
+    # The account's own list narrows the instruments table; it cannot widen it.
+    narrowed = risk.check(ctx(asset="untradable", settings={"tradable_symbols": ["AAPL"]}))
+    assert narrowed is not None and narrowed.rule == "tradable_asset"
+    assert risk.check(ctx(settings={"tradable_symbols": ["AAPL"]})) is None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from collections import OrderedDict
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import StrEnum
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -141,3 +143,35 @@ def test_read_headers_from_msk_event_shape() -> None:
     assert read_headers(msk) == {"correlation_id": "c-1", "type": "market.tick"}
     assert read_headers(None) == {}
     assert read_headers([("a", None), ("b", "x")]) == {"b": "x"}
+
+
+class Side(StrEnum):
+    BUY = "buy"
+
+
+def test_json_is_computed_once_and_copies_get_their_own() -> None:
+    env = make()
+    assert env.to_json() is env.to_json()  # the outbox row and the Kafka value are the same bytes
+    other = env.model_copy(update={"type": "order.canceled"})
+    assert json.loads(other.to_json())["type"] == "order.canceled"
+    assert json.loads(env.to_json())["type"] == "order.filled"
+
+
+def test_subclasses_serialise_like_their_base_types() -> None:
+    data = {
+        "ordered": OrderedDict(b=Decimal("2.0")),
+        "side": Side.BUY,
+        "pair": (1, True, None),
+        "day": date(2026, 1, 2),
+        "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "nested": [{"id": uuid.UUID(int=1)}],
+    }
+    obj = json.loads(Envelope.new("order.filled", data, producer="executor").to_json())["data"]
+    assert obj == {
+        "ordered": {"b": "2.0"},
+        "side": "buy",
+        "pair": [1, True, None],
+        "day": "2026-01-02",
+        "at": "2026-01-02T03:04:05.000000Z",
+        "nested": [{"id": "00000000-0000-0000-0000-000000000001"}],
+    }

@@ -51,7 +51,7 @@ def test_api_gateway_correlation_id(log_lines: list[dict[str, Any]]) -> None:
         return {"statusCode": 200, "correlation": correlation_id()}
 
     result = handler({"requestContext": {"requestId": "api-req-7"}}, FakeContext())
-    assert result == {"statusCode": 200, "correlation": "api-req-7"}
+    assert result == {"statusCode": 200, "correlation": "api-req-7", "headers": {"X-Correlation-Id": "api-req-7"}}
     [line] = [entry for entry in captured() if entry.get("message") == "accepted order"]
     assert line["level"] == "INFO"
     assert line["correlation_id"] == "api-req-7"
@@ -149,3 +149,78 @@ def test_tracer_is_built_only_when_tracing(monkeypatch: pytest.MonkeyPatch) -> N
     assert observability.tracing_enabled()
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     assert not observability.tracing_enabled()
+
+
+# --------------------------------------------------------------------------- conventions (issue 13)
+
+
+def _http_handler() -> Any:
+    @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        observability.log_keys(account_id="acct-1", order_id=None, symbol="AAPL")
+        logger.info("placing")
+        return {"statusCode": 201, "headers": {"Content-Type": "application/json"}}
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-correlation-id": "flow-123"}, "flow-123"),
+        ({"X-Correlation-Id": "flow-abc:7"}, "flow-abc:7"),
+        ({"x-correlation-id": "has spaces in it"}, "api-req-9"),  # not well formed: the request id
+        ({"x-correlation-id": "x" * 129}, "api-req-9"),
+        ({}, "api-req-9"),
+    ],
+)
+def test_correlation_id_from_caller_header_or_request_id(
+    log_lines: list[dict[str, Any]], headers: dict[str, str], expected: str
+) -> None:
+    result = _http_handler()({"headers": headers, "requestContext": {"requestId": "api-req-9"}}, FakeContext())
+    assert result["headers"] == {"Content-Type": "application/json", "X-Correlation-Id": expected}
+    [line] = [e for e in captured() if e.get("message") == "placing"]
+    assert line["correlation_id"] == expected
+
+
+def test_every_line_has_the_conventional_fields(log_lines: list[dict[str, Any]]) -> None:
+    _http_handler()({"requestContext": {"requestId": "r"}}, FakeContext())
+    [line] = [e for e in captured() if e.get("message") == "placing"]
+    for key in ("timestamp", "level", "service", "function_name", "cold_start", "function_request_id"):
+        assert key in line, key
+    assert line["account_id"] == "acct-1" and line["symbol"] == "AAPL" and "order_id" not in line
+
+
+def test_bind_event_sets_correlation_and_domain_keys_per_record(log_lines: list[dict[str, Any]]) -> None:
+    from tradeplane.envelope import Envelope
+
+    first = Envelope.new("order.submitted", {"order_id": "o-1", "account_id": "a-1"}, producer="t", correlation_id="c1")
+    update = Envelope.new("trade.update", {"order": {"id": "o-2", "symbol": "MSFT"}}, producer="t", correlation_id="c2")
+
+    @instrument
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for env in (first, update):
+            observability.bind_event(env)
+            logger.info("applied")
+
+    handler({}, FakeContext())
+    lines = [e for e in captured() if e.get("message") == "applied"]
+    assert [(e["correlation_id"], e.get("order_id"), e.get("account_id"), e.get("symbol")) for e in lines] == [
+        ("c1", "o-1", "a-1", None),
+        ("c2", "o-2", None, "MSFT"),
+    ]
+
+
+def test_lines_are_masked_before_they_are_written(log_lines: list[dict[str, Any]]) -> None:
+    jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+    logger.info(f"calling with Bearer {jwt}", extra={"password": "hunter2", "dsn": "postgresql://tp:pw1@db/x"})
+    try:
+        raise RuntimeError("connect failed: password=pw2 host=db")
+    except RuntimeError:
+        logger.exception("db down")
+    out = logger.registered_handler.stream.getvalue()  # type: ignore[attr-defined]
+    for secret in (jwt, "hunter2", "pw1", "pw2"):
+        assert secret not in out
+    lines = captured()
+    assert lines[0]["password"] == "***" and lines[0]["dsn"] == "postgresql://tp:***@db/x"
+    assert "password=***" in lines[1]["exception"]

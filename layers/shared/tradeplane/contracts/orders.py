@@ -55,6 +55,10 @@ class OrderSubmitted(_Event):
     submitted_at: datetime
     reserved: Decimal
     replaces: UUID | None = None
+    # On order.replace_requested: what the book now says of the order it replaces. `replaced` when no
+    # venue held it yet; `pending_replace` when one did, and the executor finishes the swap on the
+    # venue's answer (old -> replaced, this order -> new; or, refused, old back to its open status).
+    replaced_status: str | None = None
     legs: list[OrderLeg] = []
 
 

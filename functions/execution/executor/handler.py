@@ -1,0 +1,38 @@
+"""Consumes `orders.submitted`: sends each order intent to the account's venue and books the outcome exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_execution.config import PaperVenueSettings
+from tp_execution.executor import INTENTS, execute
+from tp_execution.paper_venue import PaperVenue
+from tradeplane.latest_price import last_price
+from tradeplane.msk_records import envelopes, parse_msk_event
+from tradeplane.observability import instrument, logger, metrics, set_correlation_id
+from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
+
+
+class Settings(PostgresSettings, KafkaSettings, RedisSettings, PaperVenueSettings):
+    """Writes fills, statuses, positions, ledger and inbox; reads `px:` prices; produces orders.events."""
+
+
+SETTINGS = load_settings(Settings)
+VENUE = PaperVenue(SETTINGS.fill_config(), last_price)
+
+
+@instrument
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    intents, rejected = envelopes(parse_msk_event(event), INTENTS)
+    for bad in rejected:
+        logger.error("record rejected", extra=bad.__dict__)  # can never succeed: never hold the partition for it
+    if intents:
+        set_correlation_id(intents[0].correlation_id)
+    result = execute(intents, VENUE)
+    metrics.add_metric(name="IntentsApplied", unit=MetricUnit.Count, value=result.applied)
+    metrics.add_metric(name="IntentsDuplicate", unit=MetricUnit.Count, value=result.duplicates)
+    metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))
+    logger.info("batch executed", extra={"applied": result.applied, "duplicates": result.duplicates})
+    return {"applied": result.applied, "duplicates": result.duplicates, "rejected": len(rejected)}

@@ -1,0 +1,33 @@
+"""Consumes `market.ticks` and `market.bars`: fills resting orders whose prices are crossed, once each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tp_execution.config import PaperVenueSettings
+from tp_execution.matcher import MARKET_EVENTS, match, price_point
+from tradeplane.msk_records import envelopes, parse_msk_event
+from tradeplane.observability import instrument, logger, metrics
+from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
+
+
+class Settings(PostgresSettings, KafkaSettings, PaperVenueSettings):
+    """Writes fills, statuses, positions, ledger and inbox; produces orders.events."""
+
+
+SETTINGS = load_settings(Settings)
+CONFIG = SETTINGS.fill_config()
+
+
+@instrument
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    market, rejected = envelopes(parse_msk_event(event), MARKET_EVENTS)
+    for bad in rejected:
+        logger.error("record rejected", extra=bad.__dict__)
+    points = [p for p in map(price_point, market) if p is not None]
+    result = match(points, CONFIG)
+    metrics.add_metric(name="MatcherFills", unit=MetricUnit.Count, value=result.fills)
+    metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))
+    return {"points": len(points), "fills": result.fills, "orders_changed": result.orders_changed}

@@ -1,0 +1,30 @@
+"""The paper venue's fill and fee settings, a settings part that execution's handlers compose.
+
+Variables: TP_FILL_SLIPPAGE_BPS, TP_FILL_SPREAD_BPS, TP_FILL_PARTICIPATION (empty: no volume bound),
+TP_FEE_PER_SHARE, TP_FEE_BPS, TP_FEE_MINIMUM (set per function in the manifest's `environment`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from tradeplane.fill_model import FeeSchedule, FillConfig
+from tradeplane.settings import FunctionSettings
+
+
+class PaperVenueSettings(FunctionSettings):
+    fill_slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    fill_spread_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    fill_participation: Decimal | None = Field(default=None, gt=0, le=1)
+    fee_per_share: Decimal = Field(default=Decimal(0), ge=0)
+    fee_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    fee_minimum: Decimal = Field(default=Decimal(0), ge=0)
+
+    def fill_config(self) -> FillConfig:
+        return FillConfig(
+            slippage_bps=self.fill_slippage_bps,
+            spread_bps=self.fill_spread_bps,
+            participation=self.fill_participation,
+            fees=FeeSchedule(self.fee_per_share, self.fee_bps, self.fee_minimum),
+        )

@@ -1,0 +1,222 @@
+"""Order execution figures (issue 10), each beside a baseline taken in the same run.
+
+- Executions per second through the executor's logic (`tp_execution.executor.execute`,
+  one transaction per order, trade updates published to Kafka and flushed) with real
+  PostgreSQL and Kafka, in WORKERS processes (one per account, as the partitions of
+  `orders.submitted` spread accounts over executor containers), against pgbench's
+  TPC-B-like rate on the same server (`bench_orders.pgbench`). The orders are
+  written as the Core API leaves them (accepted, with a reservation), so the figure
+  is the executor's own.
+- Submit to filled for a market order through the whole local platform: `POST /v2/orders`
+  through the gateway, the outbox publish, the Kafka source (zero batching window), the
+  executor's worker, until its `fill` trade update is read from `orders.events`; p50 and
+  p99 against the same client's `GET /v2/account` round trip (the gateway + authorizer floor).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, Bindings, domain_paths, environment_for, load_manifest
+
+from tradeplane_local import stack
+from tradeplane_local.admin import local_dsn, paper_account
+from tradeplane_local.bench_orders import pgbench
+
+WORKERS = 4
+BATCH = 100
+Row = Callable[..., None]
+
+_STAGE = """
+with o as (
+    insert into trading.orders (id, account_id, client_order_id, symbol, side, type, time_in_force, qty, status,
+                                request_hash)
+    select gen_random_uuid(), %(a)s, 'bench-' || gen_random_uuid(), 'AAPL', 'buy', 'market', 'day', 1, 'accepted', ''
+    from generate_series(1, %(n)s)
+    returning id, client_order_id, submitted_at
+), r as (
+    insert into trading.reservations (order_id, account_id, amount) select id, %(a)s, 0 from o
+)
+select * from o order by submitted_at, id
+"""
+
+
+def _stage_orders(dsn: str, account_id: str, count: int) -> list[str]:
+    """`count` accepted market orders for the account, as `order.submitted` envelope JSON."""
+    import psycopg
+    from psycopg.rows import dict_row
+    from tradeplane.contracts.orders import ORDER_SUBMITTED, OrderSubmitted
+    from tradeplane.envelope import Envelope
+
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
+        rows = conn.execute(_STAGE, {"a": account_id, "n": count}).fetchall()
+    out = []
+    for r in rows:
+        event = OrderSubmitted(
+            order_id=r["id"],
+            account_id=uuid.UUID(account_id),
+            client_order_id=r["client_order_id"],
+            symbol="AAPL",
+            side="buy",
+            type="market",
+            time_in_force="day",
+            order_class="simple",
+            qty=Decimal(1),
+            status="accepted",
+            submitted_at=r["submitted_at"],
+            reserved=Decimal(0),
+        )
+        out.append(Envelope.new(ORDER_SUBMITTED, event, producer="bench").to_json().decode())
+    return out
+
+
+def _executor_worker(env: dict[str, str], envelopes: list[str]) -> tuple[float, float]:
+    """One executor container: its environment, its account's intents in batches; (start, end) wall times."""
+    os.environ.update(env)
+    sys.path[:0] = [str(p) for p in domain_paths()]
+    from tp_execution.config import PaperVenueSettings
+    from tp_execution.executor import execute
+    from tp_execution.paper_venue import PaperVenue
+    from tradeplane.envelope import Envelope
+    from tradeplane.latest_price import last_price
+    from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
+
+    class Settings(PostgresSettings, KafkaSettings, RedisSettings, PaperVenueSettings):
+        pass
+
+    venue = PaperVenue(load_settings(Settings).fill_config(), last_price)
+    parsed = [Envelope.from_json(e) for e in envelopes]
+    execute(parsed[:1], venue)  # connect and warm up outside the measurement
+    start = time.time()
+    for i in range(1, len(parsed), BATCH):
+        execute(parsed[i : i + BATCH], venue)
+    return start, time.time()
+
+
+def executor_rate(state: Path, accounts: list[str], per_worker: int) -> float:
+    """Executions per second with one process per account, all started together."""
+    st = stack.read_state(state.resolve()) or {}
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    env = environment_for(manifest, manifest.function("executor"), Bindings(**st["bindings"]))
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    dsn = local_dsn(state) or ""
+    staged = [_stage_orders(dsn, account, per_worker + 1) for account in accounts]
+    with ProcessPoolExecutor(len(accounts), mp_context=multiprocessing.get_context("spawn")) as pool:
+        spans = list(pool.map(_executor_worker, [env] * len(accounts), staged))
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return per_worker * len(accounts) / elapsed
+
+
+def _request(conn: http.client.HTTPConnection, method: str, path: str, key: dict[str, str], body: Any = None) -> Any:
+    conn.request(method, path, json.dumps(body) if body is not None else None, key)
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"{method} {path}: {resp.status} {data[:200]!r}")
+    return json.loads(data)
+
+
+def submit_to_filled(gateway: str, key: dict[str, str], bootstrap: str, orders: int) -> tuple[list[float], list[float]]:
+    """(submit -> fill event latencies, GET /v2/account latencies) in ms, one order at a time."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A short fetch wait, as the local Kafka source uses: Tansu holds a fetch for its whole wait.
+    config = {"bootstrap.servers": bootstrap, "group.id": "bench-fills", "enable.auto.commit": False}
+    consumer = Consumer({**config, "fetch.wait.max.ms": 10})
+    meta = consumer.list_topics("orders.events", timeout=10)
+    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
+    while consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
+        pass
+    conn = http.client.HTTPConnection(urlsplit(gateway).netloc, timeout=30)
+    body = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market", "time_in_force": "day"}
+    fills, floor = [], []
+    try:
+        for _ in range(orders):
+            t0 = time.perf_counter()
+            _request(conn, "GET", "/v2/account", key)
+            floor.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            order_id = _request(conn, "POST", "/v2/orders", key, body)["id"]
+            if _wait_fill(consumer, order_id, timeout=10):
+                fills.append((time.perf_counter() - t0) * 1000)
+    finally:
+        conn.close()
+        consumer.close()
+    return fills, floor
+
+
+def _wait_fill(consumer: Any, order_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.05)
+        if msg is None or msg.error():
+            continue
+        data = json.loads(msg.value())["data"]
+        if data["order"]["id"] == order_id and data["event"] == "fill":
+            return True
+    return False
+
+
+def _account(gateway: str, key: dict[str, str]) -> str:
+    conn = http.client.HTTPConnection(urlsplit(gateway).netloc, timeout=30)
+    try:
+        return str(_request(conn, "GET", "/v2/account", key)["id"])
+    finally:
+        conn.close()
+
+
+def _set_price(redis_url: str, symbol: str, price: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.hset(f"px:{symbol}", mapping={"p": price, "t": str(int(datetime.now(UTC).timestamp() * 1e6))})
+    client.close()
+
+
+def bench_execution(quick: bool, row: Row, header: Callable[[str], None]) -> None:
+    from tradeplane_local.bench import pct
+
+    per_worker = 150 if quick else 1000
+    fills_n = 30 if quick else 200
+    header(f"Order execution: executor ({WORKERS} processes x {per_worker} orders), submit -> filled")
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "state"
+        report = stack.up(stack.UpOptions(state_dir=state, gateway_port=0, replica=False))
+        try:
+            st = stack.read_state(state.resolve()) or {}
+            _set_price(st["bindings"]["redis_url"], "AAPL", "190.00")
+            made = [paper_account(state, Decimal("1000000000")) for _ in range(WORKERS)]
+            keys = [{"APCA-API-KEY-ID": m["APCA_API_KEY_ID"], "APCA-API-SECRET-KEY": m["APCA_API_SECRET_KEY"],
+                     "Content-Type": "application/json"} for m in made]  # fmt: skip
+            accounts = [_account(report.gateway, k) for k in keys]
+            bootstrap = st["bindings"]["kafka_bootstrap"]
+            submit_to_filled(report.gateway, keys[0], bootstrap, 3)  # cold starts outside the measurement
+            fills, floor = submit_to_filled(report.gateway, keys[0], bootstrap, fills_n)
+            tps = pgbench(local_dsn(state) or "", seconds=5 if quick else 15).tps
+            rate = executor_rate(state, accounts[1:] + accounts[:1], per_worker)
+            row("executions/s, executor", f"{rate:.0f}/s", f"{tps:.0f} tps", f"{rate / tps:.2f}x",
+                "baseline: pgbench TPC-B-like, 8 clients; goal >= 1.0x")  # fmt: skip
+            missing = fills_n - len(fills)
+            for q in (0.5, 0.99):
+                goal = "; goal p50 < 50 ms" if q == 0.5 else ""
+                note = f"baseline: GET /v2/account round trip; {missing} unfilled{goal}"
+                fill_ms, floor_ms = pct(fills, q), pct(floor, q)
+                row(f"submit -> filled p{int(q * 100)}", f"{fill_ms:.1f} ms", f"{floor_ms:.1f} ms",
+                    f"{fill_ms / floor_ms:.2f}x", note)  # fmt: skip
+        finally:
+            stack.down(state)
