@@ -393,4 +393,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_logs import bench_logs
 
     bench_logs(quick, _row, _header)
+    from tradeplane_local.bench_etl import bench_etl
+
+    bench_etl(quick, _row, _header)
     return 0

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from tradeplane_local import log_cli, replica_reads, stack
+from tradeplane_local.demo_data import show_history
 from tradeplane_local.devtokens import local_token
 
 SYMBOLS = {"AAPL": Decimal("190.00"), "MSFT": Decimal("415.00"), "NVDA": Decimal("135.00")}
@@ -81,8 +82,13 @@ def _consume_bars(bootstrap: str, want: int, since: datetime, timeout: float = 3
     """The bars of this run's window: an earlier run on the same state directory may have left bars open
     in Postgres, which this run's first ticks close and publish too."""
 
+    until = since + timedelta(minutes=MINUTES)
+
     def in_window(env: dict[str, Any]) -> bool:
-        return datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) >= since
+        if env["data"].get("interval", "1m") != "1m":
+            return False  # the larger intervals bar_aggregator also builds (TP_BAR_INTERVALS)
+        # Only the window's own minutes: bar_closer closes the closer ticks' minute by the clock.
+        return since <= datetime.fromisoformat(env["data"]["bucket_start"].replace("Z", "+00:00")) < until
 
     bars = _consume(bootstrap, "market.bars", in_window, lambda seen: len(seen) >= want, timeout)
     return sorted(bars.values(), key=lambda e: (e["data"]["symbol"], e["data"]["bucket_start"]))
@@ -191,7 +197,8 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                     "price": str(p),
                     "size": "1",
                     "seq": 10_000,
-                    "ts": (start + timedelta(minutes=MINUTES)).isoformat().replace("+00:00", "Z"),
+                    # past the minute's end plus bar_aggregator's grace window (TP_BAR_GRACE_S)
+                    "ts": (start + timedelta(minutes=MINUTES, seconds=5)).isoformat().replace("+00:00", "Z"),
                 }
                 for s, p in SYMBOLS.items()
             ]
@@ -223,6 +230,8 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
             if len(bars) < len(SYMBOLS) * MINUTES or counted != expected:
                 print("demo FAILED: not every bar arrived, or duplicates were counted")
                 return 1
+            _step("History: tradeplane data synth | tradeplane data replay, read back with alpaca-py's data client")
+            show_history(state_dir, {s: float(p) for s, p in SYMBOLS.items()})  # raises if any bar is missing
             if _alpaca_bot(state_dir) != 0:
                 print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
                 return 1

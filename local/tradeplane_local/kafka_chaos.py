@@ -267,7 +267,8 @@ class ChaosDriver:
                 "select event_id from ops.inbox where consumer = %s and event_id like %s", (FUNCTION, f"t-{run}-%")
             ).fetchall()
             count = conn.execute(
-                "select coalesce(sum(trade_count), 0) from market.bars where symbol = any(%s)", (symbols,)
+                "select coalesce(sum(trade_count), 0) from market.bars where symbol = any(%s) and interval = '1m'",
+                (symbols,),
             ).fetchone()
         return {r[0] for r in ids}, int(count[0] if count else 0)
 

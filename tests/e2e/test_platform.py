@@ -81,7 +81,7 @@ def test_ticks_become_bars_in_postgres_and_on_kafka(platform) -> None:  # type: 
         with psycopg.connect(dsn) as c:
             row = c.execute(
                 "select open, high, low, close, volume, trade_count, closed from market.bars "
-                "where symbol = 'ZZTEST' and bucket_start = '2026-11-24T09:00:00Z'"
+                "where symbol = 'ZZTEST' and interval = '1m' and bucket_start = '2026-11-24T09:00:00Z'"
             ).fetchone()
         if row and row[6]:
             break

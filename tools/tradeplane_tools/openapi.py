@@ -151,7 +151,8 @@ def _complete_operation(operation: dict[str, Any], trigger: HttpTrigger, limited
     wanted += ["400"] if "requestBody" in operation else []  # a body that is not UTF-8 text
     for status in wanted:
         responses.setdefault(status, {"description": _ERROR_DESCRIPTIONS[status]})
-    success = responses.get("200", {}).get("content")
+    # The success body Powertools copies into error responses without content: 200, else 201/202.
+    success = next((responses[s].get("content") for s in ("200", "201", "202") if s in responses), None)
     for status, response in responses.items():
         if int(status) >= 400:
             response["content"] = _error_content(response, success)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import Connection
-from tradeplane.contracts.market import BAR_INTERVAL, Bar
+from tradeplane.contracts.market import BAR_INTERVAL, Bar, interval_length
 
 from tp_etl.bars import PartialBar
 
@@ -32,11 +32,22 @@ on conflict (symbol, interval, bucket_start) do update set
 returning {_BAR_COLUMNS}, closed
 """
 
+_RETURNING = ", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(","))
+# A bar closes when its end plus the grace window is not after the symbol's latest tick (or the clock).
 _CLOSE = f"""
 update market.bars as b set closed = true, updated_at = now()
-from unnest(%(symbols)s::text[], %(latest)s::timestamptz[]) as l(symbol, latest)
-where b.symbol = l.symbol and b.interval = %(interval)s and not b.closed and b.bucket_start < l.latest
-returning {", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(","))}
+from unnest(%(symbols)s::text[], %(latest)s::timestamptz[]) as l(symbol, latest),
+     unnest(%(intervals)s::text[], %(lengths)s::float8[]) as i(interval, seconds)
+where b.symbol = l.symbol and b.interval = i.interval and not b.closed
+  and b.bucket_start + make_interval(secs => i.seconds + %(grace)s) <= l.latest
+returning {_RETURNING}
+"""
+_CLOSE_BY_CLOCK = f"""
+update market.bars as b set closed = true, updated_at = now()
+from unnest(%(intervals)s::text[], %(lengths)s::float8[]) as i(interval, seconds)
+where b.interval = i.interval and not b.closed
+  and b.bucket_start + make_interval(secs => i.seconds + %(grace)s) <= %(now)s
+returning {_RETURNING}
 """
 
 
@@ -45,7 +56,7 @@ def merge(conn: Connection[Any], partials: Sequence[PartialBar]) -> list[Bar]:
     revised = []
     with conn.cursor() as cur:
         for p in partials:
-            cur.execute(_MERGE, {**p.__dict__, "interval": BAR_INTERVAL})
+            cur.execute(_MERGE, p.__dict__)
             row = cur.fetchone()
             assert row is not None
             if row.pop("closed"):
@@ -53,11 +64,53 @@ def merge(conn: Connection[Any], partials: Sequence[PartialBar]) -> list[Bar]:
     return revised
 
 
-def close_before(conn: Connection[Any], latest: Mapping[str, datetime]) -> list[Bar]:
-    """Close every open bar of a symbol that starts before that symbol's latest bucket."""
+def _intervals(intervals: Sequence[str], grace: timedelta) -> dict[str, Any]:
+    lengths = [interval_length(i).total_seconds() for i in intervals]
+    return {"intervals": list(intervals), "lengths": lengths, "grace": grace.total_seconds()}
+
+
+def _sorted(rows: Sequence[Mapping[str, Any]]) -> list[Bar]:
+    return sorted((Bar.model_validate(r) for r in rows), key=lambda b: (b.symbol, b.interval, b.bucket_start))
+
+
+def close_before(
+    conn: Connection[Any],
+    latest: Mapping[str, datetime],
+    intervals: Sequence[str] = (BAR_INTERVAL,),
+    grace: timedelta = timedelta(0),
+) -> list[Bar]:
+    """Close every open bar of a symbol whose end plus `grace` is not after that symbol's latest tick."""
     if not latest:
         return []
-    rows = conn.execute(
-        _CLOSE, {"symbols": list(latest), "latest": list(latest.values()), "interval": BAR_INTERVAL}
-    ).fetchall()
-    return sorted((Bar.model_validate(r) for r in rows), key=lambda b: (b.symbol, b.bucket_start))
+    params = {"symbols": list(latest), "latest": list(latest.values()), **_intervals(intervals, grace)}
+    return _sorted(conn.execute(_CLOSE, params).fetchall())
+
+
+def close_by_clock(conn: Connection[Any], now: datetime, intervals: Sequence[str], grace: timedelta) -> list[Bar]:
+    """Close every open bar (of any symbol) whose end plus `grace` has passed by the clock: quiet symbols."""
+    return _sorted(conn.execute(_CLOSE_BY_CLOCK, {"now": now, **_intervals(intervals, grace)}).fetchall())
+
+
+# Bars that arrive as bars (a vendor's file) replace the stored bar of their bucket and are final; the
+# revision grows only when a value changes, so importing the same file twice changes nothing.
+_IMPORT = """
+insert into market.bars as b
+    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, closed)
+values (%(symbol)s, %(interval)s, %(bucket_start)s, %(open)s, %(high)s, %(low)s, %(close)s, %(volume)s,
+        %(trade_count)s, %(bucket_start)s, %(bucket_start)s, true)
+on conflict (symbol, interval, bucket_start) do update set
+    revision = b.revision + case when (b.open, b.high, b.low, b.close, b.volume, b.trade_count)
+        is distinct from (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
+                          excluded.trade_count) then 1 else 0 end,
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, trade_count = excluded.trade_count, closed = true, updated_at = now()
+"""
+
+
+def store_imported(conn: Connection[Any], bars: Sequence[Bar]) -> int:
+    """Upsert bars read from a source as they are; returns how many rows were written."""
+    if not bars:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(_IMPORT, [b.model_dump(mode="python") for b in bars])
+    return len(bars)

@@ -1,10 +1,12 @@
-"""Roll ticks up into one-minute OHLCV bars and say which bars are ready to publish.
+"""Roll ticks up into OHLCV bars (one-minute, plus any larger intervals configured) and say which to publish.
 
-A bar closes when a tick for a later minute of the same symbol arrives (ticks
-of one symbol share a partition, so they arrive in order); a late tick for a
-closed bar revises it and the revision is published again. Event ids are
-deterministic, so a redelivered batch republishes the same ids and consumers
-drop the copies.
+A bar closes once a tick of the same symbol arrives at or after its end plus
+the grace window (ticks of one symbol share a partition, so they arrive mostly
+in order), or when the clock passes that point (`bar_closer`, for quiet
+symbols). A late tick inside the grace window simply joins the open bar; a
+later one revises the closed bar and the revision is published again. Event
+ids are deterministic, so a redelivered batch republishes the same ids and
+consumers drop the copies.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class PartialBar:
     """What one batch contributes to one (symbol, minute) bar."""
 
     symbol: str
+    interval: str
     bucket_start: datetime
     open: Decimal
     open_ts: datetime
@@ -44,23 +47,25 @@ class PartialBar:
         self.trade_count += 1
 
 
-def fold(ticks: Iterable[Tick]) -> list[PartialBar]:
-    bars: dict[tuple[str, datetime], PartialBar] = {}
+def fold(ticks: Iterable[Tick], intervals: Sequence[str] = (BAR_INTERVAL,)) -> list[PartialBar]:
+    bars: dict[tuple[str, str, datetime], PartialBar] = {}
     for tick in ticks:
-        key = (tick.symbol, bucket_of(tick.ts))
-        bar = bars.get(key)
-        if bar is None:
-            bars[key] = bar = PartialBar(
-                tick.symbol, key[1], tick.price, tick.ts, tick.price, tick.price, tick.price, tick.ts
-            )
-        bar.add(tick)
-    return sorted(bars.values(), key=lambda b: (b.symbol, b.bucket_start))
+        for interval in intervals:
+            key = (tick.symbol, interval, bucket_of(tick.ts, interval))
+            bar = bars.get(key)
+            if bar is None:
+                bars[key] = bar = PartialBar(
+                    tick.symbol, interval, key[2], tick.price, tick.ts, tick.price, tick.price, tick.price, tick.ts
+                )
+            bar.add(tick)
+    return sorted(bars.values(), key=lambda b: (b.symbol, b.interval, b.bucket_start))
 
 
-def latest_bucket_per_symbol(partials: Sequence[PartialBar]) -> dict[str, datetime]:
+def latest_tick_per_symbol(partials: Sequence[PartialBar]) -> dict[str, datetime]:
+    """The newest tick time of each symbol in the batch: bars ending (plus grace) before it can close."""
     latest: dict[str, datetime] = {}
     for p in partials:
-        latest[p.symbol] = max(latest.get(p.symbol, p.bucket_start), p.bucket_start)
+        latest[p.symbol] = max(latest.get(p.symbol, p.close_ts), p.close_ts)
     return latest
 
 
@@ -86,4 +91,4 @@ class RollUpResult:
     published: list[Bar] = field(default_factory=list)
 
 
-__all__ = ["BAR_INTERVAL", "Bar", "PartialBar", "RollUpResult", "bar_envelope", "fold", "latest_bucket_per_symbol"]
+__all__ = ["BAR_INTERVAL", "Bar", "PartialBar", "RollUpResult", "bar_envelope", "fold", "latest_tick_per_symbol"]

@@ -1,51 +1,77 @@
-"""Keep the latest trade price per symbol in Redis (`px:<SYMBOL>`, see tradeplane.contracts.market).
+"""Keep the latest trade (`px:<SYMBOL>`) and quote (`qt:<SYMBOL>`) per symbol in Redis
+(see tradeplane.contracts.market).
 
-A late or redelivered tick never overwrites a newer price: the compare-and-set runs
+A late or redelivered tick never overwrites a newer one: the compare-and-set runs
 in Redis as one script. Redis is a cache: a failure is logged and the batch goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-from tradeplane.contracts.market import LATEST_PRICE_TTL_S, Tick, latest_price_key
+from tradeplane.contracts.market import LATEST_PRICE_TTL_S, Quote, Tick, latest_price_key, latest_quote_key
 
+# KEYS[1] = hash, ARGV[1] = time (epoch micros), ARGV[2] = TTL, ARGV[3..] = field, value pairs.
 _NEWER_WINS = """
 local t = redis.call('HGET', KEYS[1], 't')
-if (not t) or tonumber(t) < tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], 'p', ARGV[1], 't', ARGV[2])
+if (not t) or tonumber(t) < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 't', ARGV[1], unpack(ARGV, 3))
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
+T = TypeVar("T", Tick, Quote)
 
-def latest_by_symbol(ticks: Iterable[Tick]) -> dict[str, Tick]:
-    latest: dict[str, Tick] = {}
-    for tick in ticks:
-        seen = latest.get(tick.symbol)
-        if seen is None or tick.ts >= seen.ts:
-            latest[tick.symbol] = tick
+
+def latest_by_symbol(items: Iterable[T]) -> dict[str, T]:
+    latest: dict[str, T] = {}
+    for item in items:
+        seen = latest.get(item.symbol)
+        if seen is None or item.ts >= seen.ts:
+            latest[item.symbol] = item
     return latest
 
 
-def remember_latest(ticks: Iterable[Tick]) -> int:
-    """Write each symbol's newest tick price; returns how many symbols were written (0 if Redis is down)."""
+def _trade_fields(tick: Tick) -> list[str]:
+    return ["p", str(tick.price), "s", str(tick.size)]
+
+
+def _quote_fields(quote: Quote) -> list[str]:
+    return ["bp", str(quote.bid), "bs", str(quote.bid_size), "ap", str(quote.ask), "as", str(quote.ask_size),
+            "x", quote.venue or ""]  # fmt: skip
+
+
+def _write(latest: Mapping[str, Tick | Quote]) -> int:
     import redis
     from tradeplane.observability import logger
     from tradeplane.redis_client import client
 
-    latest = latest_by_symbol(ticks)
     if not latest:
         return 0
     try:
         script = client().register_script(_NEWER_WINS)
         pipe = client().pipeline(transaction=False)
-        for symbol, tick in latest.items():
-            micros = int(tick.ts.timestamp() * 1_000_000)
-            script(keys=[latest_price_key(symbol)], args=[str(tick.price), micros, LATEST_PRICE_TTL_S], client=pipe)
+        for symbol, item in latest.items():
+            micros = int(item.ts.timestamp() * 1_000_000)
+            if isinstance(item, Tick):
+                key, fields = latest_price_key(symbol), _trade_fields(item)
+            else:
+                key, fields = latest_quote_key(symbol), _quote_fields(item)
+            script(keys=[key], args=[micros, LATEST_PRICE_TTL_S, *fields], client=pipe)
         pipe.execute()
     except redis.RedisError:
         logger.warning("latest prices not updated: Redis unavailable", extra={"symbols": len(latest)})
         return 0
     return len(latest)
+
+
+def remember_latest(ticks: Iterable[Tick]) -> int:
+    """Write each symbol's newest trade; returns how many symbols were written (0 if Redis is down)."""
+    return _write(latest_by_symbol(ticks))
+
+
+def remember_latest_quotes(quotes: Iterable[Quote]) -> int:
+    """Write each symbol's newest quote; returns how many symbols were written (0 if Redis is down)."""
+    return _write(latest_by_symbol(quotes))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import Connection
 from tradeplane import inbox
-from tradeplane.contracts.market import Tick
+from tradeplane.contracts.market import BAR_INTERVAL, Bar, Tick
 from tradeplane.contracts.topics import MARKET_BARS
 from tradeplane.envelope import Envelope
 
 from tp_etl import bar_store
-from tp_etl.bars import RollUpResult, bar_envelope, fold, latest_bucket_per_symbol
+from tp_etl.bars import RollUpResult, bar_envelope, fold, latest_tick_per_symbol
+
+Publisher = Callable[[str, Iterable[tuple[str, Envelope]]], int]
 
 
 def roll_up(
@@ -22,8 +25,10 @@ def roll_up(
     consumer: str,
     producer: str,
     correlation_id: str | None,
-    publish: Callable[[str, Iterable[tuple[str, Envelope]]], int],
+    publish: Publisher,
     flush: Callable[[], None],
+    intervals: Sequence[str] = (BAR_INTERVAL,),
+    grace: timedelta = timedelta(0),
 ) -> RollUpResult:
     """Fold the ticks not yet applied into bars and publish the bars that closed or were revised.
 
@@ -39,14 +44,41 @@ def roll_up(
         if event_id in fresh_ids and event_id not in seen:
             seen.add(event_id)
             fresh.append(tick)
-    partials = fold(fresh)
+    partials = fold(fresh, intervals)
     revised = bar_store.merge(conn, partials)
-    closed = bar_store.close_before(conn, latest_bucket_per_symbol(partials))
+    closed = bar_store.close_before(conn, latest_tick_per_symbol(partials), intervals, grace)
     to_publish = closed + revised
-    if to_publish:
+    _publish(to_publish, producer, correlation_id, publish, flush)
+    return RollUpResult(applied=len(fresh), duplicates=len(ticks) - len(fresh), published=to_publish)
+
+
+def close_quiet(
+    conn: Connection[Any],
+    now: datetime,
+    *,
+    intervals: Sequence[str],
+    grace: timedelta,
+    producer: str,
+    publish: Publisher,
+    flush: Callable[[], None],
+) -> list[Bar]:
+    """Close (and publish) every bar whose end plus the grace window has passed by the clock.
+
+    For symbols that went quiet: no later tick will close their last bars. Runs in the caller's
+    transaction; the row update and `bar_aggregator`'s close exclude each other (`where not closed`),
+    so each bar is published as closed once, by whichever got there first.
+    """
+    closed = bar_store.close_by_clock(conn, now, intervals, grace)
+    _publish(closed, producer, None, publish, flush)
+    return closed
+
+
+def _publish(
+    bars: Sequence[Bar], producer: str, correlation_id: str | None, publish: Publisher, flush: Callable[[], None]
+) -> None:
+    if bars:
         publish(
             MARKET_BARS,
-            [(b.symbol, bar_envelope(b, producer=producer, correlation_id=correlation_id)) for b in to_publish],
+            [(b.symbol, bar_envelope(b, producer=producer, correlation_id=correlation_id)) for b in bars],
         )
         flush()
-    return RollUpResult(applied=len(fresh), duplicates=len(ticks) - len(fresh), published=to_publish)

@@ -33,9 +33,9 @@ class GuardedResolver(APIGatewayHttpResolver):
     exception handler could answer with a 4xx.
     """
 
-    def __init__(self, *, alpaca: bool, authenticated: bool) -> None:
+    def __init__(self, *, alpaca: bool, authenticated: bool, text_types: tuple[str, ...] = ()) -> None:
         super().__init__(enable_validation=True)
-        self.alpaca, self.authenticated = alpaca, authenticated
+        self.alpaca, self.authenticated, self.text_types = alpaca, authenticated, text_types
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         answer = self._answer(event, context)
@@ -48,17 +48,20 @@ class GuardedResolver(APIGatewayHttpResolver):
         anonymous = anonymous_response(event) if self.authenticated else None
         if anonymous is not None:
             return anonymous
-        problem = check_request(event)
+        problem = check_request(event, self.text_types)
         if problem is None:
             return super().resolve(event, context)
         problem.instance = str(event.get("rawPath") or "") or None
         return problem_response(problem.with_alpaca_members() if self.alpaca else problem)
 
 
-def api_resolver(settings: FunctionSettings, *, alpaca: bool = False, authenticated: bool = True) -> GuardedResolver:
+def api_resolver(
+    settings: FunctionSettings, *, alpaca: bool = False, authenticated: bool = True, text_types: tuple[str, ...] = ()
+) -> GuardedResolver:
     """The route's resolver. `authenticated=False` only for routes the manifest marks `auth = "none"`:
-    the authorizer passes unauthenticated callers on with an empty context, and this answers them 401."""
-    app = GuardedResolver(alpaca=alpaca, authenticated=authenticated)
+    the authorizer passes unauthenticated callers on with an empty context, and this answers them 401.
+    `text_types` (e.g. `("text/csv",)`) are media types the route reads from the raw body itself."""
+    app = GuardedResolver(alpaca=alpaca, authenticated=authenticated, text_types=text_types)
     register_problem_handlers(app, alpaca=alpaca)
     if isinstance(settings, RateLimitSettings):
         app.use([rate_limiter(RateLimit(settings.rate_limit_per_minute, settings.rate_limit_bucket))])

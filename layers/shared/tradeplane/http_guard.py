@@ -71,14 +71,28 @@ def _parsed(text: str) -> Any:
         raise bad_request("The body is not valid JSON.") from None
 
 
-def check_request(event: Mapping[str, Any]) -> Problem | None:
-    """A problem for a request no route could decode, or None when the body can be handed on."""
+def _media(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
+
+
+def check_request(event: Mapping[str, Any], text_types: tuple[str, ...] = ()) -> Problem | None:
+    """A problem for a request no route could decode, or None when the body can be handed on.
+
+    `text_types` are further media types the route reads itself (e.g. `text/csv`): their body only
+    has to decode as UTF-8 text.
+    """
     if not event.get("body"):
         return None
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "")
+    if text_types and _media(content_type) in text_types:
+        try:
+            _decoded(event)
+        except Problem as problem:
+            return problem
+        return None
     if not _is_json(content_type):
-        return unsupported_media_type(content_type)
+        return unsupported_media_type(content_type, accepted=("application/json", *text_types))
     try:
         if _depth(_parsed(_decoded(event))) > MAX_JSON_DEPTH:
             return bad_request(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")

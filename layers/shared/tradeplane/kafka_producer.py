@@ -28,12 +28,14 @@ __all__ = [
     "MessageTooLarge",
     "client_config",
     "close_producer",
+    "discard_pending",
     "flush",
     "msk_iam_oauth_cb",
     "producer",
     "producer_config",
     "publish",
     "publish_many",
+    "reachable",
 ]
 
 HeaderList = Sequence[tuple[str, bytes | str]]
@@ -237,6 +239,31 @@ def flush(timeout: float = 10.0) -> None:
         )
     if errors:
         raise DeliveryError(f"{len(errors)} record(s) failed delivery: {errors[:5]}", errors)
+
+
+def reachable(timeout: float = 3.0) -> bool:
+    """Whether the cluster answers a metadata request within `timeout`: checked before publishing a batch
+    that must not go out in part (an unreachable broker would otherwise only show at `flush()`)."""
+    from confluent_kafka import KafkaException
+
+    try:
+        producer().list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return True
+
+
+def discard_pending() -> int:
+    """Drop records still queued locally after a failed flush, so they cannot go out later in part;
+    returns how many were queued. (Records already sent may still be acknowledged: ids make them safe.)"""
+    p = _state.producer
+    if p is None:
+        return 0
+    queued = len(p)
+    p.purge(in_queue=True, in_flight=False)
+    p.poll(0)  # serve the purged records' delivery reports
+    _state.errors = []
+    return queued
 
 
 def close_producer(timeout: float = 5.0) -> None:

@@ -31,9 +31,8 @@ def records_of(event: KafkaMskEventModel) -> Iterable[KafkaRecordModel]:
         yield from sorted(records, key=lambda r: r.offset)
 
 
-def envelopes(event: KafkaMskEventModel, expected_type: str | Collection[str]) -> tuple[list[Envelope], list[Rejected]]:
-    """The envelopes of `expected_type` (one or several types); anything else is rejected with a reason."""
-    expected = {expected_type} if isinstance(expected_type, str) else set(expected_type)
+def _wanted(event: KafkaMskEventModel, wanted: Collection[str]) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of the `wanted` types in record order; anything else is rejected with a reason."""
     good: list[Envelope] = []
     bad: list[Rejected] = []
     for record in records_of(event):
@@ -45,8 +44,33 @@ def envelopes(event: KafkaMskEventModel, expected_type: str | Collection[str]) -
         if env.correlation_id is None:  # a producer that only set the header still links the flow
             header = read_headers(record.headers).get("correlation_id")
             env = env.model_copy(update={"correlation_id": header}) if header else env
-        if env.type not in expected:
+        if env.type not in wanted:
             bad.append(Rejected(record.topic, record.partition, record.offset, f"unexpected type {env.type!r}"))
             continue
         good.append(env)
     return good, bad
+
+
+def envelopes(
+    event: KafkaMskEventModel, expected_type: str | Collection[str], *, skip_types: Collection[str] = ()
+) -> tuple[list[Envelope], list[Rejected]]:
+    """The envelopes of `expected_type` (one or several types), in record order; anything else is rejected
+    with a reason (never its content).
+
+    Envelopes of `skip_types` share the topic legitimately (quotes beside trades on market.ticks): they are
+    neither returned nor rejected.
+    """
+    expected = {expected_type} if isinstance(expected_type, str) else set(expected_type)
+    good, bad = _wanted(event, expected | set(skip_types))
+    return [env for env in good if env.type in expected], bad
+
+
+def envelopes_by_type(
+    event: KafkaMskEventModel, types: Collection[str]
+) -> tuple[dict[str, list[Envelope]], list[Rejected]]:
+    """The envelopes of each of `types`, each list in record order; anything else is rejected with a reason."""
+    good, bad = _wanted(event, set(types))
+    grouped: dict[str, list[Envelope]] = {t: [] for t in types}
+    for env in good:
+        grouped[env.type].append(env)
+    return grouped, bad

@@ -197,9 +197,11 @@ def _to_response(problem: Problem, alpaca: bool = False) -> Response[str]:
     )
 
 
-def unsupported_media_type(content_type: str) -> Problem:
+def unsupported_media_type(content_type: str, accepted: Sequence[str] = ("application/json",)) -> Problem:
     shown = content_type[:80] or "none"
-    return Problem(415, slug="unsupported-media-type", detail=f"Send the body as application/json (got {shown}).")
+    return Problem(
+        415, slug="unsupported-media-type", detail=f"Send the body as {' or '.join(accepted)} (got {shown})."
+    )
 
 
 class _ProblemHandlers:

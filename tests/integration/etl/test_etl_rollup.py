@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from tp_etl.rollup import roll_up
+from tp_etl.rollup import close_quiet, roll_up
 from tradeplane.contracts.market import Tick
 from tradeplane.envelope import Envelope
 from tradeplane_tools.migrate import apply_migrations
@@ -100,3 +101,41 @@ def test_publish_failure_rolls_everything_back(conn) -> None:  # type: ignore[no
     assert conn.execute("select count(*) as n from ops.inbox").fetchone()["n"] == 0
     sink.fail = False
     assert run(conn, [t("a", "10", "10:00:01"), t("b", "11", "10:01:00")], sink).applied == 2
+
+
+def run_with(conn, ticks, sink: Sink, intervals: tuple[str, ...], grace_s: float):  # type: ignore[no-untyped-def]
+    with conn.transaction():
+        return roll_up(conn, ticks, consumer="agg", producer="agg", correlation_id="c", publish=sink.publish,
+                       flush=sink.flush, intervals=intervals, grace=timedelta(seconds=grace_s))  # fmt: skip
+
+
+def test_larger_intervals_close_at_their_boundaries(conn) -> None:  # type: ignore[no-untyped-def]
+    sink = Sink()
+    first = run_with(conn, [t("a", "10", "10:00:01"), t("b", "12", "10:04:59")], sink, ("1m", "5m"), 0)
+    assert [(b.interval, b.bucket_start.minute) for b in first.published] == [("1m", 0)]
+    second = run_with(conn, [t("c", "11", "10:05:00")], sink, ("1m", "5m"), 0)  # exactly at the 5m boundary
+    assert [(b.interval, b.bucket_start.minute, b.close, b.trade_count) for b in second.published] == [
+        ("1m", 4, Decimal(12), 1), ("5m", 0, Decimal(12), 2)]  # fmt: skip
+    assert sink.published[-1].id == "bar_AAPL_5m_20261124T1000_r0"
+
+
+def test_late_tick_inside_the_grace_window_joins_the_open_bar(conn) -> None:  # type: ignore[no-untyped-def]
+    sink = Sink()
+    first = run_with(conn, [t("a", "10", "10:00:01"), t("b", "11", "10:01:01")], sink, ("1m",), 2)
+    assert first.published == []  # 10:01:01 is inside 10:01:00 + 2 s: the 10:00 bar stays open
+    late = run_with(conn, [t("late", "9", "10:00:59"), t("c", "11", "10:01:02")], sink, ("1m",), 2)
+    assert [(b.bucket_start.minute, b.low, b.trade_count, b.revision) for b in late.published] == [
+        (0, Decimal(9), 2, 0)]  # fmt: skip
+
+
+def test_bar_closer_closes_quiet_symbols_by_the_clock_once(conn) -> None:  # type: ignore[no-untyped-def]
+    sink = Sink()
+    run_with(conn, [t("a", "10", "10:00:01", "AAPL"), t("m", "2", "10:03:30", "MSFT")], sink, ("1m", "5m"), 2)
+    now = datetime(2026, 11, 24, 10, 4, 10, tzinfo=UTC)
+    with conn.transaction():
+        closed = close_quiet(conn, now, intervals=("1m", "5m"), grace=timedelta(seconds=2), producer="closer",
+                             publish=sink.publish, flush=sink.flush)  # fmt: skip
+    assert [(b.symbol, b.interval, b.bucket_start.minute) for b in closed] == [("AAPL", "1m", 0), ("MSFT", "1m", 3)]
+    with conn.transaction():
+        assert close_quiet(conn, now, intervals=("1m", "5m"), grace=timedelta(seconds=2), producer="closer",
+                           publish=sink.publish, flush=sink.flush) == []  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 TICK_EVENT = "market.tick"
+QUOTE_EVENT = "market.quote"  # also on market.ticks, keyed by symbol: consumers of trades skip it by type
 BAR_EVENT = "market.bar"
 BAR_INTERVAL = "1m"
 
@@ -52,6 +54,20 @@ class Tick(BaseModel):
     seq: Annotated[int, Field(ge=0)] | None = None
 
 
+class Quote(BaseModel):
+    """One top-of-book quote: best bid and ask with their sizes (a side may be empty: size 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: Symbol
+    bid: Price
+    bid_size: Quantity
+    ask: Price
+    ask_size: Quantity
+    ts: UtcDatetime
+    venue: Annotated[str, Field(max_length=16)] | None = None
+
+
 class Bar(BaseModel):
     """An OHLCV bar; `revision` grows when late ticks change a bar already published."""
 
@@ -70,18 +86,44 @@ class Bar(BaseModel):
 
     @property
     def bucket_end(self) -> datetime:
-        return self.bucket_start + timedelta(minutes=1)
+        return self.bucket_start + interval_length(self.interval)
 
 
-def bucket_of(ts: datetime) -> datetime:
-    """The start of the one-minute bucket holding `ts`."""
-    return ts.astimezone(UTC).replace(second=0, microsecond=0)
+_INTERVAL = re.compile(r"^([1-9][0-9]{0,2})([mhd])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def interval_length(interval: str) -> timedelta:
+    """`"1m"` -> 1 minute, `"15m"`, `"1h"`, `"1d"` (UTC days). Raises ValueError for anything else."""
+    match = _INTERVAL.match(interval)
+    if match is None:
+        raise ValueError(f"{interval!r} is not a bar interval (e.g. 1m, 5m, 1h, 1d)")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def bucket_of(ts: datetime, interval: str = BAR_INTERVAL) -> datetime:
+    """The start of the `interval` bucket holding `ts` (buckets are aligned to the Unix epoch, in UTC)."""
+    utc = ts.astimezone(UTC)
+    if interval == BAR_INTERVAL:
+        return utc.replace(second=0, microsecond=0)
+    seconds = int(interval_length(interval).total_seconds())
+    return EARLIEST + timedelta(seconds=int((utc - EARLIEST).total_seconds()) // seconds * seconds)
+
+
+# Members a producer adds beside the payload's fields: the source feed and cleaning flags (e.g. "outlier").
+ENVELOPE_EXTRAS = frozenset({"source", "flags"})
 
 
 def tick_from_envelope(envelope: Any) -> Tick:
-    """The tick inside a `market.tick` envelope (the envelope also names its source feed)."""
-    data = {k: v for k, v in envelope.data.items() if k != "source"}
+    """The tick inside a `market.tick` envelope (the envelope also names its source feed and flags)."""
+    data = {k: v for k, v in envelope.data.items() if k not in ENVELOPE_EXTRAS}
     return Tick.model_validate(data)
+
+
+def quote_from_envelope(envelope: Any) -> Quote:
+    """The quote inside a `market.quote` envelope."""
+    data = {k: v for k, v in envelope.data.items() if k not in ENVELOPE_EXTRAS}
+    return Quote.model_validate(data)
 
 
 # The latest trade price per symbol in Redis: a hash at `px:<SYMBOL>` with `p` (decimal string)
@@ -92,3 +134,10 @@ LATEST_PRICE_TTL_S = 7 * 24 * 3600
 
 def latest_price_key(symbol: str) -> str:
     return f"px:{symbol}"
+
+
+# The latest quote per symbol: a hash at `qt:<SYMBOL>` with `bp`, `bs`, `ap`, `as` (decimal strings),
+# `t` (epoch microseconds) and `x` (venue, may be empty); same TTL. The px: hash also carries the
+# trade's size as `s` (decimal string) for the latest-trade route.
+def latest_quote_key(symbol: str) -> str:
+    return f"qt:{symbol}"

@@ -1,0 +1,222 @@
+"""History and latest prices in Alpaca's market data shapes, read from the bar store (replica) and Redis.
+
+    GET /v2/stocks/bars?symbols=A,B&timeframe=1Min&start&end&limit&page_token&sort
+    -> {"bars": {"A": [{"t","o","h","l","c","v","n","vw"}]}, "next_page_token": ...}
+
+Timeframes map to stored intervals (`5Min` -> `5m`, `1Hour` -> `1h`, `1Day` -> `1d`);
+only intervals the platform stores are served (bar_aggregator's TP_BAR_INTERVALS and
+bars imported as bars). `limit` counts bars across all symbols of a page, as Alpaca
+does; the page token is opaque (the last row's symbol and time). Prices go out as JSON
+numbers because that is Alpaca's wire format; alpaca-py parses them as floats anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from psycopg import Connection
+from tradeplane.envelope import format_timestamp
+from tradeplane.problems import Problem, bad_request, not_found, unprocessable
+
+from tp_etl.symbols import SymbolError, normalise_symbol
+from tp_etl.timestamps import TimestampError, parse_timestamp
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 1_000
+MAX_SYMBOLS = 100
+_TIMEFRAME = re.compile(r"^([1-9][0-9]?)(Min|T|Hour|H|Day|D|Week|W|Month|M)$")
+_UNIT = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d"}
+
+
+def interval_of(timeframe: str) -> str:
+    """Alpaca's timeframe (`1Min`, `15T`, `1Hour`, `1Day`) -> the stored interval name; 422 otherwise."""
+    match = _TIMEFRAME.match(timeframe)
+    unit = _UNIT.get(match.group(2)) if match else None
+    if match is None or unit is None:
+        raise unprocessable(
+            "timeframe must be N Min (1-59), N Hour (1-23) or 1Day; weeks and months are not served.",
+            errors=[{"loc": "query.timeframe", "msg": "unsupported timeframe", "type": "value_error"}],
+        )
+    amount = int(match.group(1))
+    if (unit == "m" and amount > 59) or (unit == "h" and amount > 23) or (unit == "d" and amount != 1):
+        raise unprocessable(f"timeframe {timeframe} is out of range.", errors=[{"loc": "query.timeframe",
+                            "msg": "out of range", "type": "value_error"}])  # fmt: skip
+    return f"{amount}{unit}"
+
+
+def symbols_of(text: str) -> list[str]:
+    try:
+        symbols = list(dict.fromkeys(normalise_symbol(s) for s in text.split(",") if s.strip()))
+    except SymbolError as exc:
+        raise unprocessable(
+            f"A symbol {exc}.", errors=[{"loc": "query.symbols", "msg": str(exc), "type": "value_error"}]
+        ) from None
+    if not symbols or len(symbols) > MAX_SYMBOLS:
+        raise unprocessable(f"Give 1 to {MAX_SYMBOLS} symbols.", errors=[{"loc": "query.symbols",
+                            "msg": "missing or too many", "type": "value_error"}])  # fmt: skip
+    return symbols
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_timestamp(text)  # alpaca-py sends naive UTC ISO times; dates and RFC 3339 too
+    except TimestampError as exc:
+        raise unprocessable(
+            str(exc), errors=[{"loc": f"query.{name}", "msg": str(exc), "type": "value_error"}]
+        ) from None
+
+
+def _token(after: tuple[str, datetime]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([after[0], after[1].isoformat()]).encode()).decode()
+
+
+def _untoken(token: str) -> tuple[str, datetime]:
+    try:
+        symbol, ts = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(symbol), datetime.fromisoformat(ts).astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError):
+        raise bad_request("The page_token is not one this server issued.") from None
+
+
+@dataclass(frozen=True)
+class BarQuery:
+    symbols: list[str]
+    interval: str
+    start: datetime | None
+    end: datetime | None
+    limit: int
+    after: tuple[str, datetime] | None
+    sort: Literal["asc", "desc"]
+
+    @classmethod
+    def of(cls, symbols: str, timeframe: str, start: str | None, end: str | None, limit: int | None,
+           page_token: str | None, sort: str | None) -> BarQuery:  # fmt: skip
+        if limit is not None and not 1 <= limit <= MAX_LIMIT:
+            raise unprocessable(f"limit must be 1 to {MAX_LIMIT}.", errors=[{"loc": "query.limit",
+                                "msg": "out of range", "type": "value_error"}])  # fmt: skip
+        if sort not in (None, "asc", "desc"):
+            raise unprocessable("sort must be asc or desc.", errors=[{"loc": "query.sort", "msg": "asc or desc",
+                                "type": "value_error"}])  # fmt: skip
+        return cls(symbols_of(symbols), interval_of(timeframe), _time(start, "start"), _time(end, "end"),
+                   limit or DEFAULT_LIMIT, _untoken(page_token) if page_token else None,
+                   "desc" if sort == "desc" else "asc")  # fmt: skip
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str], symbol: str | None = None) -> BarQuery:
+        """From the query string (`symbol`: the path's, for the one-symbol route)."""
+        limit = query.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise unprocessable("limit must be a whole number.", errors=[{"loc": "query.limit",
+                                "msg": "not an integer", "type": "int_parsing"}])  # fmt: skip
+        symbols = symbol if symbol is not None else query.get("symbols", "")
+        timeframe = query.get("timeframe")
+        if not timeframe:
+            raise unprocessable("timeframe is required.", errors=[{"loc": "query.timeframe", "msg": "missing",
+                                "type": "missing"}])  # fmt: skip
+        return cls.of(symbols, timeframe, query.get("start"), query.get("end"), int(limit) if limit else None,
+                      query.get("page_token"), query.get("sort"))  # fmt: skip
+
+
+_BARS = """
+select symbol, bucket_start, open, high, low, close, volume, trade_count
+from market.bars
+where symbol = any(%(symbols)s) and interval = %(interval)s
+  and (%(start)s::timestamptz is null or bucket_start >= %(start)s)
+  and (%(end)s::timestamptz is null or bucket_start <= %(end)s)
+  and (%(after_symbol)s::text is null or symbol > %(after_symbol)s
+       or (symbol = %(after_symbol)s and bucket_start {cmp} %(after_ts)s))
+order by symbol, bucket_start {direction}
+limit %(limit)s
+"""
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _bar_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "t": format_timestamp(row["bucket_start"]).replace(".000000Z", "Z"),
+        "o": _number(row["open"]),
+        "h": _number(row["high"]),
+        "l": _number(row["low"]),
+        "c": _number(row["close"]),
+        "v": _number(row["volume"]),
+        "n": row["trade_count"],
+        "vw": None,  # the bar store keeps no VWAP
+    }
+
+
+def read_bars(conn: Connection[Any], query: BarQuery) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+    """One page of bars by symbol, and the token of the next page (None when this is the last)."""
+    sql = _BARS.format(cmp="<" if query.sort == "desc" else ">", direction=query.sort)
+    rows = conn.execute(sql, {
+        "symbols": query.symbols, "interval": query.interval, "start": query.start, "end": query.end,
+        "after_symbol": query.after[0] if query.after else None, "after_ts": query.after[1] if query.after else None,
+        "limit": query.limit + 1,
+    }).fetchall()  # fmt: skip
+    page, more = rows[: query.limit], len(rows) > query.limit
+    bars: dict[str, list[dict[str, Any]]] = {}
+    for row in page:
+        bars.setdefault(row["symbol"], []).append(_bar_json(row))
+    token = _token((page[-1]["symbol"], page[-1]["bucket_start"])) if more else None
+    return bars, token
+
+
+# --------------------------------------------------------------------------- latest trade and quote (Redis)
+
+
+def _micros_to_iso(micros: bytes | str) -> str:
+    return format_timestamp(datetime.fromtimestamp(int(micros) / 1_000_000, UTC))
+
+
+def _decode(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()
+    }
+
+
+def latest(redis: Any, kind: Literal["trades", "quotes"], symbols: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The latest trade or quote of each symbol that has one (symbols without are left out, as Alpaca does)."""
+    from tradeplane.contracts.market import latest_price_key, latest_quote_key
+
+    key_of = latest_price_key if kind == "trades" else latest_quote_key
+    pipe = redis.pipeline(transaction=False)
+    for symbol in symbols:
+        pipe.hgetall(key_of(symbol))
+    out: dict[str, dict[str, Any]] = {}
+    for symbol, raw in zip(symbols, pipe.execute(), strict=True):
+        fields = _decode(raw or {})
+        if "t" not in fields:
+            continue
+        if kind == "trades":
+            out[symbol] = {"t": _micros_to_iso(fields["t"]), "p": _number(Decimal(fields["p"])),
+                           "s": _number(Decimal(fields.get("s") or "0"))}  # fmt: skip
+        else:
+            out[symbol] = {
+                "t": _micros_to_iso(fields["t"]),
+                **{k: _number(Decimal(fields[k])) for k in ("bp", "bs", "ap", "as")},
+            }
+            if fields.get("x"):
+                out[symbol].update({"bx": fields["x"], "ax": fields["x"]})
+    return out
+
+
+def latest_one(redis: Any, kind: Literal["trades", "quotes"], symbol: str) -> dict[str, Any]:
+    found = latest(redis, kind, symbols_of(symbol))
+    if not found:
+        raise not_found(f"No {kind[:-1]} is known for {symbol[:16]}.")
+    return next(iter(found.values()))
+
+
+__all__ = ["BarQuery", "Problem", "interval_of", "latest", "latest_one", "read_bars", "symbols_of"]

@@ -1,0 +1,177 @@
+"""Market data ETL throughput, each against a bare loop producing pre-serialised messages with the same
+producer in the same run (goal: >= 50k ticks/s and >= 0.5x the bare loop):
+
+- parse + clean + produce: a CSV of synthetic trades through `tp_etl`'s reader, cleaner and event
+  builder, published with `tradeplane.kafka_producer` in chunks (as `ingest_s3` does) and flushed;
+- the aggregator: the manifest's `bar_aggregator` handler, in this process, on MSK events of 500
+  records built from those ticks beforehand (envelopes parsed, inbox claims, bar merges and closes in
+  PostgreSQL, bars published, latest prices to Redis).
+
+The bare loop: the same envelopes serialised before the clock starts, then `produce` + `flush` on the
+same producer instance. Wall-clock figures on a shared machine: compare the ratios.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib
+import io
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tradeplane_tools.manifest import DEFAULT_MANIFEST, Bindings, domain_paths, environment_for, load_manifest
+
+from tradeplane_local import events, servers
+from tradeplane_local.data_cli import DEFAULT_SYMBOLS, synth_rows, write_synth
+
+CHUNK = 5_000
+BATCH = 500  # bar_aggregator's manifest batch size
+Row = Callable[..., None]
+
+
+def _csv_text(minutes: int) -> tuple[str, int]:
+    out = io.StringIO()
+    start = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+    count = write_synth(out, synth_rows("trades", DEFAULT_SYMBOLS, start, minutes, seed=7))
+    return out.getvalue(), count
+
+
+def _ingest(text: str, topic: str) -> float:
+    """Seconds for parse + clean + build + produce + flush."""
+    from tp_etl.cleaning import Cleaner
+    from tp_etl.formats import RowContext, read_csv
+    from tp_etl.pipeline import events as ingest_events
+    from tp_etl.report import IngestReport
+    from tradeplane import kafka_producer
+
+    t0 = time.perf_counter()
+    chunk: list[Any] = []
+    rows = read_csv(csv.reader(io.StringIO(text)), RowContext())
+    built = ingest_events(
+        rows, Cleaner(), IngestReport("bench"), identity="bench", producer="bench", correlation_id=None
+    )
+    for event in built:
+        chunk.append((event.key, event.envelope))
+        if len(chunk) >= CHUNK:
+            kafka_producer.publish_many(topic, chunk)
+            chunk = []
+    kafka_producer.publish_many(topic, chunk)
+    kafka_producer.flush(60)
+    return time.perf_counter() - t0
+
+
+def _bare(messages: list[tuple[bytes, bytes]], topic: str) -> float:
+    """Seconds to produce pre-serialised messages with the same producer, and flush."""
+    from tradeplane import kafka_producer
+
+    p = kafka_producer.producer()
+    t0 = time.perf_counter()
+    for key, value in messages:
+        while True:
+            try:
+                p.produce(topic, value=value, key=key)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    p.flush(60)
+    return time.perf_counter() - t0
+
+
+def _serialised(text: str) -> list[tuple[bytes, bytes]]:
+    from tp_etl.cleaning import Cleaner
+    from tp_etl.formats import RowContext, read_csv
+    from tp_etl.pipeline import events as ingest_events
+    from tp_etl.report import IngestReport
+
+    rows = read_csv(csv.reader(io.StringIO(text)), RowContext())
+    built = ingest_events(rows, Cleaner(), IngestReport("b"), identity="bench-bare", producer="b", correlation_id=None)
+    return [(e.key.encode(), e.envelope.to_json()) for e in built]
+
+
+def _aggregator(bindings: Bindings) -> ModuleType:
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    fn = manifest.function("bar_aggregator")
+    for key, value in environment_for(manifest, fn, bindings).items():
+        os.environ[key] = value
+    os.environ.update({"AWS_LAMBDA_FUNCTION_NAME": "bar_aggregator", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING"})  # fmt: skip
+    _reset()
+    sys.modules.pop(f"{fn.folder}.handler", None)
+    return importlib.import_module(f"{fn.folder}.handler")
+
+
+def _reset() -> None:
+    from tradeplane import db, kafka_producer, redis_client
+    from tradeplane.settings import reset_settings
+
+    db.close_pools()
+    redis_client.close_client()
+    kafka_producer.close_producer()
+    reset_settings()
+
+
+def _msk_events(messages: list[tuple[bytes, bytes]], bootstrap: str) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(messages), BATCH):
+        batch = messages[start : start + BATCH]
+        records = [events.KafkaRecord("market.ticks", 0, start + i, 0, k, v) for i, (k, v) in enumerate(batch)]
+        yield events.msk_event(records, bootstrap)
+
+
+class _Context:
+    function_name = "bar_aggregator"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bar_aggregator"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def bench_etl(quick: bool, row: Row, header: Callable[[str], None]) -> None:
+    from tradeplane_tools.migrate import apply_migrations
+
+    sys.path[:0] = [str(p) for p in domain_paths() if str(p) not in sys.path]  # tp_etl, as Lambda's /var/task
+    minutes = 10 if quick else 60
+    text, ticks = _csv_text(minutes)
+    header(f"Market data ETL ({ticks} synthetic trades of {len(DEFAULT_SYMBOLS)} symbols; goal >= 50k/s, >= 0.5x)")
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        state.chmod(0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
+        started = [servers.start("kafka", state / "kafka"), servers.start("redis", state / "redis"),
+                   servers.start("postgres", state / "postgres", durable=False)]  # fmt: skip
+        kafka, redis, postgres = started
+        try:
+            apply_migrations(postgres.url)
+            os.environ["TP_KAFKA_BOOTSTRAP"] = kafka.url
+            _reset()
+            bare_msgs = _serialised(text)
+            _bare(bare_msgs[:1000], "bench.warmup")
+            bare_s = _bare(bare_msgs, "bench.bare")
+            ingest_s = _ingest(text, "bench.ingest")
+            bare_rate, ingest_rate = ticks / bare_s, ticks / ingest_s
+            row("ticks/s parse+clean+produce", f"{ingest_rate:,.0f}/s", f"{bare_rate:,.0f}/s",
+                f"{ingest_rate / bare_rate:.2f}x", "baseline: pre-serialised produce, same producer")  # fmt: skip
+            handler = _aggregator(Bindings(stage="local", db_dsn=postgres.url, redis_url=redis.url,
+                                           kafka_bootstrap=kafka.url))  # fmt: skip
+            batches = list(_msk_events(bare_msgs, kafka.url))
+            with contextlib.redirect_stdout(io.StringIO()):  # Powertools' metric lines
+                t0 = time.perf_counter()
+                applied = sum(handler.handler(e, _Context())["applied"] for e in batches)
+                agg_s = time.perf_counter() - t0
+            agg_rate = applied / agg_s
+            note = f"{applied} applied in batches of {BATCH}, PostgreSQL + Redis"
+            row("ticks/s through bar_aggregator", f"{agg_rate:,.0f}/s", f"{bare_rate:,.0f}/s",
+                f"{agg_rate / bare_rate:.2f}x", note)  # fmt: skip
+        finally:
+            _reset()
+            for srv in reversed(started):
+                servers.stop(srv)
