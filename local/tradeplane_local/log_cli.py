@@ -124,7 +124,8 @@ def _pages(client: httpx.Client, args: argparse.Namespace) -> Iterator[list[dict
             time.sleep(POLL_S)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up per call: a default bound at import keeps a stream since replaced
     as_json = args.json or not out.isatty()
     try:
         with _client(args) as client:

@@ -78,17 +78,27 @@ def stack_templates(assembly: Path) -> dict[Path, str]:
     """Each stack template of a cloud assembly with the region it deploys to.
 
     Read from manifest.json rather than globbing, so templates an earlier synth left in
-    the same folder (another stage, a removed stack) are not linted.
+    the same folder (another stage, a removed stack) are not linted. A nested stack's
+    template is one of its parent's file assets and deploys to the parent's region.
     """
     manifest = json.loads((assembly / "manifest.json").read_text())
     templates: dict[Path, str] = {}
-    for artifact in manifest["artifacts"].values():
+    for artifact_id, artifact in manifest["artifacts"].items():
         if artifact["type"] == "aws:cloudformation:stack":
             region = artifact["environment"].rsplit("/", 1)[-1]
-            templates[assembly / artifact["properties"]["templateFile"]] = (
-                DEFAULT_REGION if region == "unknown-region" else region
-            )
+            region = DEFAULT_REGION if region == "unknown-region" else region
+            templates[assembly / artifact["properties"]["templateFile"]] = region
+            for nested in _nested_templates(assembly, artifact_id):
+                templates[nested] = region
     return templates
+
+
+def _nested_templates(assembly: Path, artifact_id: str) -> list[Path]:
+    assets = assembly / f"{artifact_id}.assets.json"
+    if not assets.is_file():
+        return []
+    files = json.loads(assets.read_text()).get("files", {}).values()
+    return [assembly / f["source"]["path"] for f in files if f["source"]["path"].endswith(".nested.template.json")]
 
 
 def lint_templates(templates: Iterable[Path], region: str) -> list[Finding]:

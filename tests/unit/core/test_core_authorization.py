@@ -76,7 +76,8 @@ ATTACKS = {
     "alg none": _alg_none(),
     "HMAC signed with the public key": _hmac_with_public_key(),
     "expired": issue(KEYS, "u", AUD, ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1)),
-    "not yet valid": issue(KEYS, "u", AUD, ttl_s=3600, now=datetime.now(UTC) + timedelta(minutes=10)),
+    # Far enough ahead that the token is still early when a long session reaches this test.
+    "not yet valid": issue(KEYS, "u", AUD, ttl_s=3600, now=datetime.now(UTC) + timedelta(days=1)),
     "wrong aud": issue(KEYS, "u", "strategy"),
     "wrong iss": _with_issuer("someone-else"),
     "unknown kid": issue(generate_keyset("k9"), "u", AUD),
