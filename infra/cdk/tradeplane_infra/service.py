@@ -61,7 +61,12 @@ class ServiceStack(Stack):
             GlobalEdge(self, "Global", deployment=d, http=self.http)
         self.monitoring = NestedStack(self, "Monitoring")
         self.observability = Observability(
-            self.monitoring, "Observability", deployment=d, backends=backends, functions=self.functions, triggers=self.triggers
+            self.monitoring,
+            "Observability",
+            deployment=d,
+            backends=backends,
+            functions=self.functions,
+            triggers=self.triggers,
         )
         acknowledge(
             self.observability.topic,
