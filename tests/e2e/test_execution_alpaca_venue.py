@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import psycopg
 import pytest
@@ -31,6 +30,7 @@ from support.execution import list_instrument
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
+from tradeplane_local.provision import aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
@@ -100,14 +100,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     a, b = paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
     proxy = LossyProxy(b["APCA_API_BASE_URL"], hold_s=6.5)  # past the venue timeout (TP_VENUE_TIMEOUT_S, 5 s)
     a_id = str(_client(a).get_account().id)  # type: ignore[union-attr]
-    secrets = boto3.client(
-        "secretsmanager",
-        endpoint_url=moto_server.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    secrets.create_secret(
+    aws_client("secretsmanager", moto_server.url).create_secret(
         Name=f"tradeplane/local/venues/{a_id}",
         SecretString=json.dumps(
             {"key_id": b["APCA_API_KEY_ID"], "secret_key": b["APCA_API_SECRET_KEY"], "base_url": proxy.url}

@@ -119,6 +119,12 @@ def limit_buy(trader: Trader, coid: str) -> None:
     submit(trader, client_order_id=coid, type="limit", limit_price="105", qty="10")
 
 
+def placed(core_env: dict[str, Any], bindings: Bindings, trader: Trader, router: BrokerRouter, coid: str) -> None:
+    """A limit buy of 10 the executor has sent to the broker, where it rests."""
+    limit_buy(trader, coid)
+    run_executor(core_env, bindings, trader, router)
+
+
 def test_a_routed_order_rests_at_the_broker_and_its_fills_are_booked_once(
     core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
 ) -> None:
@@ -162,8 +168,7 @@ def test_a_lost_submit_answer_is_queried_and_the_order_is_sent_once(
 def test_an_order_the_broker_ended_is_ended_and_its_reservation_released(
     core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
 ) -> None:
-    limit_buy(routed, "r-gone")
-    run_executor(core_env, bindings, routed, router)
+    placed(core_env, bindings, routed, router, "r-gone")
     router.broker.fill("r-gone", "0", "0", "expired")
     run_reconciler(bindings, router)
     row = order_row(core_env["dsn"], "r-gone")
@@ -178,8 +183,7 @@ def test_an_order_the_broker_ended_is_ended_and_its_reservation_released(
 def test_a_cancel_waits_for_the_broker_and_books_a_fill_that_came_first(
     core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
 ) -> None:
-    limit_buy(routed, "r-cx")
-    run_executor(core_env, bindings, routed, router)
+    placed(core_env, bindings, routed, router, "r-cx")
     router.broker.fill("r-cx", "3", "100", "partially_filled")
     order_id = order_row(core_env["dsn"], "r-cx")["id"]
     assert routed.api.delete(f"/v2/orders/{order_id}", headers=routed.key).status == 204
@@ -196,8 +200,7 @@ def test_a_cancel_waits_for_the_broker_and_books_a_fill_that_came_first(
 def test_what_cannot_be_repaired_is_reported_and_left_alone(
     core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
 ) -> None:
-    limit_buy(routed, "r-unknown")
-    run_executor(core_env, bindings, routed, router)
+    placed(core_env, bindings, routed, router, "r-unknown")
     del router.broker.orders["r-unknown"]  # the broker lost it
     router.broker.held = {"MSFT": Decimal(5)}
     report = run_reconciler(bindings, router)
