@@ -16,7 +16,7 @@ from uuid import UUID
 from psycopg import Connection
 
 from tp_execution.alpaca_venue import AlpacaVenue, Credentials, trading_client
-from tp_execution.venue import Venue
+from tp_execution.venue import AMBIGUOUS, Outcome, Venue, VenueOrder
 
 PAPER = "paper"
 SecretReader = Callable[[str], Any]
@@ -30,6 +30,28 @@ def powertools_secret(max_age_s: int) -> SecretReader:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     return lambda name: get_secret(name, transform="json", max_age=max_age_s)
+
+
+@dataclass
+class UnreachableVenue:
+    """An account routed to a venue this function cannot reach: its new orders are refused with the reason
+    (a clear rejection that books nothing) instead of failing the batch, which would hold every account that
+    shares the partition; what is already at the venue is left for the reconciler."""
+
+    name: str
+    reason: str
+
+    def submit(self, order: VenueOrder) -> Outcome:
+        return Outcome.rejected(self.reason)
+
+    def cancel(self, client_order_id: str) -> Outcome:
+        return AMBIGUOUS
+
+    def replace(self, client_order_id: str, new: VenueOrder) -> Outcome:
+        return Outcome.rejected(self.reason)
+
+    def query(self, client_order_id: str) -> Outcome | None:
+        return AMBIGUOUS
 
 
 @dataclass
@@ -50,15 +72,36 @@ class Router:
         return {r["account_id"]: r["venue"] for r in rows}
 
     def routed(self, conn: Connection[Any], account_ids: Iterable[UUID]) -> dict[UUID, Venue]:
-        return {account: self.venue(account, kind) for account, kind in self.kinds(conn, account_ids).items()}
+        """The venue of each routed account among these (paper accounts are absent)."""
+        found: dict[UUID, Venue] = {}
+        for account, kind in self.kinds(conn, account_ids).items():
+            try:
+                found[account] = self.venue(account, kind)
+            except VenueUnavailableError as error:
+                found[account] = UnreachableVenue(kind, f"venue {kind} unavailable: {error}")
+        return found
 
     def venue(self, account_id: UUID, kind: str) -> AlpacaVenue:
         if kind != "alpaca":
             raise VenueUnavailableError(f"unknown venue {kind!r}")
         if not self.secret_prefix:
             raise VenueUnavailableError("no venue secret prefix configured (uses.secret_prefixes)")
-        credentials = Credentials.from_secret(self.read_secret(f"{self.secret_prefix}{account_id}"))
+        credentials = self._credentials(account_id)
         venue = self._clients.get(credentials)  # one HTTP session per credential, re-used across invocations
         if venue is None:
             venue = self._clients[credentials] = AlpacaVenue(trading_client(credentials, self.timeout_s))
         return venue
+
+    def _credentials(self, account_id: UUID) -> Credentials:
+        """A missing or malformed secret leaves the account without a venue; any other failure (throttling,
+        network) propagates, so the batch is retried rather than its orders refused."""
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+        try:
+            return Credentials.from_secret(self.read_secret(f"{self.secret_prefix}{account_id}"))
+        except GetParameterError as error:
+            if "ResourceNotFoundException" not in str(error):
+                raise
+            raise VenueUnavailableError("no venue secret for the account") from error
+        except (TransformParameterError, KeyError, TypeError, ValueError) as error:
+            raise VenueUnavailableError(f"the venue secret is malformed ({type(error).__name__})") from error

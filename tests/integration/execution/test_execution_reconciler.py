@@ -21,8 +21,9 @@ from tp_execution.executor import execute
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.reconcile import Report, reconcile
 from tp_execution.venue import AMBIGUOUS, Outcome, VenueOrder
-from tp_execution.venues import Router
+from tp_execution.venues import Router, powertools_secret
 from tradeplane.fill_model import FillConfig
+from tradeplane_local.provision import aws_client
 from tradeplane_tools.manifest import Bindings
 
 pytestmark = pytest.mark.integration
@@ -207,3 +208,28 @@ def test_what_cannot_be_repaired_is_reported_and_left_alone(
     assert any("r-unknown" in d and "unknown at the venue" in d for d in report.differences)
     assert any(routed.account_id in d and "MSFT" in d for d in report.differences)
     assert order_row(core_env["dsn"], "r-unknown")["status"] == "new"  # not touched
+
+
+@pytest.mark.parametrize("secret", [None, '{"key_id": "k"}'])
+def test_an_account_routed_without_a_usable_secret_has_its_orders_refused_with_the_reason(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, aws_env: str, secret: str | None
+) -> None:
+    """Secrets Manager (moto) has no secret, or one without the secret key and URL: a clear rejection, no fill."""
+    prefix = f"tradeplane/test-{uuid.uuid4().hex[:8]}/venues/"
+    if secret is not None:
+        aws_client("secretsmanager", aws_env).create_secret(Name=f"{prefix}{routed.account_id}", SecretString=secret)
+    coid = f"r-nokey-{secret is None}"
+    limit_buy(routed, coid)
+    run_executor(core_env, bindings, routed, Router(prefix, powertools_secret(0)))
+    row = order_row(core_env["dsn"], coid)
+    assert (row["status"], row["venue"], row["filled_qty"]) == ("rejected", "paper", 0)
+    reasons = query(
+        core_env["dsn"],
+        "select envelope #>> '{data,reason}' as reason from trading.outbox"
+        " where envelope #>> '{data,order,id}' = %s and envelope #>> '{data,event}' = 'rejected'",
+        str(row["id"]),
+    )
+    assert [r["reason"] for r in reasons] == [
+        "venue alpaca unavailable: "
+        + ("no venue secret for the account" if secret is None else "the venue secret is malformed (KeyError)")
+    ]
