@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +26,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 from psycopg.rows import dict_row
-from support.execution import list_instrument
+from support.execution import eventually, list_instrument
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
@@ -124,16 +124,6 @@ def invoke(state: Path, function: str) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(r.read())
     assert result["ok"], result
     return result
-
-
-def eventually(check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rows(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
