@@ -8,6 +8,7 @@ CloudFront + WAF. Each is synthesized once per session (see conftest.py).
 from __future__ import annotations
 
 import base64
+import json
 from collections import Counter
 from typing import Any
 
@@ -249,7 +250,9 @@ def test_roles_grant_only_what_uses_needs(variant: Synth) -> None:
         for st in statements:
             if "*" in as_list(st["Resource"]):
                 assert all(a.startswith(("ec2:", "xray:")) for a in as_list(st["Action"])), (fn.name, st)
-        has_secret = bool(fn.uses.secrets) or (not d.is_localstack and bool(fn.uses.postgres or fn.uses.redis))
+        has_secret = bool(fn.uses.secrets or fn.uses.secret_prefixes) or (
+            not d.is_localstack and bool(fn.uses.postgres or fn.uses.redis)
+        )
         assert ("secretsmanager:GetSecretValue" in acts) == has_secret, fn.name
         assert any(a.startswith("s3:") for a in acts) == bool(fn.uses.buckets), fn.name
         if "write" not in fn.uses.buckets.values() and "readwrite" not in fn.uses.buckets.values():
@@ -274,6 +277,20 @@ def test_secret_grants_name_exact_secrets(aws_fixture: Synth) -> None:
     # jwt-signing-keys and the Redis AUTH secret: nothing else, no wildcard
     assert len(as_list(secret_stmt["Resource"])) == 2
     assert "*" not in str(secret_stmt["Resource"])
+
+
+def test_secret_prefix_grants_name_the_family_prefix_only(aws_real: Synth) -> None:
+    """Per-account venue secrets: the executor and reconciler read `<project>/<stage>/venues/*`, nothing wider."""
+    m, stage = aws_real.deployment.manifest, aws_real.deployment.config.stage
+    for name in ("executor", "reconciler"):
+        fn = m.functions[name]
+        assert fn.uses.secret_prefixes == ("venues",)
+        (stmt,) = [s for s in statements_of(aws_real, fn) if s.get("Sid") == "ReadSecretPrefixes"]
+        assert sorted(as_list(stmt["Action"])) == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+        (resource,) = as_list(stmt["Resource"])
+        assert f":secret:tradeplane/{stage}/venues/*" in json.dumps(resource)
+    others = [f for f in m.functions.values() if not f.uses.secret_prefixes]
+    assert all(s.get("Sid") != "ReadSecretPrefixes" for f in others for s in statements_of(aws_real, f))
 
 
 # --------------------------------------------------------------------------- encryption and TLS

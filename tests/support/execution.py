@@ -119,3 +119,16 @@ def book(dsn: str, account_id: str) -> dict[str, Any]:
         "positions": {r["symbol"]: r["qty"] for r in positions},
         "fills": fills,
     }
+
+
+def eventually(check: Any, what: str, timeout_s: float = 60) -> Any:
+    """Poll `check` until it answers something truthy (returned), or fail naming `what`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -140,6 +140,9 @@ class Uses(_Strict):
     # Topics the function produces to (consumption comes from its kafka triggers).
     produces: tuple[Annotated[str, Field(pattern=TOPIC_RE)], ...] = ()
     secrets: tuple[str, ...] = ()
+    # Families of secrets named at run time (e.g. "venues": one per account), read under the prefix
+    # `<project>/<stage>/<family>/`; IAM grants that prefix, the function gets TP_SECRET_PREFIX_<FAMILY>.
+    secret_prefixes: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")], ...] = ()
     buckets: Mapping[str, Literal["read", "write", "readwrite"]] = Field(default_factory=dict)
     # Core API routes it calls with a service JWT (their function names).
     calls: tuple[str, ...] = ()
@@ -459,10 +462,16 @@ def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicS
     return env
 
 
+def secret_prefix(manifest: Manifest, stage: str, family: str) -> str:
+    """Where a family of run-time named secrets lives (the same name locally and in AWS)."""
+    return f"{manifest.project.name}/{stage}/{family}/"
+
+
 def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dict[str, str]:
     """Secrets, buckets and the services it calls, each by logical name: TP_SECRET_<NAME>, ..."""
     u = fn.uses
     env = {f"TP_SECRET_{env_key(s)}": b.secret_ids[s] for s in u.secrets if s in b.secret_ids}
+    env.update({f"TP_SECRET_PREFIX_{env_key(p)}": secret_prefix(manifest, b.stage, p) for p in u.secret_prefixes})
     env.update({f"TP_BUCKET_{env_key(k)}": b.bucket_names[k] for k in u.buckets if k in b.bucket_names})
     components = {manifest.functions[callee].component for callee in u.calls}
     env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})

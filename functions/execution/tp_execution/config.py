@@ -28,3 +28,14 @@ class PaperVenueSettings(FunctionSettings):
             participation=self.fill_participation,
             fees=FeeSchedule(self.fee_per_share, self.fee_bps, self.fee_minimum),
         )
+
+
+class VenueSettings(FunctionSettings):
+    """Per-account venues: the secret prefix from the manifest's `uses.secret_prefixes = ["venues"]`.
+
+    Variables: TP_SECRET_PREFIX_VENUES, TP_VENUE_SECRET_MAX_AGE_S, TP_VENUE_TIMEOUT_S.
+    """
+
+    secret_prefix_venues: str | None = None
+    venue_secret_max_age_s: int = Field(default=300, ge=0, le=3600)
+    venue_timeout_s: float = Field(default=5.0, gt=0, le=25)

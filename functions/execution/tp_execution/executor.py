@@ -33,7 +33,9 @@ from tradeplane.envelope import Envelope
 
 from tp_execution.batch import apply_run, is_plain_submission
 from tp_execution.book import Book, spec_of
+from tp_execution.follow import settle
 from tp_execution.venue import Venue, VenueOrder, submit_resolved
+from tp_execution.venues import PAPER, Router
 
 CONSUMER = "executor"
 INTENTS = frozenset({ORDER_SUBMITTED, ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED})
@@ -54,6 +56,8 @@ def send(book: Book, order: dict[str, Any], venue: Venue) -> None:
         book.contingents(order)
         return
     book.move(order, st.NEW, "new")
+    if venue.name != PAPER:  # the order now rests at that venue: the matcher leaves it, the reconciler follows it
+        book.conn.execute("update trading.orders set venue = %s where id = %s", (venue.name, order["id"]))
     assert outcome.decision is not None
     book.apply(order, outcome.decision)
 
@@ -68,7 +72,12 @@ def _on_submitted(book: Book, venue: Venue, envelope: Envelope, order: dict[str,
 
 
 def _on_cancel(book: Book, venue: Venue, envelope: Envelope, order: dict[str, Any]) -> None:
-    if order["status"] == st.PENDING_CANCEL:
+    if order["status"] == st.PENDING_CANCEL and venue.name != PAPER:
+        # A broker cancels asynchronously and may fill first: book what it reports; the reconciler
+        # finishes an order still pending_cancel once the broker ends it.
+        venue.cancel(order["client_order_id"])
+        settle(book, order, venue.query(order["client_order_id"]))
+    elif order["status"] == st.PENDING_CANCEL:
         venue.cancel(order["client_order_id"])
         book.move(order, st.CANCELED, "canceled")
         for leg in book.lock_related(order, frozenset({st.PENDING_CANCEL})):
@@ -123,23 +132,30 @@ def apply_one(
     return book.staged
 
 
-def execute(envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONSUMER) -> BatchResult:
+def execute(
+    envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONSUMER, router: Router | None = None
+) -> BatchResult:
     """Apply a batch in order, then publish the trade updates of what committed.
 
     Runs of plain submissions share a transaction (`tp_execution.batch`); every other intent
-    has its own. If one fails, what committed before it stays (its claims make the redelivered
+    has its own. Intents of accounts the `router` sends to another venue (an Alpaca broker) go one at a
+    time to that venue. If one fails, what committed before it stays (its claims make the redelivered
     batch skip it) and what it staged is still published before the error propagates.
     """
     result, staged = BatchResult(), []
     try:
         with db.connection() as conn:  # one checkout for the batch
-            for run in _runs(envelopes):
-                if is_plain_submission(run[0]):  # plain submissions: one transaction for the run
+            accounts = {UUID(str(e.data["account_id"])) for e in envelopes}
+            routed = router.routed(conn, accounts) if router is not None else {}
+            for run in _runs(envelopes, set(routed)):
+                account = UUID(str(run[0].data["account_id"]))
+                if account not in routed and is_plain_submission(run[0]):  # plain paper ones: one transaction
                     applied, duplicates, done = apply_run(conn, run, venue, consumer=CONSUMER, producer=producer)
                     result.applied, result.duplicates = result.applied + applied, result.duplicates + duplicates
                     staged.extend(done)
                     continue
-                found = apply_one(conn, run[0], venue, producer=producer)  # anything else: one transaction each
+                # anything else: one transaction each
+                found = apply_one(conn, run[0], routed.get(account, venue), producer=producer)
                 if found is None:
                     result.duplicates += 1
                 else:
@@ -150,11 +166,15 @@ def execute(envelopes: Sequence[Envelope], venue: Venue, *, producer: str = CONS
     return result
 
 
-def _runs(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
-    """Consecutive plain submissions grouped; every other intent alone. The batch's order is kept."""
+def _runs(envelopes: Sequence[Envelope], routed: set[UUID]) -> list[list[Envelope]]:
+    """Consecutive plain paper submissions grouped; every other intent alone. The batch's order is kept."""
+
+    def plain(envelope: Envelope) -> bool:
+        return is_plain_submission(envelope) and UUID(str(envelope.data["account_id"])) not in routed
+
     runs: list[list[Envelope]] = []
     for envelope in envelopes:
-        if runs and is_plain_submission(envelope) and is_plain_submission(runs[-1][0]):
+        if runs and plain(envelope) and plain(runs[-1][0]):
             runs[-1].append(envelope)
         else:
             runs.append([envelope])

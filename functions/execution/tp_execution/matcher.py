@@ -40,7 +40,7 @@ MARKET_EVENTS = frozenset({TICK_EVENT, BAR_EVENT})
 
 _CANDIDATES = f"""
 select {COLUMNS} from trading.orders
-where symbol = %s and status in ('new', 'partially_filled') and submitted_at <= %s
+where symbol = %s and status in ('new', 'partially_filled') and submitted_at <= %s and venue = 'paper'
 """
 
 

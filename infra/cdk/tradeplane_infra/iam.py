@@ -7,9 +7,10 @@ management for VPC functions (EC2 has no resource scoping for Describe*) and X-R
 
 from __future__ import annotations
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger
+from tradeplane_tools.manifest import FunctionSpec, KafkaTrigger, secret_prefix
 
 from .backends import Backends
 from .deployment import Deployment
@@ -47,6 +48,32 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStat
     return iam.PolicyStatement(sid=sid, actions=sorted(set(actions)), resources=resources)
 
 
+def _prefix_arns(d: Deployment, fn: FunctionSpec, stack: Stack) -> list[str]:
+    return [
+        stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{secret_prefix(d.manifest, d.config.stage, p)}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for p in fn.uses.secret_prefixes
+    ]
+
+
+def _secret_statements(d: Deployment, fn: FunctionSpec, backends: Backends, stack: Stack) -> list[iam.PolicyStatement]:
+    u, out = fn.uses, []
+    secret_arns = [backends.secrets[name].secret_arn for name in u.secrets]
+    if u.postgres and backends.db_secret:
+        secret_arns.append(backends.db_secret.secret_arn)
+    if u.redis and backends.redis_auth_secret:
+        secret_arns.append(backends.redis_auth_secret.secret_arn)
+    if secret_arns:
+        out.append(_allow("ReadSecrets", SECRET_READ, secret_arns))
+    if u.secret_prefixes:  # families named at run time (one secret per account): the prefix, nothing wider
+        out.append(_allow("ReadSecretPrefixes", SECRET_READ, _prefix_arns(d, fn, stack)))
+    return out
+
+
 def statements_for(
     d: Deployment, fn: FunctionSpec, backends: Backends, log_group: logs.ILogGroup
 ) -> list[iam.PolicyStatement]:
@@ -55,13 +82,7 @@ def statements_for(
     if d.in_vpc(fn):
         out.append(_allow("VpcEni", VPC_ENI, ["*"]))
 
-    secret_arns = [backends.secrets[name].secret_arn for name in u.secrets]
-    if u.postgres and backends.db_secret:
-        secret_arns.append(backends.db_secret.secret_arn)
-    if u.redis and backends.redis_auth_secret:
-        secret_arns.append(backends.redis_auth_secret.secret_arn)
-    if secret_arns:
-        out.append(_allow("ReadSecrets", SECRET_READ, secret_arns))
+    out += _secret_statements(d, fn, backends, Stack.of(log_group))
 
     for i, (name, mode) in enumerate(sorted(u.buckets.items())):
         bucket = backends.buckets[name]

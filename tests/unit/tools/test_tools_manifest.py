@@ -158,6 +158,16 @@ def test_environment_names_come_from_uses() -> None:
     assert ingest["POWERTOOLS_SERVICE_NAME"] == "etl" and ingest["TP_FUNCTION"] == "ingest"
 
 
+def test_a_secret_family_becomes_a_prefix_variable_with_the_stage() -> None:
+    from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
+
+    m = load_manifest(DEFAULT_MANIFEST)
+    for stage in ("local", "prod"):
+        env = environment_for(m, m.function("reconciler"), Bindings(stage=stage))
+        assert env["TP_SECRET_PREFIX_VENUES"] == f"tradeplane/{stage}/venues/"
+    assert "TP_SECRET_PREFIX_VENUES" not in environment_for(m, m.function("order_matcher"), Bindings(stage="local"))
+
+
 def test_contract_topics_are_the_manifest_topics() -> None:
     from tradeplane.contracts import topics
     from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest

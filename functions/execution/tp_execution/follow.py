@@ -1,0 +1,62 @@
+"""Bringing a routed order in the book up to what its venue reports, under the order's row lock.
+
+The venue's answer carries its cumulative fill (quantity at an average price). What the
+book lacks, `venue filled - book filled`, is booked as ONE fill through the same
+`Book.fill` the paper venue's fills use, at the price that makes the book's average equal
+the venue's, with an execution id derived from the order and the venue's cumulative
+quantity: booking is idempotent twice over (the delta is zero once booked, and a replay
+of the same step gets the same ids). A venue that ended the order (canceled, expired)
+ends it in the book. What cannot be repaired safely (the book filled MORE than the
+venue, the venue does not know the order) is reported, never "fixed".
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from tradeplane.contracts import order_status as st
+from tradeplane.fill_model import Fill
+
+from tp_execution.alpaca_venue import cumulative_fill
+from tp_execution.book import EXECUTION_IDS, Book
+from tp_execution.venue import Outcome
+
+PRICE_STEP = Decimal("0.0001")
+
+
+def step_id(order: dict[str, Any], venue_filled: Decimal) -> str:
+    """Names one observed venue state of an order: the cause of what booking it writes."""
+    return f"venue:{order['id']}:{venue_filled.normalize()}"
+
+
+def settle(book: Book, order: dict[str, Any], known: Outcome | None) -> list[str]:
+    """Book what the venue has and the (locked) order lacks; answer the differences found."""
+    if known is None:
+        return [f"order {order['client_order_id']} is {order['status']} in the book, unknown at the venue"]
+    if known.kind == "ambiguous":
+        return [f"order {order['client_order_id']}: the venue gave no answer"]
+    if st.is_terminal(order["status"]):
+        return []
+    if known.kind == "rejected":
+        book.move(order, st.CANCELED, "canceled", reason=known.reason)
+        return [f"order {order['client_order_id']} was {order['status']} in the book, rejected at the venue"]
+    differences: list[str] = []
+    fill = cumulative_fill(known)
+    venue_filled = fill.qty if fill else Decimal(0)
+    missing = venue_filled - order["filled_qty"]
+    if fill is not None and missing > 0:
+        venue_notional = fill.qty * fill.price
+        booked_notional = order["filled_qty"] * (order["filled_avg_price"] or Decimal(0))
+        price = ((venue_notional - booked_notional) / missing).quantize(PRICE_STEP)
+        exec_id = uuid.uuid5(EXECUTION_IDS, step_id(order, venue_filled))
+        book.fill(order, Fill(missing, price, Decimal(0)), exec_id)
+    elif missing < 0:
+        differences.append(f"order {order['client_order_id']}: book filled {order['filled_qty']}, venue {venue_filled}")
+    assert known.decision is not None
+    if known.decision.outcome == "canceled" and not st.is_terminal(order["status"]):
+        book.move(order, st.CANCELED, "canceled", reason=known.decision.reason)
+    if missing > 0 or st.is_terminal(order["status"]):
+        book.contingents(order)
+    return differences

@@ -1,0 +1,235 @@
+"""Routed orders on real Postgres: the executor sends an Alpaca-routed account's orders to its broker,
+the reconciler books what the broker filled (once) and ends what it ended, and reports what it cannot repair.
+
+The broker here is a stand-in speaking Alpaca's order JSON through the venue interface
+(the e2e suite runs the real alpaca-py adapter against the platform's own /v2 API).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from support.core_api import Api, Trader
+from support.execution import as_function, outbox_envelopes, query, submit
+from tp_execution.alpaca_venue import outcome_of
+from tp_execution.executor import execute
+from tp_execution.paper_venue import PaperVenue
+from tp_execution.reconcile import Report, reconcile
+from tp_execution.venue import AMBIGUOUS, Outcome, VenueOrder
+from tp_execution.venues import Router, powertools_secret
+from tradeplane.fill_model import FillConfig
+from tradeplane_local.provision import aws_client
+from tradeplane_tools.manifest import Bindings
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Broker:
+    """Alpaca's side: orders by client order id in Alpaca's JSON; the test moves them as a broker would."""
+
+    name: str = "alpaca"
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    held: dict[str, Decimal] = field(default_factory=dict)
+    submits: list[str] = field(default_factory=list)
+    lose_next_answer: bool = False
+
+    def submit(self, order: VenueOrder) -> Outcome:
+        self.submits.append(order.client_order_id)
+        if order.client_order_id not in self.orders:
+            self.orders[order.client_order_id] = {
+                "id": str(uuid.uuid4()),
+                "status": "new",
+                "filled_qty": "0",
+                "filled_avg_price": None,
+            }
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            return AMBIGUOUS
+        return outcome_of(self.orders[order.client_order_id])
+
+    def cancel(self, client_order_id: str) -> Outcome:
+        self.orders[client_order_id]["status"] = "pending_cancel"  # a broker cancels asynchronously
+        return outcome_of(self.orders[client_order_id])
+
+    def replace(self, client_order_id: str, new: VenueOrder) -> Outcome:
+        raise AssertionError("not used here")
+
+    def query(self, client_order_id: str) -> Outcome | None:
+        found = self.orders.get(client_order_id)
+        return None if found is None else outcome_of(found)
+
+    def positions(self) -> dict[str, Decimal]:
+        return dict(self.held)
+
+    def fill(self, client_order_id: str, total: str, avg: str, status: str) -> None:
+        self.orders[client_order_id].update(filled_qty=total, filled_avg_price=avg, status=status)
+
+
+@dataclass
+class BrokerRouter(Router):
+    broker: Broker = field(default_factory=Broker)
+
+    def venue(self, account_id: uuid.UUID, kind: str) -> Any:
+        return self.broker
+
+
+@pytest.fixture
+def routed(api: Api, trader: Trader, core_env: dict[str, Any]) -> Trader:
+    with psycopg.connect(core_env["dsn"]) as conn:
+        conn.execute("insert into core.account_venues (account_id, venue) values (%s, 'alpaca')", (trader.account_id,))
+    return trader
+
+
+@pytest.fixture
+def router() -> BrokerRouter:
+    return BrokerRouter(secret_prefix="tradeplane/local/venues/", read_secret=lambda _name: {})
+
+
+def run_executor(core_env: dict[str, Any], bindings: Bindings, trader: Trader, router: Router) -> None:
+    paper = PaperVenue(FillConfig(), lambda _s: Decimal(100))
+    with as_function("executor", bindings):
+        execute(outbox_envelopes(core_env["dsn"], trader.account_id), paper, router=router)
+
+
+def run_reconciler(bindings: Bindings, router: Router) -> Report:
+    with as_function("reconciler", bindings):
+        return reconcile(router)
+
+
+def order_row(dsn: str, coid: str) -> dict[str, Any]:
+    return query(dsn, "select * from trading.orders where client_order_id = %s", coid)[0]
+
+
+def fills(dsn: str, order_id: uuid.UUID) -> list[tuple[Decimal, Decimal]]:
+    rows = query(dsn, "select qty, price from trading.fills where order_id = %s order by qty", order_id)
+    return [(r["qty"], r["price"]) for r in rows]
+
+
+def cash(dsn: str, account_id: str) -> Decimal:
+    return Decimal(query(dsn, "select coalesce(sum(amount), 0) as c from trading.cash_ledger where account_id = %s",
+                         uuid.UUID(account_id))[0]["c"])  # fmt: skip
+
+
+def limit_buy(trader: Trader, coid: str) -> None:
+    submit(trader, client_order_id=coid, type="limit", limit_price="105", qty="10")
+
+
+def placed(core_env: dict[str, Any], bindings: Bindings, trader: Trader, router: BrokerRouter, coid: str) -> None:
+    """A limit buy of 10 the executor has sent to the broker, where it rests."""
+    limit_buy(trader, coid)
+    run_executor(core_env, bindings, trader, router)
+
+
+def test_a_routed_order_rests_at_the_broker_and_its_fills_are_booked_once(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    dsn, before = core_env["dsn"], cash(core_env["dsn"], routed.account_id)
+    limit_buy(routed, "r-1")
+    run_executor(core_env, bindings, routed, router)
+    row = order_row(dsn, "r-1")
+    assert (row["status"], row["venue"], row["filled_qty"]) == ("new", "alpaca", 0)
+    assert router.broker.submits == ["r-1"]
+
+    router.broker.fill("r-1", "4", "100", "partially_filled")
+    run_reconciler(bindings, router)
+    assert (order_row(dsn, "r-1")["status"], order_row(dsn, "r-1")["filled_qty"]) == ("partially_filled", 4)
+
+    router.broker.fill("r-1", "10", "100.6", "filled")
+    router.broker.held = {"AAPL": Decimal(10)}
+    run_reconciler(bindings, router)
+    again = run_reconciler(bindings, router)  # nothing left to book
+    row = order_row(dsn, "r-1")
+    assert (row["status"], row["filled_qty"], row["filled_avg_price"]) == ("filled", 10, Decimal("100.6"))
+    assert fills(dsn, row["id"]) == [(4, Decimal(100)), (6, Decimal(101))]  # the rest at what makes the average
+    assert cash(dsn, routed.account_id) == before - Decimal(400) - Decimal(606)
+    assert not [d for d in again.differences if routed.account_id in d]  # positions agree
+    assert router.broker.submits == ["r-1"]  # the reconciler never submits
+
+
+def test_a_lost_submit_answer_is_queried_and_the_order_is_sent_once(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    limit_buy(routed, "r-lost")
+    router.broker.lose_next_answer = True
+    run_executor(core_env, bindings, routed, router)
+    run_executor(core_env, bindings, routed, router)  # the same intent redelivered: a duplicate
+    assert router.broker.submits == ["r-lost"]
+    router.broker.fill("r-lost", "10", "100", "filled")
+    run_reconciler(bindings, router)
+    run_reconciler(bindings, router)
+    assert fills(core_env["dsn"], order_row(core_env["dsn"], "r-lost")["id"]) == [(10, Decimal(100))]
+
+
+def test_an_order_the_broker_ended_is_ended_and_its_reservation_released(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    placed(core_env, bindings, routed, router, "r-gone")
+    router.broker.fill("r-gone", "0", "0", "expired")
+    run_reconciler(bindings, router)
+    row = order_row(core_env["dsn"], "r-gone")
+    assert row["status"] == "canceled"
+    open_reservations = query(
+        core_env["dsn"], "select count(*) as n from trading.reservations where order_id = %s and released_at is null",
+        row["id"],
+    )  # fmt: skip
+    assert open_reservations[0]["n"] == 0
+
+
+def test_a_cancel_waits_for_the_broker_and_books_a_fill_that_came_first(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    placed(core_env, bindings, routed, router, "r-cx")
+    router.broker.fill("r-cx", "3", "100", "partially_filled")
+    order_id = order_row(core_env["dsn"], "r-cx")["id"]
+    assert routed.api.delete(f"/v2/orders/{order_id}", headers=routed.key).status == 204
+    run_executor(core_env, bindings, routed, router)  # the cancel intent: sent, the broker still working it
+    row = order_row(core_env["dsn"], "r-cx")
+    assert (row["status"], row["filled_qty"]) == ("partially_filled", 3)
+    router.broker.orders["r-cx"]["status"] = "canceled"
+    run_reconciler(bindings, router)
+    row = order_row(core_env["dsn"], "r-cx")
+    assert (row["status"], row["filled_qty"]) == ("canceled", 3)
+    assert fills(core_env["dsn"], row["id"]) == [(3, Decimal(100))]
+
+
+def test_what_cannot_be_repaired_is_reported_and_left_alone(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    placed(core_env, bindings, routed, router, "r-unknown")
+    del router.broker.orders["r-unknown"]  # the broker lost it
+    router.broker.held = {"MSFT": Decimal(5)}
+    report = run_reconciler(bindings, router)
+    assert any("r-unknown" in d and "unknown at the venue" in d for d in report.differences)
+    assert any(routed.account_id in d and "MSFT" in d for d in report.differences)
+    assert order_row(core_env["dsn"], "r-unknown")["status"] == "new"  # not touched
+
+
+@pytest.mark.parametrize("secret", [None, '{"key_id": "k"}'])
+def test_an_account_routed_without_a_usable_secret_has_its_orders_refused_with_the_reason(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, aws_env: str, secret: str | None
+) -> None:
+    """Secrets Manager (moto) has no secret, or one without the secret key and URL: a clear rejection, no fill."""
+    prefix = f"tradeplane/test-{uuid.uuid4().hex[:8]}/venues/"
+    if secret is not None:
+        aws_client("secretsmanager", aws_env).create_secret(Name=f"{prefix}{routed.account_id}", SecretString=secret)
+    coid = f"r-nokey-{secret is None}"
+    limit_buy(routed, coid)
+    run_executor(core_env, bindings, routed, Router(prefix, powertools_secret(0)))
+    row = order_row(core_env["dsn"], coid)
+    assert (row["status"], row["venue"], row["filled_qty"]) == ("rejected", "paper", 0)
+    reasons = query(
+        core_env["dsn"],
+        "select envelope #>> '{data,reason}' as reason from trading.outbox"
+        " where envelope #>> '{data,order,id}' = %s and envelope #>> '{data,event}' = 'rejected'",
+        str(row["id"]),
+    )
+    assert [r["reason"] for r in reasons] == [
+        "venue alpaca unavailable: "
+        + ("no venue secret for the account" if secret is None else "the venue secret is malformed (KeyError)")
+    ]
