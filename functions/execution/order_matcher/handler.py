@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_execution.config import PaperVenueSettings
 from tp_execution.matcher import MARKET_EVENTS, match, price_point
+from tradeplane.contracts.market import QUOTE_EVENT
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics
 from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
@@ -23,7 +24,8 @@ CONFIG = SETTINGS.fill_config()
 
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    market, rejected = envelopes(parse_msk_event(event), MARKET_EVENTS)
+    # Quotes share market.ticks with trades; the paper venue fills on trades and bars only.
+    market, rejected = envelopes(parse_msk_event(event), MARKET_EVENTS, skip_types={QUOTE_EVENT})
     for bad in rejected:
         logger.error("record rejected", extra=bad.__dict__)
     points = [p for p in map(price_point, market) if p is not None]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from support.core_api import Trader
 from support.execution import as_function, book, msk_event, query, submit_and_execute, trade_events
+from tradeplane.contracts.market import QUOTE_EVENT
 from tradeplane.contracts.topics import MARKET_BARS, MARKET_TICKS
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import FillConfig
@@ -180,3 +181,23 @@ def test_a_trailing_stop_keeps_its_high_water_mark_in_the_book_and_fills_on_the_
     match(bindings, core_env, tick("KO", "62.5"))  # below 65 - 2: the stop triggers and fills as a market order
     assert status(dsn, trail["id"]) == ("filled", 10)
     assert book(dsn, trader.account_id)["positions"] == {}
+
+
+def test_quotes_on_the_ticks_topic_are_skipped_not_rejected(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_price("AAPL", "190")
+    order = resting(trader, core_env, bindings, limit_price="150", client_order_id="m-quote")
+    quote = Envelope.new(
+        QUOTE_EVENT,
+        {"symbol": "AAPL", "bid": "149", "bid_size": "1", "ask": "149.1", "ask_size": "1",
+         "ts": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()},
+        producer="test",
+    )  # fmt: skip
+    from tradeplane.observability import logger
+
+    errors: list[str] = []
+    monkeypatch.setattr(logger, "error", lambda msg, *a, **kw: errors.append(msg))
+    assert match(bindings, core_env, quote, tick("AAPL", "149.5")) == {"points": 1, "fills": 1, "orders_changed": 1}
+    assert errors == []  # a quote is not a bad record
+    assert status(core_env["dsn"], order["id"]) == ("filled", 10)
