@@ -39,7 +39,7 @@ def object_wildcard_findings(d: Deployment, fn: FunctionSpec) -> dict[str, str]:
     `<bucket>/*` object ARNs, and secret prefixes (one secret per account under a named family).
     """
     bucket_arn = "arn:<AWS::Partition>:s3:::{}-{}-<AWS::AccountId>-<AWS::Region>/*"
-    secret_arn = "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{}*"
+    family_arn = "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{}*"
     buckets = {
         f"AwsSolutions-IAM5[Resource::{bucket_arn.format(d.prefix, name)}]": (
             f"object-level {mode} on the one bucket {name!r} the manifest grants; S3 object ARNs need a key pattern"
@@ -47,7 +47,7 @@ def object_wildcard_findings(d: Deployment, fn: FunctionSpec) -> dict[str, str]:
         for name, mode in fn.uses.buckets.items()
     }
     secrets = {
-        f"AwsSolutions-IAM5[Resource::{secret_arn.format(secret_prefix(d.manifest, d.config.stage, p))}]": (
+        f"AwsSolutions-IAM5[Resource::{family_arn.format(secret_prefix(d.manifest, d.config.stage, p))}]": (
             f"read on the {p!r} secret family the manifest grants: one secret per account, named at run time"
         )
         for p in fn.uses.secret_prefixes
