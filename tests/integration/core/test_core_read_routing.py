@@ -52,13 +52,13 @@ def routed(replica_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     real_invoke = support.core_api.invoke
     replica_users = _replica_users()
 
-    def invoke(name: str, event: Any) -> Any:
+    def invoke(name: str, event: Any, *modules: Any) -> Any:
         if name in replica_users:
             monkeypatch.setenv("TP_DB_READ_DSN", replica_dsn)
         else:
             monkeypatch.delenv("TP_DB_READ_DSN", raising=False)
         reset_all()  # settings are read once per container: forget the previous function's
-        return real_invoke(name, event)
+        return real_invoke(name, event, *modules)
 
     monkeypatch.setattr(support.core_api, "invoke", invoke)
     yield replica_dsn
