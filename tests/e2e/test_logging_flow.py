@@ -98,7 +98,11 @@ def test_an_order_trace_for_its_owner(platform) -> None:  # type: ignore[no-unty
     def trace() -> httpx.Response:
         return httpx.get(f"{gateway}/v1/orders/{order_id}/trace", headers=key, timeout=30)
 
-    answer = _wait_for(trace, lambda r: r.status_code == 200)
+    def complete(r: httpx.Response) -> bool:  # the aggregator stores each function's lines as they arrive
+        lines = r.json()["lines"] if r.status_code == 200 else []
+        return any(e["message"] == "request handled" and e["function_name"] == "orders_submit" for e in lines)
+
+    answer = _wait_for(trace, complete)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["correlation_ids"] == [flow]
