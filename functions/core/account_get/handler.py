@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app
 from tp_core.trading_account import get_trading_account
+from tradeplane.latest_price import last_price
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

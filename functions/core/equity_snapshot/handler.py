@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.portfolio import take_snapshots
-from tp_core.prices import last_price
+from tradeplane.latest_price import last_price
 from tradeplane.observability import instrument, metrics
 from tradeplane.settings import PostgresSettings, RedisSettings, load_settings
 

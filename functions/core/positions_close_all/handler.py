@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.order_queries import QueryFlags
 from tp_core.position_closing import close_all_positions
-from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app, query
+from tradeplane.latest_price import last_price
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import KafkaSettings, PostgresSettings, RateLimitSettings, load_settings
 

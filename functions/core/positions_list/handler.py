@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_core.positions import list_positions
-from tp_core.prices import last_price
 from tp_core.routes import caller, json_response, new_app
+from tradeplane.latest_price import last_price
 from tradeplane.observability import correlation_paths, instrument
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection
-from tradeplane import db
+from tradeplane import db, outbox
 from tradeplane.auth import Principal
 from tradeplane.contracts import order_status, topics
 from tradeplane.contracts.orders import ORDER_CANCEL_REQUESTED, ORDER_REPLACE_REQUESTED, OrderCancelRequested
 from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
 
-from tp_core import outbox
 from tp_core.access import trading_account
 from tp_core.order_models import OrderRequest, ReplaceRequest
 from tp_core.orders import (

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg import Connection
-from tradeplane import db
+from tradeplane import db, outbox
 from tradeplane.auth import Principal
 from tradeplane.contracts import topics
 from tradeplane.contracts.orders import ORDER_SUBMITTED, OrderLeg, OrderSubmitted
@@ -22,7 +22,7 @@ from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
 from tradeplane.problems import Problem
 
-from tp_core import outbox, risk
+from tp_core import risk
 from tp_core.access import trading_account
 from tp_core.alpaca import order_view
 from tp_core.order_models import OrderRequest

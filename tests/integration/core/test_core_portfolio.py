@@ -176,7 +176,7 @@ def test_paging_within_one_millisecond_neither_skips_nor_repeats(
 
 def test_equity_snapshots_and_portfolio_history(api: Api, trader: Trader, core_env: dict[str, Any]) -> None:
     from tp_core.portfolio import take_snapshots
-    from tp_core.prices import last_price
+    from tradeplane.latest_price import last_price
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     invoke("equity_snapshot", {})  # the scheduled function, once (its own minute)
