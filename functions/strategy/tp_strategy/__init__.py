@@ -1,0 +1,1 @@
+"""The strategy domain: strategies, the live runner, backtests and parameter sweeps."""
