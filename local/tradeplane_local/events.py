@@ -251,3 +251,57 @@ def complete_s3_record(record: dict[str, Any]) -> dict[str, Any]:
     s3["bucket"] = bucket
     out["s3"] = s3
     return out
+
+
+@dataclass(frozen=True)
+class WebSocketPeer:
+    """One WebSocket connection as API Gateway describes it in every event of that connection."""
+
+    connection_id: str
+    source_ip: str
+    user_agent: str | None
+    domain: str
+    stage: str
+    connected_at_ms: int
+    headers: Sequence[tuple[str, str]] = ()
+
+
+def websocket_event(
+    peer: WebSocketPeer,
+    route_key: str,
+    body: str | bytes | None = None,
+    *,
+    disconnect: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    """A WebSocket API event: CONNECT (`$connect`), DISCONNECT (`$disconnect`, with `disconnect` = (code,
+    reason)) or MESSAGE (any other route key, with the frame's `body`; binary frames base64-encoded)."""
+    now = time.time()
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": uuid.uuid4().hex[:16] + "=",
+        "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "messageDirection": "IN",
+        "stage": peer.stage,
+        "connectedAt": peer.connected_at_ms,
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": peer.source_ip, **({"userAgent": peer.user_agent} if peer.user_agent else {})},
+        "requestId": uuid.uuid4().hex[:16] + "=",
+        "domainName": peer.domain,
+        "connectionId": peer.connection_id,
+        "apiId": API_ID,
+    }
+    if event_type == "MESSAGE":
+        context["messageId"] = uuid.uuid4().hex[:16] + "="
+        binary = isinstance(body, bytes)
+        text = base64.b64encode(body).decode() if isinstance(body, bytes) else body
+        return {"requestContext": context, "body": text, "isBase64Encoded": binary}
+    if disconnect is not None:
+        context["disconnectStatusCode"], context["disconnectReason"] = disconnect
+    headers: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in peer.headers:
+        headers[name] = value  # the WebSocket API keeps header case as sent
+        multi.setdefault(name, []).append(value)
+    return {"headers": headers, "multiValueHeaders": multi, "requestContext": context, "isBase64Encoded": False}

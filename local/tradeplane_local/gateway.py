@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import parse_qs
+from typing import Any, Protocol, cast
+from urllib.parse import parse_qs, unquote
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -40,6 +40,7 @@ from tradeplane_tools.edge_limits import (
     INTEGRATION_TIMEOUT,
     LAMBDA_SYNC_PAYLOAD,
     REQUEST_HEADERS,
+    WEBSOCKET_MESSAGE,
     EdgeLimit,
 )
 from tradeplane_tools.manifest import AuthorizerTrigger, HttpTrigger
@@ -242,6 +243,50 @@ def _event_size(event: dict[str, Any], body: bytes) -> int:
     return len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+class Invoker:
+    """Synchronous invocations from the event loop: each function behind a gate of its concurrency."""
+
+    def __init__(self, host_of: Callable[[str], FunctionHost], functions: Iterable[str]) -> None:
+        self.host_of = host_of
+        self._concurrency = {fn: host_of(fn).cfg.max_concurrency for fn in functions}
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        # One thread per container that can be busy: a saturated function queues on its own gate,
+        # never on threads another function needs.
+        self._pool = ThreadPoolExecutor(max(1, sum(self._concurrency.values())), thread_name_prefix="invoke")
+
+    async def invoke(self, function: str, event: dict[str, Any], timeout_s: float) -> InvokeResult | None:
+        """The function's result, or None when it has not answered within timeout_s (queueing included)."""
+        gate = self._gates.get(function) or self._gates.setdefault(
+            function, asyncio.Semaphore(self._concurrency.get(function, 1))
+        )
+        try:
+            async with asyncio.timeout(timeout_s):
+                await gate.acquire()
+                future = asyncio.get_running_loop().run_in_executor(self._pool, self.host_of(function).invoke, event)
+                # The gate opens when the container is free, not when the caller stops waiting.
+                future.add_done_callback(lambda _: gate.release())
+                return await asyncio.shield(future)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class WebSocketEdge(Protocol):
+    """The WebSocket side of the gateway (tradeplane_local.websocket_api): upgrades at /stream and the
+    management API under /@connections."""
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    async def manage(self, req: events.HttpRequest) -> Response: ...
+
+    def accepts(self, path: str) -> bool: ...
+
+
+CONNECTIONS_PREFIX = "/@connections/"
+
+
 class Gateway:
     """Routing, the authorizer and the integration: one request in, one response out."""
 
@@ -260,11 +305,8 @@ class Gateway:
         self.on_error = on_error
         self.edge = edge or EdgeSettings()
         functions = {r.function for r in routes} | ({authorizer.function} if authorizer else set())
-        self._concurrency = {fn: host_of(fn).cfg.max_concurrency for fn in functions}
-        self._gates: dict[str, asyncio.Semaphore] = {}
-        # One thread per container that can be busy: a saturated function queues on its own gate,
-        # never on threads another function needs.
-        self._pool = ThreadPoolExecutor(max(1, sum(self._concurrency.values())), thread_name_prefix="invoke")
+        self.invoker = Invoker(host_of, functions)
+        self.websocket: WebSocketEdge | None = None  # set by the runtime when the manifest has WebSocket routes
 
     @classmethod
     def from_manifest(
@@ -279,9 +321,14 @@ class Gateway:
         return cls(routes, host_of, config, edge=edge)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.invoker.close()
 
     async def handle(self, req: events.HttpRequest) -> Response:
+        if self.websocket is not None and unquote(req.path).startswith(CONNECTIONS_PREFIX):
+            return await self.websocket.manage(req)
+        return await self._route(req)
+
+    async def _route(self, req: events.HttpRequest) -> Response:
         route, params, allowed = self.router.match(req.method, req.path)
         if route is None:
             if allowed:
@@ -308,19 +355,7 @@ class Gateway:
             return gateway_error(500, "Internal Server Error")
 
     async def invoke(self, function: str, event: dict[str, Any], timeout_s: float) -> InvokeResult | None:
-        """The function's result, or None when it has not answered within timeout_s (queueing included)."""
-        gate = self._gates.get(function) or self._gates.setdefault(
-            function, asyncio.Semaphore(self._concurrency.get(function, 1))
-        )
-        try:
-            async with asyncio.timeout(timeout_s):
-                await gate.acquire()
-                future = asyncio.get_running_loop().run_in_executor(self._pool, self.host_of(function).invoke, event)
-                # The gate opens when the container is free, not when the caller stops waiting.
-                future.add_done_callback(lambda _: gate.release())
-                return await asyncio.shield(future)
-        except TimeoutError:
-            return None
+        return await self.invoker.invoke(function, event, timeout_s)
 
     async def _authorize(
         self, req: events.HttpRequest, route: Route, params: dict[str, str]
@@ -453,14 +488,19 @@ class HttpApp:
         handler: Callable[[events.HttpRequest], Awaitable[Response]],
         edge: EdgeSettings,
         on_bug: Callable[[], None] = lambda: None,
+        websocket: WebSocketEdge | None = None,
     ) -> None:
         self.handler = handler
         self.edge = edge
         self.on_bug = on_bug
+        self.websocket = websocket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})  # no WebSocket routes yet: 403
+            if self.websocket is not None and self.websocket.accepts(scope["path"]):
+                await self.websocket.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})  # no WebSocket API here: 403
             return
         try:
             req = await read_request(scope, receive, self.edge)
@@ -561,6 +601,7 @@ def _hypercorn_config(
     config.ssl_handshake_timeout = edge.tls_handshake_timeout_s
     config.graceful_timeout = 2.0
     config.accesslog = None
+    config.websocket_max_message_size = WEBSOCKET_MESSAGE.value  # larger messages close the socket (1009)
     errors = logging.Logger(f"tradeplane.{name}", logging.WARNING)
     errors.addHandler(_LineHandler(log))
     config.errorlog = errors
@@ -579,7 +620,7 @@ class GatewayServer(AsgiServer):
         certificate: tuple[Path, Path] | None = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
-        app = HttpApp(gateway.handle, gateway.edge, self._report_bug)
+        app = HttpApp(gateway.handle, gateway.edge, self._report_bug, gateway.websocket)
         super().__init__(app, host, port, gateway.edge, certificate, "gateway", log)
         self.gateway = gateway
 

@@ -38,6 +38,8 @@ def local_bindings(
         secret_ids={name: f"tradeplane/{LOCAL_STAGE}/{name}" for name in manifest.secrets},
         bucket_names={name: f"tradeplane-{LOCAL_STAGE}-{name}" for name in manifest.buckets},
         service_urls={fn.component: gateway_url for fn in manifest.functions.values()} if gateway_url else {},
+        # The WebSocket API's management endpoint is the gateway itself (`/@connections/{id}`).
+        websocket_endpoint=gateway_url if manifest.websocket_routes() else None,
     )
 
 

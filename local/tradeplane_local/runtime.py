@@ -15,11 +15,12 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from tradeplane_local.logs import LogRouter
 from tradeplane_local.provision import aws_client
 from tradeplane_local.s3_source import S3NotificationSource
 from tradeplane_local.scheduler import Scheduler
+from tradeplane_local.websocket_api import WebSocketApi
 
 
 @dataclass
@@ -96,13 +98,17 @@ class Runtime:
         self.manifest = manifest or load_manifest(self.manifest_path)
         self.wiring = wiring(self.manifest)
         self.state_dir = Path(config.state_dir)
-        self.bindings = config.bindings_obj()
+        self.bindings = self._with_websocket_endpoint(config.bindings_obj())
         self.logs = LogRouter(self.state_dir / "logs" / "functions.jsonl")
         self.hosts: dict[str, FunctionHost] = {
             fn.name: FunctionHost(self._function_config(fn.name), self.logs) for fn in self.manifest.functions.values()
         }
         self.gateway = Gateway.from_manifest(self.manifest, self.hosts.__getitem__, self._edge_settings())
         self.gateway.on_error = self._report_error
+        self.websocket = WebSocketApi.from_manifest(self.manifest, self.hosts.__getitem__)
+        if self.websocket is not None:
+            self.websocket.on_error = self._report_error
+            self.gateway.websocket = self.websocket
         self.sources: list[KafkaEventSource] = []
         self.s3_sources: list[S3NotificationSource] = []
         self.scheduler = Scheduler(lambda fn, ev: self.hosts[fn].invoke(ev), self.runtime_log)
@@ -116,6 +122,17 @@ class Runtime:
         self.started_at = time.time()
 
     # ------------------------------------------------------------------ wiring
+
+    def _with_websocket_endpoint(self, bindings: Bindings) -> Bindings:
+        """The management API is the gateway itself (`/@connections`): its port is fixed now, before any
+        function's environment is built, so the functions know where to post."""
+        if bindings.websocket_endpoint or not self.manifest.websocket_routes():
+            return bindings
+        if not self.config.gateway_port:
+            with socket.create_server(("127.0.0.1", 0)) as probe:  # a free port, bound again by start()
+                self.config.gateway_port = int(probe.getsockname()[1])
+        scheme = "https" if self.config.tls else "http"
+        return replace(bindings, websocket_endpoint=f"{scheme}://127.0.0.1:{self.config.gateway_port}")
 
     def _function_config(self, name: str) -> FunctionConfig:
         fn = self.manifest.function(name)
@@ -230,6 +247,8 @@ class Runtime:
         for server in (self.gateway_server, self.admin_server):
             if server is not None:
                 server.stop()
+        if self.websocket is not None:
+            self.websocket.close()
         self.logs.stop()  # its last flush invokes the log subscribers: before their containers go
         for host in self.hosts.values():
             host.shutdown()

@@ -63,10 +63,20 @@ AUTHORIZER_TIMEOUT = EdgeLimit(
     "HTTP API quotas: timeout for Lambda authorizer response 10000 ms",
 )
 
+WEBSOCKET_MESSAGE = EdgeLimit(
+    "websocket_message",
+    128 * 1024,
+    "bytes",
+    413,
+    "Payload Too Large",
+    "WebSocket API quotas: message payload size 128 KB (PostToConnection's Data too)",
+)
+
 LIMITS: tuple[EdgeLimit, ...] = (
     HTTP_API_PAYLOAD,
     LAMBDA_SYNC_PAYLOAD,
     REQUEST_HEADERS,
     INTEGRATION_TIMEOUT,
     AUTHORIZER_TIMEOUT,
+    WEBSOCKET_MESSAGE,
 )

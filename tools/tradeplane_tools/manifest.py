@@ -124,8 +124,19 @@ class AuthorizerTrigger(_Strict):
     result_ttl_s: Annotated[int, Field(ge=0, le=3600)] = 60
 
 
+class WebSocketTrigger(_Strict):
+    """A route of the API Gateway WebSocket API (`$connect`, `$disconnect`, `$default` or an `action` value).
+
+    The API selects routes on `$request.body.action`; the streaming functions route Alpaca's
+    `authenticate` and `listen` through `$default`, so a client's unknown action is answered too.
+    """
+
+    type: Literal["websocket"]
+    route: Annotated[str, Field(pattern=r"^(\$connect|\$disconnect|\$default|[A-Za-z][A-Za-z0-9_.-]{0,63})$")]
+
+
 Trigger = Annotated[
-    HttpTrigger | KafkaTrigger | ScheduleTrigger | S3Trigger | LogsTrigger | AuthorizerTrigger,
+    HttpTrigger | KafkaTrigger | ScheduleTrigger | S3Trigger | LogsTrigger | AuthorizerTrigger | WebSocketTrigger,
     Field(discriminator="type"),
 ]
 
@@ -146,6 +157,8 @@ class Uses(_Strict):
     buckets: Mapping[str, Literal["read", "write", "readwrite"]] = Field(default_factory=dict)
     # Core API routes it calls with a service JWT (their function names).
     calls: tuple[str, ...] = ()
+    # Posts to WebSocket connections (API Gateway management API): TP_WS_ENDPOINT, execute-api:ManageConnections.
+    websocket: bool = False
 
 
 class FunctionSpec(_Strict):
@@ -318,6 +331,9 @@ class Manifest(_Strict):
     def log_subscribers(self) -> list[tuple[LogsTrigger, FunctionSpec]]:
         return [(t, f) for f in self.functions.values() for t in f.triggers_of(LogsTrigger)]
 
+    def websocket_routes(self) -> list[tuple[WebSocketTrigger, FunctionSpec]]:
+        return [(t, f) for f in self.functions.values() for t in f.triggers_of(WebSocketTrigger)]
+
     def dead_letter_topics(self) -> dict[str, TopicSpec]:
         """One DLQ topic per consumer trigger, partitioned like its source topic."""
         out: dict[str, TopicSpec] = {}
@@ -348,12 +364,33 @@ class Manifest(_Strict):
                 f"{MAX_LOG_SUBSCRIBERS} subscription filters per log group"
             )
         routes: dict[tuple[str, str], str] = {}
+        problems += self._websocket_problems()
         for fn in self.functions.values():
             problems += self._layer_problems(fn) + self._uses_problems(fn)
             problems += self._trigger_problems(fn, routes, has_authorizer=bool(authorizers))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _websocket_problems(self) -> list[str]:
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        for trig, fn in self.websocket_routes():
+            if trig.route in seen:
+                problems.append(
+                    f"functions.{fn.name}.triggers: WebSocket route {trig.route} is also {seen[trig.route]}'s"
+                )
+            seen[trig.route] = fn.name
+        if seen and "$default" not in seen and not any(not r.startswith("$") for r in seen):
+            problems.append("functions: the WebSocket API has routes but none for messages ($default or an action)")
+        # WebSocket APIs have the same integration timeout as HTTP APIs.
+        problems += [
+            f"functions.{name}.timeout: {self.timeout_of(self.functions[name])} s exceeds the WebSocket API's "
+            f"{HTTP_MAX_TIMEOUT} s integration limit"
+            for name in sorted(set(seen.values()))
+            if self.timeout_of(self.functions[name]) > HTTP_MAX_TIMEOUT
+        ]
+        return problems
 
     def _layer_problems(self, fn: FunctionSpec) -> list[str]:
         where, layers = f"functions.{fn.name}.layers", self.layers_of(fn)
@@ -427,6 +464,8 @@ class Bindings:
     secret_ids: Mapping[str, str] = field(default_factory=dict)
     bucket_names: Mapping[str, str] = field(default_factory=dict)
     service_urls: Mapping[str, str] = field(default_factory=dict)  # component -> base URL
+    # The WebSocket API's management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+    websocket_endpoint: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -441,6 +480,7 @@ def placeholder_bindings(manifest: Manifest) -> Bindings:
         kafka_bootstrap="127.0.0.1:1",
         secret_ids={name: f"tradeplane/local/{name}" for name in manifest.secrets},
         bucket_names={name: f"tradeplane-local-{name}" for name in manifest.buckets},
+        websocket_endpoint="http://127.0.0.1:1",
     )
 
 
@@ -473,6 +513,8 @@ def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dic
     env = {f"TP_SECRET_{env_key(s)}": b.secret_ids[s] for s in u.secrets if s in b.secret_ids}
     env.update({f"TP_SECRET_PREFIX_{env_key(p)}": secret_prefix(manifest, b.stage, p) for p in u.secret_prefixes})
     env.update({f"TP_BUCKET_{env_key(k)}": b.bucket_names[k] for k in u.buckets if k in b.bucket_names})
+    if u.websocket and b.websocket_endpoint:
+        env["TP_WS_ENDPOINT"] = b.websocket_endpoint
     components = {manifest.functions[callee].component for callee in u.calls}
     env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
     return env

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_core.authorization import Lookups, TokenPolicy, authorize
+from tradeplane.authorization import Lookups, TokenPolicy, authorize
 from tradeplane.observability import instrument, logger
 from tradeplane.settings import PostgresSettings, load_settings
 from tradeplane.tokens import load_keyset

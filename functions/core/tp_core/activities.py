@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tradeplane import db
 from tradeplane.auth import Principal
+from tradeplane.contracts.alpaca_orders import plain
 from tradeplane.problems import unprocessable
 
 from tp_core.access import trading_account
-from tp_core.alpaca import plain
 
 Day = date  # the filter has a field named `date`
 # Alpaca's activity type -> the cash ledger's entry type it comes from (FILL comes from trading.fills).

@@ -10,62 +10,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from tp_core.instruments import asset_id  # the same id GET /v2/assets gives the symbol
+from tradeplane.contracts.alpaca_orders import asset_id, plain
 
 _ACCOUNT_STATUS = {"ACTIVE": "ACTIVE", "CLOSED": "ACCOUNT_CLOSED"}
-_ORDER_TIMES = (
-    "created_at",
-    "updated_at",
-    "submitted_at",
-    "filled_at",
-    "expired_at",
-    "canceled_at",
-    "failed_at",
-    "replaced_at",
-)
-_ORDER_PRICES = ("limit_price", "stop_price", "trail_price", "trail_percent", "hwm", "filled_avg_price")
-
-
-def plain(value: Decimal | None) -> str | None:
-    """A decimal as Alpaca writes it: no exponent, no trailing zeros ("1", "190.5")."""
-    if value is None:
-        return None
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
-
-
-def order_view(row: Mapping[str, Any], legs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": str(row["id"]),
-        "client_order_id": row["client_order_id"],
-        **{t: row[t] for t in _ORDER_TIMES},
-        "expires_at": None,
-        "replaced_by": str(row["replaced_by"]) if row["replaced_by"] else None,
-        "replaces": str(row["replaces"]) if row["replaces"] else None,
-        "asset_id": str(asset_id(row["symbol"])),
-        "symbol": row["symbol"],
-        "asset_class": row["asset_class"],
-        "notional": plain(row["notional"]),
-        "qty": plain(row["qty"]),
-        "filled_qty": plain(row["filled_qty"]),
-        "order_class": row["order_class"],
-        "order_type": row["type"],
-        "type": row["type"],
-        "side": row["side"],
-        "position_intent": row["position_intent"],
-        "time_in_force": row["time_in_force"],
-        "status": row["status"],
-        "extended_hours": row["extended_hours"],
-        "legs": [order_view(leg) for leg in legs] if legs else None,
-        "subtag": None,
-        "source": None,
-    }
-    view.update({p: plain(row[p]) for p in _ORDER_PRICES})
-    return view
 
 
 def position_view(row: Mapping[str, Any], price: Decimal | None) -> dict[str, Any]:

@@ -64,7 +64,3 @@ def new_api_key() -> tuple[str, str]:
 
 def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def secret_matches(secret: str, stored_hash: bytes) -> bool:
-    return hmac.compare_digest(sha256(secret), stored_hash)

@@ -7,12 +7,12 @@ upsert needs no lookup to know it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from tradeplane.contracts.alpaca_orders import asset_id
 from tradeplane.db import DbConnection
 
 __all__ = [
@@ -121,11 +121,6 @@ class UpsertResult(BaseModel):
     updated: int
     unchanged: int
     assets: list[Asset]
-
-
-def asset_id(symbol: str) -> uuid.UUID:
-    """The id of `symbol`'s asset; the table's `instruments_id_from_symbol` constraint computes the same."""
-    return uuid.UUID(hashlib.md5(f"tradeplane-asset:{symbol}".encode(), usedforsecurity=False).hexdigest())
 
 
 def _asset(row: dict[str, Any]) -> Asset:

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from tradeplane import db
 from tradeplane.auth import Principal
+from tradeplane.contracts.alpaca_orders import order_view
 
 from tp_core.access import trading_account
-from tp_core.alpaca import order_view
 from tp_core.orders import COLUMNS, OPEN_STATUSES, find_order, legs_of, order_not_found, view_with_legs
 
 

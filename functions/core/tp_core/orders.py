@@ -17,6 +17,7 @@ from psycopg import Connection
 from tradeplane import db, outbox
 from tradeplane.auth import Principal
 from tradeplane.contracts import topics
+from tradeplane.contracts.alpaca_orders import order_view
 from tradeplane.contracts.orders import ORDER_SUBMITTED, OrderLeg, OrderSubmitted
 from tradeplane.envelope import Envelope
 from tradeplane.observability import correlation_id
@@ -24,7 +25,6 @@ from tradeplane.problems import Problem
 
 from tp_core import risk
 from tp_core.access import trading_account
-from tp_core.alpaca import order_view
 from tp_core.order_models import OrderRequest
 
 OPEN_STATUSES = ("new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "pending_replace")

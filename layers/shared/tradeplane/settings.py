@@ -105,6 +105,14 @@ class RateLimitSettings(RedisSettings):
     rate_limit_bucket: str = Field(default="api", pattern=r"^[a-z][a-z0-9_-]{0,30}$")
 
 
+class WebSocketSettings(FunctionSettings):
+    """`uses.websocket`: the WebSocket API's management endpoint (PostToConnection) and bounded send times."""
+
+    ws_endpoint: str
+    ws_connect_timeout_s: float = Field(default=1.0, gt=0)
+    ws_read_timeout_s: float = Field(default=2.0, gt=0)
+
+
 class KafkaSettings(FunctionSettings):
     """`uses.produces` or a Kafka trigger: the bootstrap servers and how to authenticate."""
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from alpaca.trading.models import AccountConfiguration, Order, Position, TradeAccount
-from tp_core.alpaca import account_view, configuration_view, order_view, plain, position_view
+from tp_core.alpaca import account_view, configuration_view, position_view
+from tradeplane.contracts.alpaca_orders import order_view, plain
 from tradeplane.envelope import jsonable
 
 NOW = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)

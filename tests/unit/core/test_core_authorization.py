@@ -9,8 +9,8 @@ from typing import Any
 
 import jwt
 import pytest
-from tp_core.authorization import AccountAccess, Lookups, TokenPolicy, authorize, bearer_token, ip_allowed
 from tradeplane.auth import Principal, anonymous_response
+from tradeplane.authorization import AccountAccess, Lookups, TokenPolicy, authorize, bearer_token, ip_allowed
 from tradeplane.problems import Problem
 from tradeplane.tokens import issue, issue_service_token
 from tradeplane_tools.keys import generate_keyset

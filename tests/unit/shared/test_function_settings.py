@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support.handlers import MANIFEST, handler_environment, load_handler
-from tradeplane.settings import ConfigurationError, KafkaSettings, PostgresSettings, RedisSettings
+from tradeplane.settings import ConfigurationError, KafkaSettings, PostgresSettings, RedisSettings, WebSocketSettings
 from tradeplane_tools.manifest import HttpTrigger, KafkaTrigger, placeholder_bindings
 
 FULL = placeholder_bindings(MANIFEST)
@@ -18,6 +18,7 @@ def test_settings_model_matches_uses(name: str, monkeypatch: pytest.MonkeyPatch)
     assert isinstance(settings, PostgresSettings) == bool(fn.uses.postgres)
     assert isinstance(settings, RedisSettings) == fn.uses.redis
     assert isinstance(settings, KafkaSettings) == bool(fn.uses.produces or fn.triggers_of(KafkaTrigger))
+    assert isinstance(settings, WebSocketSettings) == fn.uses.websocket
     for secret in fn.uses.secrets:
         assert getattr(settings, f"secret_{secret.replace('-', '_')}") == f"tradeplane/local/{secret}"
 
@@ -32,7 +33,7 @@ def test_each_bound_variable_is_required_at_cold_start(name: str, monkeypatch: p
             _reload(name)
 
 
-_REQUIRED_BY_USES = {"TP_DB_DSN", "TP_REDIS_URL", "TP_KAFKA_BOOTSTRAP"} | {
+_REQUIRED_BY_USES = {"TP_DB_DSN", "TP_REDIS_URL", "TP_KAFKA_BOOTSTRAP", "TP_WS_ENDPOINT"} | {
     f"TP_SECRET_{name.upper().replace('-', '_')}" for name in MANIFEST.secrets
 }
 

@@ -1,4 +1,7 @@
-"""The Lambda authorizer's decision: who is calling, with which scopes, for which account.
+"""Authenticating a credential: who is calling, with which scopes, for which account.
+
+The HTTP API's Lambda authorizer (core) and the WebSocket `authenticate` action
+(streaming) both decide with this module, so a key or token means the same on both.
 
 Credentials, in this order: Alpaca's `APCA-API-KEY-ID` + `APCA-API-SECRET-KEY`
 headers (programs), then `Authorization: Bearer <JWT>` (users and services).
@@ -14,6 +17,8 @@ key or a changed allowlist can still be honoured.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import time
 import uuid
@@ -22,8 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeplane.tokens import Claims, TokenError, verify
-
-from tp_core import credentials
 
 LOOKUP_TTL_S = 10.0
 
@@ -105,6 +108,11 @@ def _load_account(account_id: str) -> AccountAccess:
     return AccountAccess(bool(row and row["active"]), tuple(row["cidrs"]) if row else ())
 
 
+def secret_matches(secret: str, stored_hash: bytes) -> bool:
+    """An API key secret against its stored SHA-256 (256-bit random secrets need no slow hash)."""
+    return hmac.compare_digest(hashlib.sha256(secret.encode()).digest(), stored_hash)
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -135,7 +143,7 @@ def _for_account(context: dict[str, Any], account_id: str | None, source_ip: str
 
 def _api_key(key_id: str, secret: str | None, source_ip: str, lookups: Lookups) -> Decision:
     key = lookups.api_key(key_id[:64])
-    if key is None or not secret or not credentials.secret_matches(secret, key.secret_hash):
+    if key is None or not secret or not secret_matches(secret, key.secret_hash):
         return Decision(True, reason="unknown API key or wrong secret")
     if not key.usable:
         return Decision(True, reason="API key revoked or account closed")

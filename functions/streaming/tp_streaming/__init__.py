@@ -1,0 +1,1 @@
+"""Streaming: Alpaca's `trade_updates` over an API Gateway WebSocket API (docs/streaming.md)."""

@@ -1,0 +1,1 @@
+drop index if exists trading.outbox_replay_idx;

@@ -1,0 +1,143 @@
+"""alpaca-py's TradingStream, unchanged, against the local platform: trade updates over the WebSocket API.
+
+Orders go in through the REST API (TradingClient); the executor fills or rests them,
+execution emits trade updates on `orders.events`, `trade_updates_fanout` posts them
+through the gateway's `@connections` endpoint to the socket the SDK opened at `/stream`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import websockets
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, TimeInForce
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.stream import TradingStream
+from support.execution import eventually, list_instrument
+from tradeplane.contracts.market import latest_price_key
+from tradeplane_local.admin import local_dsn, paper_account
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SYMBOL = "AAPL"
+
+
+def stream_url(gateway: str) -> str:
+    return gateway.replace("http://", "ws://").replace("https://", "wss://") + "/stream"
+
+
+class Listener:
+    """A TradingStream on its own thread, recording every trade update it dispatches."""
+
+    def __init__(self, paper: dict[str, str]) -> None:
+        self.updates: list[Any] = []
+        self.stream = TradingStream(
+            paper["APCA_API_KEY_ID"], paper["APCA_API_SECRET_KEY"], url_override=stream_url(paper["APCA_API_BASE_URL"])
+        )
+
+        async def on_update(update: Any) -> None:
+            self.updates.append(update)
+
+        self.stream.subscribe_trade_updates(on_update)
+        self.thread = threading.Thread(target=self.stream.run, daemon=True)
+        self.thread.start()
+
+    def events_of(self, order_id: Any) -> list[str]:
+        return [str(u.event) for u in self.updates if u.order.id == order_id]
+
+    def stop(self) -> None:
+        self.stream.stop()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def accounts(platform: tuple[Path, dict[str, Any]], redis_server: Any) -> Iterator[tuple[dict[str, str], ...]]:
+    state, _ = platform
+    list_instrument(local_dsn(state) or "", SYMBOL)
+    prices = redis.Redis.from_url(redis_server.url)
+    prices.hset(latest_price_key(SYMBOL), mapping={"p": "100.00", "t": str(int(time.time() * 1e6))})
+    yield paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
+
+
+def _client(paper: dict[str, str]) -> TradingClient:
+    return TradingClient(
+        paper["APCA_API_KEY_ID"], paper["APCA_API_SECRET_KEY"], url_override=paper["APCA_API_BASE_URL"]
+    )
+
+
+def _listening(listener: Listener, client: TradingClient) -> None:
+    """The stream is subscribed once a probe order's `new` event reaches it (then cancel the probe)."""
+    probe = client.submit_order(
+        LimitOrderRequest(symbol=SYMBOL, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1)
+    )
+    eventually(lambda: "new" in listener.events_of(probe.id), "the probe's new event on the stream")
+    client.cancel_order_by_id(probe.id)
+    eventually(lambda: "canceled" in listener.events_of(probe.id), "the probe's canceled event")
+
+
+def test_trading_stream_gets_new_fill_and_canceled_in_order_once_and_only_its_own(
+    accounts: tuple[dict[str, str], ...],
+) -> None:
+    a, b = accounts
+    mine, theirs = Listener(a), Listener(b)
+    try:
+        client_a, client_b = _client(a), _client(b)
+        _listening(mine, client_a)
+        _listening(theirs, client_b)
+        filled = client_a.submit_order(
+            MarketOrderRequest(symbol=SYMBOL, qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+        )
+        resting = client_a.submit_order(
+            LimitOrderRequest(symbol=SYMBOL, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=5)
+        )
+        eventually(lambda: "fill" in mine.events_of(filled.id), "the market order's fill on the stream")
+        eventually(lambda: "new" in mine.events_of(resting.id), "the resting order's new event")
+        client_a.cancel_order_by_id(resting.id)
+        eventually(lambda: "canceled" in mine.events_of(resting.id), "the cancel on the stream")
+        time.sleep(1.0)  # anything sent twice would have arrived by now
+        assert mine.events_of(filled.id) == ["new", "fill"]
+        assert mine.events_of(resting.id) == ["new", "canceled"]
+        fill = next(u for u in mine.updates if u.order.id == filled.id and str(u.event) == "fill")
+        assert fill.qty == 2 and fill.price == 100.0 and fill.position_qty is not None and fill.execution_id
+        assert fill.order.status == "filled" and fill.order.filled_qty == "2" and fill.order.submitted_at
+        account_a_orders = {u.order.id for u in mine.updates}
+        assert not account_a_orders & {u.order.id for u in theirs.updates}  # B never sees A's orders
+        assert len({(u.order.id, str(u.event)) for u in mine.updates}) == len(mine.updates)  # each once
+    finally:
+        mine.stop()
+        theirs.stop()
+
+
+async def _auth_reply(url: str, key: str, secret: str) -> tuple[list[Any], bool]:
+    """Every frame the server sends after a wrong authenticate, and whether it then closed the socket."""
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"action": "authenticate", "data": {"key_id": key, "secret_key": secret}}))
+        frames: list[Any] = []
+        try:
+            while True:
+                frames.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+        except websockets.ConnectionClosed:
+            return frames, True
+        except TimeoutError:
+            return frames, False
+
+
+def test_a_wrong_key_is_refused_with_one_unauthorized_frame_and_the_socket_closes(
+    accounts: tuple[dict[str, str], ...],
+) -> None:
+    a, _ = accounts
+    url = stream_url(a["APCA_API_BASE_URL"])
+    frames, closed = asyncio.run(_auth_reply(url, a["APCA_API_KEY_ID"], "not-the-secret"))
+    assert frames == [{"stream": "authorization", "data": {"status": "unauthorized", "action": "authenticate"}}]
+    assert closed
+    frames, _ = asyncio.run(_auth_reply(url, "PKNOSUCHKEY000000000", "x"))
+    assert frames[0]["data"]["status"] == "unauthorized"
