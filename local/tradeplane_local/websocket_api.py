@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT, WEBSOCKET_MESSAGE
+from tradeplane_tools.edge_limits import WEBSOCKET_INTEGRATION_TIMEOUT, WEBSOCKET_MESSAGE
 
 from tradeplane_local import events
 from tradeplane_local.gateway import (
@@ -63,7 +63,7 @@ class WebSocketApi:
         host_of: Callable[[str], FunctionHost],
         stage: str = "local",
         on_error: Callable[[str, InvokeResult], None] = lambda fn, r: None,
-        timeout_s: float = INTEGRATION_TIMEOUT.value,
+        timeout_s: float = WEBSOCKET_INTEGRATION_TIMEOUT.value,
     ) -> None:
         self.routes = dict(routes)
         self.invoker = Invoker(host_of, set(self.routes.values()))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
+from tradeplane_tools.edge_limits import WEBSOCKET_INTEGRATION_TIMEOUT
 from tradeplane_tools.manifest import Bindings, FunctionSpec, KafkaTrigger, environment_for
 
 from .conftest import Synth
@@ -42,6 +43,7 @@ def expected_env(s: Synth, fn: FunctionSpec) -> dict[str, str]:
         secret_ids=dict.fromkeys(m.secrets, "token"),
         bucket_names=dict.fromkeys(m.buckets, "token"),
         service_urls=dict.fromkeys(callees, "token"),
+        websocket_endpoint="token" if m.websocket_routes() else None,
     )
     return environment_for(m, fn, bindings)
 
@@ -113,9 +115,16 @@ def test_log_groups_have_retention(variant: Synth) -> None:
 # --------------------------------------------------------------------------- triggers: exact counts
 
 
+def http_routes(s: Synth) -> dict[str, dict[str, Any]]:
+    """The HTTP API's routes (the WebSocket API's route keys start with `$` or are bare actions)."""
+    ws = {t.route for t, _ in s.deployment.manifest.websocket_routes()}
+    routes = s.resources("service", "AWS::ApiGatewayV2::Route")
+    return {k: v for k, v in routes.items() if v["Properties"]["RouteKey"] not in ws}
+
+
 def test_routes_and_authorizer(variant: Synth) -> None:
     m = variant.deployment.manifest
-    routes = variant.resources("service", "AWS::ApiGatewayV2::Route")
+    routes = http_routes(variant)
     got = {r["Properties"]["RouteKey"]: r["Properties"] for r in routes.values()}
     assert len(routes) == len(m.routes())
     assert set(got) == {f"{t.method} {t.path}" for t, _ in m.routes()}
@@ -142,7 +151,8 @@ def test_routes_and_authorizer(variant: Synth) -> None:
 
 def test_stage_throttling_and_access_logs(variant: Synth) -> None:
     d = variant.deployment
-    (stage,) = variant.resources("service", "AWS::ApiGatewayV2::Stage").values()
+    stages = variant.resources("service", "AWS::ApiGatewayV2::Stage").values()
+    (stage,) = [st for st in stages if st["Properties"]["StageName"] == "$default"]
     props = stage["Properties"]
     assert props["AccessLogSettings"]["DestinationArn"]
     assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] == d.config.api.throttle_rate
@@ -266,6 +276,7 @@ def test_roles_grant_only_what_uses_needs(variant: Synth) -> None:
             # WriteData only for produced topics and the consumer's dead-letter topics
             assert ("kafka-cluster:WriteData" in acts) == bool(fn.uses.produces or consumers), fn.name
         assert "rds-db:connect" not in acts  # the proxy uses the secret, not IAM tokens
+        assert ("execute-api:ManageConnections" in acts) == fn.uses.websocket, fn.name
 
 
 def test_secret_grants_name_exact_secrets(aws_fixture: Synth) -> None:
@@ -402,3 +413,44 @@ def test_alarms_cover_errors_throttles_lag_and_dead_letters(aws_fixture: Synth) 
     assert metrics["SumOffsetLag"] == len(m.kafka_consumers())
     assert metrics["OnFailureDestinationDeliveredEventCount"] == len(m.kafka_consumers())
     aws_fixture.templates["service/Monitoring"].resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+# --------------------------------------------------------------------------- the WebSocket API (streaming)
+
+
+def test_websocket_api_routes_stage_and_management_grant(aws_real: Synth) -> None:
+    m = aws_real.deployment.manifest
+    apis = aws_real.resources("service", "AWS::ApiGatewayV2::Api")
+    (ws_id,) = [k for k, v in apis.items() if v["Properties"].get("ProtocolType") == "WEBSOCKET"]
+    assert apis[ws_id]["Properties"]["RouteSelectionExpression"] == "$request.body.action"
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in aws_real.resources("service", "AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["ApiId"] == {"Ref": ws_id}
+    }
+    assert set(routes) == {trig.route for trig, _ in m.websocket_routes()} == {"$connect", "$disconnect", "$default"}
+    integrations = aws_real.resources("service", "AWS::ApiGatewayV2::Integration")
+    fns = functions_by_name(aws_real)
+    resources = aws_real.raw["service"]["Resources"]
+    fn_ids = {name: next(k for k, v in resources.items() if v is res) for name, res in fns.items()}
+    for trig, fn in m.websocket_routes():
+        target = routes[trig.route]["Target"]["Fn::Join"][1][1]["Ref"]
+        uri = json.dumps(integrations[target]["Properties"]["IntegrationUri"])
+        assert fn_ids[fn.name] in uri, (trig.route, fn.name)
+        assert integrations[target]["Properties"]["TimeoutInMillis"] == WEBSOCKET_INTEGRATION_TIMEOUT.value * 1000
+    (stage,) = [
+        st["Properties"]
+        for st in aws_real.resources("service", "AWS::ApiGatewayV2::Stage").values()
+        if st["Properties"]["ApiId"] == {"Ref": ws_id}
+    ]
+    api_cfg = aws_real.deployment.config.api
+    assert stage["AutoDeploy"] is True and stage["AccessLogSettings"]["DestinationArn"]
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == api_cfg.websocket_throttle_rate
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == api_cfg.websocket_throttle_burst
+    for fn in m.functions.values():
+        grants = [s for s in statements_of(aws_real, fn) if "execute-api:ManageConnections" in as_list(s["Action"])]
+        assert bool(grants) == fn.uses.websocket, fn.name
+        env = fns[fn.name]["Properties"]["Environment"]["Variables"]
+        assert ("TP_WS_ENDPOINT" in env) == fn.uses.websocket, fn.name
+        for grant in grants:  # this API's connections only
+            assert ws_id in json.dumps(grant["Resource"]) and "@connections" in json.dumps(grant["Resource"])

@@ -63,6 +63,14 @@ AUTHORIZER_TIMEOUT = EdgeLimit(
     "HTTP API quotas: timeout for Lambda authorizer response 10000 ms",
 )
 
+WEBSOCKET_INTEGRATION_TIMEOUT = EdgeLimit(
+    "websocket_integration_timeout",
+    29,
+    "seconds",
+    504,
+    "Endpoint request timed out",
+    "WebSocket API quotas: integration timeout 29 s",
+)
 WEBSOCKET_MESSAGE = EdgeLimit(
     "websocket_message",
     128 * 1024,
@@ -78,5 +86,6 @@ LIMITS: tuple[EdgeLimit, ...] = (
     REQUEST_HEADERS,
     INTEGRATION_TIMEOUT,
     AUTHORIZER_TIMEOUT,
+    WEBSOCKET_INTEGRATION_TIMEOUT,
     WEBSOCKET_MESSAGE,
 )

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tradeplane.settings import env_key
 
-from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT
+from tradeplane_tools.edge_limits import INTEGRATION_TIMEOUT, WEBSOCKET_INTEGRATION_TIMEOUT
 
 # tools/tradeplane_tools/manifest.py -> the repository root (only meaningful in a checkout).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +36,7 @@ RESERVED_ENV = re.compile(r"^(AWS_.*|LAMBDA_.*|_HANDLER|_X_AMZN_TRACE_ID|TZ)$")
 MAX_LAYERS = 5  # AWS Lambda limit per function
 MAX_LOG_SUBSCRIBERS = 2  # CloudWatch Logs: subscription filters per log group
 HTTP_MAX_TIMEOUT = INTEGRATION_TIMEOUT.value  # API Gateway HTTP API integration timeout (seconds)
+WS_MAX_TIMEOUT = WEBSOCKET_INTEGRATION_TIMEOUT.value  # and the WebSocket API's
 RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_RE = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
 
@@ -383,12 +384,11 @@ class Manifest(_Strict):
             seen[trig.route] = fn.name
         if seen and "$default" not in seen and not any(not r.startswith("$") for r in seen):
             problems.append("functions: the WebSocket API has routes but none for messages ($default or an action)")
-        # WebSocket APIs have the same integration timeout as HTTP APIs.
         problems += [
             f"functions.{name}.timeout: {self.timeout_of(self.functions[name])} s exceeds the WebSocket API's "
-            f"{HTTP_MAX_TIMEOUT} s integration limit"
+            f"{WS_MAX_TIMEOUT} s integration limit"
             for name in sorted(set(seen.values()))
-            if self.timeout_of(self.functions[name]) > HTTP_MAX_TIMEOUT
+            if self.timeout_of(self.functions[name]) > WS_MAX_TIMEOUT
         ]
         return problems
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tradeplane import db
-from tradeplane.contracts.alpaca_orders import ORDER_TIMES, ORDER_VIEW_COLUMNS, order_view
+from tradeplane.contracts.alpaca_orders import ORDER_TIMES, ORDER_VIEW_COLUMNS, order_view, plain
 from tradeplane.contracts.trade_updates import TradeUpdate
 from tradeplane.envelope import Envelope
 
@@ -31,7 +31,14 @@ _AS_OF_EVENT = (
     "replaces",
     "replaced_by",
 )
-_FIRST_TIMES = ("created_at", "submitted_at")
+# The time each final status stamps; an update shows only the one its own status has reached.
+_ENDED_AT = {
+    "filled": "filled_at",
+    "canceled": "canceled_at",
+    "expired": "expired_at",
+    "rejected": "failed_at",
+    "replaced": "replaced_at",
+}
 
 
 def order_rows(order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -49,9 +56,9 @@ def _order_at(update: TradeUpdate, row: dict[str, Any] | None) -> dict[str, Any]
     event_order = update.order.model_dump()
     base: dict[str, Any] = dict(row) if row else _row_from_event(event_order, update.timestamp)
     base.update({k: event_order[k] for k in _AS_OF_EVENT})
-    for t in ORDER_TIMES:
-        if t not in _FIRST_TIMES and base.get(t) is not None and base[t] > update.timestamp:
-            base[t] = None
+    for status, stamp in _ENDED_AT.items():
+        if base["status"] != status:
+            base[stamp] = None  # a time the order reached after this event (or never)
     base["updated_at"] = update.timestamp
     return order_view(base)
 
@@ -80,10 +87,12 @@ def message(event_id: str, update: TradeUpdate, row: dict[str, Any] | None) -> d
         "timestamp": update.timestamp,
         "event_id": event_id,
     }
-    for name in ("execution_id", "price", "qty", "position_qty"):
+    if update.execution_id is not None:
+        data["execution_id"] = update.execution_id
+    for name in ("price", "qty", "position_qty"):  # decimal strings as Alpaca writes them ("190.5", "3")
         value = getattr(update, name)
         if value is not None:
-            data[name] = value
+            data[name] = plain(value)
     return data
 
 

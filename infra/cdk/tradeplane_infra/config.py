@@ -83,6 +83,9 @@ class ApiConfig(_Cfg):
     # Global IP allowlist (CIDRs) enforced by WAF on CloudFront; empty = open.
     allowlist_cidrs: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    # The WebSocket API (streaming): its own stage throttle (messages and connects per second).
+    websocket_throttle_rate: float = 50
+    websocket_throttle_burst: int = 100
 
 
 class AlarmConfig(_Cfg):

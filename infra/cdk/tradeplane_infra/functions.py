@@ -19,7 +19,9 @@ from .iam import object_wildcard_findings, statements_for
 from .nag import RUNTIME_PINNED, WILDCARD_ENI, WILDCARD_XRAY, acknowledge
 
 
-def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str]) -> Bindings:
+def bindings_for(
+    d: Deployment, b: Backends, service_urls: dict[str, str], websocket_endpoint: str | None = None
+) -> Bindings:
     """Where resources are, as CDK tokens; `environment_for` turns them into TP_* variables."""
     return Bindings(
         stage=d.config.stage,
@@ -33,6 +35,7 @@ def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str]) -> Bi
         secret_ids={name: secret.secret_arn for name, secret in b.secrets.items()},
         bucket_names={name: bucket.bucket_name for name, bucket in b.buckets.items()},
         service_urls=service_urls,
+        websocket_endpoint=websocket_endpoint,
     )
 
 
@@ -45,6 +48,7 @@ class Functions(Construct):
         deployment: Deployment,
         backends: Backends,
         service_urls: dict[str, str],
+        websocket_endpoint: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         d, m = deployment, deployment.manifest
@@ -52,7 +56,7 @@ class Functions(Construct):
         self.architecture = (
             lambda_.Architecture.ARM_64 if m.project.architecture == "arm64" else lambda_.Architecture.X86_64
         )
-        bindings = bindings_for(d, backends, service_urls)
+        bindings = bindings_for(d, backends, service_urls, websocket_endpoint)
 
         used = {layer for fn in m.functions.values() for layer in m.layers_of(fn)}
         self.layers: dict[str, lambda_.LayerVersion] = {

@@ -22,6 +22,7 @@ from .nag import acknowledge
 from .observability import Observability
 from .state import StateStack
 from .triggers import Triggers
+from .websocket import WebSocketEdge
 
 
 class ServiceStack(Stack):
@@ -54,8 +55,25 @@ class ServiceStack(Stack):
                 f"{', '.join(stranded)} call the API from inside the VPC but network.nat_gateways is 0: "
                 "set tp:network.nat_gateways=1 (or move the call out of the VPC)",
             )
-        self.functions = Functions(self, "Functions", deployment=d, backends=backends, service_urls=service_urls)
+        self.websocket = WebSocketEdge(self, "Stream", deployment=d) if m.websocket_routes() else None
+        posting = [fn.name for fn in m.functions.values() if fn.uses.websocket and d.in_vpc(fn)]
+        if posting and not d.config.network.nat_gateways:
+            Annotations.of(self).add_warning_v2(
+                "tradeplane:websocket-without-nat",
+                f"{', '.join(posting)} post to WebSocket connections from inside the VPC but network.nat_gateways "
+                "is 0: set tp:network.nat_gateways=1 or add an execute-api interface endpoint",
+            )
+        self.functions = Functions(
+            self,
+            "Functions",
+            deployment=d,
+            backends=backends,
+            service_urls=service_urls,
+            websocket_endpoint=self.websocket.endpoint if self.websocket else None,
+        )
         self.routes = Routes(self, "Routes", deployment=d, http=self.http, functions=self.functions.functions)
+        if self.websocket is not None:
+            self.websocket.add_routes(d, self.functions.functions)
         self.triggers = Triggers(self, "Triggers", deployment=d, backends=backends, functions=self.functions)
         if d.config.api.cloudfront:
             GlobalEdge(self, "Global", deployment=d, http=self.http)
