@@ -141,3 +141,78 @@ def test_a_wrong_key_is_refused_with_one_unauthorized_frame_and_the_socket_close
     assert closed
     frames, _ = asyncio.run(_auth_reply(url, "PKNOSUCHKEY000000000", "x"))
     assert frames[0]["data"]["status"] == "unauthorized"
+
+
+class RawClient:
+    """A client speaking Alpaca's protocol plus Tradeplane's replay extension (`since` on `listen`)."""
+
+    def __init__(self, url: str, paper: dict[str, str]) -> None:
+        self.url, self.paper = url, paper
+        self.ws: Any = None
+
+    async def open(self, since: dict[str, str] | None = None) -> list[Any]:
+        self.ws = await websockets.connect(self.url)
+        auth = {"key_id": self.paper["APCA_API_KEY_ID"], "secret_key": self.paper["APCA_API_SECRET_KEY"]}
+        await self.ws.send(json.dumps({"action": "authenticate", "data": auth}))
+        replies = [json.loads(await self.ws.recv())]
+        listen: dict[str, Any] = {"streams": ["trade_updates"], **({"since": since} if since else {})}
+        await self.ws.send(json.dumps({"action": "listen", "data": listen}))
+        replies.append(json.loads(await self.ws.recv()))
+        return replies
+
+    async def updates(self, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout_s):
+            while len(got) < count:
+                frame = json.loads(await self.ws.recv())
+                if frame.get("stream") == "trade_updates":
+                    got.append(frame["data"])
+        return got
+
+    async def quiet(self, seconds: float) -> list[Any]:
+        """Whatever else arrives within `seconds` (nothing, when each event came once)."""
+        extra: list[Any] = []
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    extra.append(json.loads(await self.ws.recv()))
+        except TimeoutError:
+            return extra
+
+
+def _market(client: TradingClient, qty: int) -> Any:
+    return client.submit_order(
+        MarketOrderRequest(symbol=SYMBOL, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+
+
+def test_a_client_that_drops_and_reconnects_with_replay_misses_nothing_and_gets_nothing_twice(
+    accounts: tuple[dict[str, str], ...], platform: tuple[Path, dict[str, Any]]
+) -> None:
+    paper = paper_account(platform[0], Decimal("50000"))
+    client, url = _client(paper), stream_url(paper["APCA_API_BASE_URL"])
+
+    async def scenario() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+        raw = RawClient(url, paper)
+        await raw.open()
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(_market, client, 1)
+        before = await raw.updates(2)
+        await raw.ws.close()  # the socket drops; two orders fill meanwhile
+        for qty in (2, 3):
+            await asyncio.to_thread(_market, client, qty)
+        await asyncio.sleep(2)
+        back = RawClient(url, paper)
+        replies = await back.open(since={"event_id": before[-1]["event_id"]})
+        replayed = await back.updates(4)
+        await asyncio.to_thread(_market, client, 4)  # and live again, after the replay
+        live = await back.updates(2)
+        assert await back.quiet(1.5) == []
+        await back.ws.close()
+        return replies, before, replayed, live
+
+    replies, before, replayed, live = asyncio.run(scenario())
+    assert replies[0]["data"]["status"] == "authorized" and replies[1]["data"]["replay"]["since"]
+    seen = before + replayed + live
+    assert [(u["event"], u["order"]["qty"]) for u in seen] == [(e, q) for q in "1234" for e in ("new", "fill")]
+    assert len({u["event_id"] for u in seen}) == len(seen)

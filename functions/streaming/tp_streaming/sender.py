@@ -36,17 +36,26 @@ class Delivery:
 
 class Sender:
     def __init__(self, endpoint: str, connect_timeout_s: float, read_timeout_s: float, workers: int = WORKERS) -> None:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(
-            connect_timeout=connect_timeout_s,
-            read_timeout=read_timeout_s,
-            retries={"total_max_attempts": 1},
-            max_pool_connections=workers,
-        )
-        self.client: Any = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+        self.endpoint, self.workers = endpoint, workers
+        self.timeouts = (connect_timeout_s, read_timeout_s)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="post")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The management API client, made on first use (boto3 clients are thread-safe once made)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=self.timeouts[0],
+                read_timeout=self.timeouts[1],
+                retries={"total_max_attempts": 1},
+                max_pool_connections=self.workers,
+            )
+            self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint, config=config)
+        return self._client
 
     def post(self, connection_id: str, frame: bytes) -> Outcome:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -70,6 +79,7 @@ class Sender:
         return len(frames), "sent"
 
     def post_all(self, frames_by_connection: Mapping[str, Sequence[bytes]]) -> Delivery:
+        assert self.client is not None  # made here, once, not by several pool threads at the same time
         futures = {cid: self.pool.submit(self._post_in_order, cid, fs) for cid, fs in frames_by_connection.items()}
         delivery = Delivery()
         for cid, future in futures.items():
