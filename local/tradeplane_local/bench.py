@@ -16,6 +16,8 @@
   partitions x the 1-partition rate; bar_aggregator ticks/s on 1 and 6 partitions; replica lag under writes.
 - order execution: executor executions/s against pgbench, submit -> filled latency (`bench_execution`).
 - log lines/s stored by log_aggregator against a bare COPY, and logging's cost in a hot handler (`bench_logs`).
+- streaming: fill -> client-received over the WebSocket API, alone and fanned out to 200 clients, against
+  Kafka produce -> invoke (`bench_stream`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -396,4 +398,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_etl import bench_etl
 
     bench_etl(quick, _row, _header)
+    from tradeplane_local.bench_stream import bench_stream
+
+    bench_stream(quick, _row, _header)
     return 0

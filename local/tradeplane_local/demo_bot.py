@@ -1,11 +1,15 @@
 """A short bot written for alpaca-py, as users already have them: it only reads the APCA_* variables.
 
+It listens to its trade updates with alpaca-py's TradingStream (the WebSocket at `/stream` on the
+REST host) and prints each fill as it happens, while it trades through TradingClient.
+
 eval "$(tradeplane local paper-account)" && python -m tradeplane_local.demo_bot
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any
 
@@ -20,6 +24,29 @@ def wait_for(client: Any, order_id: Any, statuses: set[str], timeout: float = 10
     return order
 
 
+def listen_for_fills() -> Any:
+    """A TradingStream on its own thread, printing fills the moment they arrive; returns it (to stop it)."""
+    from alpaca.trading.stream import TradingStream
+
+    base = os.environ["APCA_API_BASE_URL"]
+    url = base.replace("https://", "wss://").replace("http://", "ws://") + "/stream"
+    stream = TradingStream(os.environ["APCA_API_KEY_ID"], os.environ["APCA_API_SECRET_KEY"], url_override=url)
+
+    async def on_update(update: Any) -> None:
+        order = update.order
+        if update.event in ("fill", "partial_fill"):
+            print(f"  [trade_updates] {update.event}: {order.side.value} {update.qty} {order.symbol} @ {update.price}, "
+                  f"position {update.position_qty}")  # fmt: skip
+        else:
+            print(f"  [trade_updates] {update.event}: {order.symbol} {order.status.value}")
+
+    stream.subscribe_trade_updates(on_update)
+    threading.Thread(target=stream.run, daemon=True).start()
+    time.sleep(1.0)  # connected, authenticated and listening before the first order
+    print(f"listening to trade_updates at {url}")
+    return stream
+
+
 def main() -> int:
     from alpaca.trading.client import TradingClient
     from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
@@ -29,6 +56,7 @@ def main() -> int:
     client: Any = TradingClient(
         os.environ["APCA_API_KEY_ID"], os.environ["APCA_API_SECRET_KEY"], url_override=os.environ["APCA_API_BASE_URL"]
     )
+    stream = listen_for_fills()
     account = client.get_account()
     print(f"account {account.account_number}: cash {account.cash}, buying power {account.buying_power}")
     order = client.submit_order(
@@ -54,6 +82,8 @@ def main() -> int:
     )
     position = client.get_open_position("AAPL")
     print(f"position {position.qty} {position.symbol} @ {position.avg_entry_price}; cash {client.get_account().cash}")
+    time.sleep(0.5)  # the fill's trade update has been printed by now
+    stream.stop()
     return 0 if filled.status.value == "filled" else 1
 
 

@@ -216,3 +216,27 @@ def test_a_client_that_drops_and_reconnects_with_replay_misses_nothing_and_gets_
     seen = before + replayed + live
     assert [(u["event"], u["order"]["qty"]) for u in seen] == [(e, q) for q in "1234" for e in ("new", "fill")]
     assert len({u["event_id"] for u in seen}) == len(seen)
+
+
+ATA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-alpaca-trade-api" / "bin" / "python"
+ATA_STREAM = Path(__file__).resolve().parent / "alpaca_trade_api_env" / "stream_drive.py"
+
+
+def test_alpaca_trade_api_stream_gets_new_fill_and_canceled_in_order_once(
+    accounts: tuple[dict[str, str], ...], platform: tuple[Path, dict[str, Any]]
+) -> None:
+    import os
+    import subprocess
+
+    assert ATA_PYTHON.is_file(), "run `make alpaca-trade-api-env` (make test builds it)"
+    paper = paper_account(platform[0], Decimal("50000"))
+    env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **paper}
+    done = subprocess.run(
+        [str(ATA_PYTHON), str(ATA_STREAM)], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    events = {oid: [e for o, e, _ in out["received"] if o == oid] for oid in (out["filled"], out["resting"])}
+    assert events[out["filled"]] == ["new", "fill"]
+    assert events[out["resting"]] == ["new", "canceled"]
+    assert len(out["received"]) == len({tuple(r) for r in out["received"]})

@@ -53,6 +53,7 @@ class Sender:
                 read_timeout=self.timeouts[1],
                 retries={"total_max_attempts": 1},
                 max_pool_connections=self.workers,
+                parameter_validation=False,  # the frames are ours; validation is CPU spent per post
             )
             self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint, config=config)
         return self._client

@@ -10,9 +10,12 @@ parent (references become parameters, not exports).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Annotations, NestedStack, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from tradeplane_tools.manifest import FunctionSpec
 
 from .backends import Backends
 from .deployment import Deployment
@@ -48,21 +51,13 @@ class ServiceStack(Stack):
         self.http = HttpApi(self, "Http", deployment=d)
         callees: set[str] = {m.functions[c].component for fn in m.functions.values() for c in fn.uses.calls}
         service_urls = dict.fromkeys(callees, self.http.url)
-        stranded = [fn.name for fn in m.functions.values() if fn.uses.calls and d.in_vpc(fn)]
-        if stranded and not d.config.network.nat_gateways:
-            Annotations.of(self).add_warning_v2(
-                "tradeplane:calls-without-nat",
-                f"{', '.join(stranded)} call the API from inside the VPC but network.nat_gateways is 0: "
-                "set tp:network.nat_gateways=1 (or move the call out of the VPC)",
-            )
+        self._warn_without_nat(
+            d, "calls", "call the API", lambda fn: bool(fn.uses.calls), "move the call out of the VPC"
+        )
         self.websocket = WebSocketEdge(self, "Stream", deployment=d) if m.websocket_routes() else None
-        posting = [fn.name for fn in m.functions.values() if fn.uses.websocket and d.in_vpc(fn)]
-        if posting and not d.config.network.nat_gateways:
-            Annotations.of(self).add_warning_v2(
-                "tradeplane:websocket-without-nat",
-                f"{', '.join(posting)} post to WebSocket connections from inside the VPC but network.nat_gateways "
-                "is 0: set tp:network.nat_gateways=1 or add an execute-api interface endpoint",
-            )
+        self._warn_without_nat(
+            d, "websocket", "post to WebSocket connections", lambda fn: fn.uses.websocket, "add an execute-api endpoint"
+        )
         self.functions = Functions(
             self,
             "Functions",
@@ -93,3 +88,15 @@ class ServiceStack(Stack):
                 "cannot publish to a topic encrypted with the AWS-managed SNS key"
             },
         )
+
+    def _warn_without_nat(
+        self, d: Deployment, kind: str, doing: str, needs: Callable[[FunctionSpec], bool], otherwise: str
+    ) -> None:
+        """Functions in the VPC that reach a public AWS endpoint need a NAT gateway (or an interface endpoint)."""
+        stranded = [fn.name for fn in d.manifest.functions.values() if needs(fn) and d.in_vpc(fn)]
+        if stranded and not d.config.network.nat_gateways:
+            Annotations.of(self).add_warning_v2(
+                f"tradeplane:{kind}-without-nat",
+                f"{', '.join(stranded)} {doing} from inside the VPC but network.nat_gateways is 0: "
+                f"set tp:network.nat_gateways=1 (or {otherwise})",
+            )

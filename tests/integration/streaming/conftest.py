@@ -16,15 +16,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from support.core_api import Api, Trader, new_trader
 from tradeplane_tools.manifest import Bindings
 
-_spec = importlib.util.spec_from_file_location("core_conftest", Path(__file__).parents[1] / "core" / "conftest.py")
+_path = Path(__file__).parents[1] / "execution" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("execution_conftest", _path)
 assert _spec is not None and _spec.loader is not None
-_core = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_core)
-core_env = _core.core_env
-api = _core.api
+_execution = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_execution)
+core_env, api, trader, set_price = _execution.core_env, _execution.api, _execution.trader, _execution.set_price
 
 
 class Endpoint:
@@ -91,22 +90,3 @@ def bindings(core_env: dict[str, Any], endpoint: Endpoint) -> Bindings:
         secret_ids={"jwt-signing-keys": os.environ["TP_SECRET_JWT_SIGNING_KEYS"]},
         websocket_endpoint=endpoint.url,
     )
-
-
-@pytest.fixture
-def trader(api: Api) -> Trader:
-    return new_trader(api, cash="100000")
-
-
-@pytest.fixture
-def set_price(core_env: dict[str, Any]) -> Any:
-    import redis
-    from tradeplane.contracts.market import latest_price_key
-
-    client = redis.Redis.from_url(core_env["redis_url"])
-
-    def put(symbol: str, price: str) -> None:
-        client.hset(latest_price_key(symbol), mapping={"p": price, "t": str(int(time.time() * 1e6))})
-
-    yield put
-    client.close()
