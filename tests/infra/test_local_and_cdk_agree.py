@@ -184,3 +184,33 @@ def test_a_manifest_synth_would_refuse_is_refused_locally(tmp_path: Path) -> Non
     bad.write_text(text + extra)
     with pytest.raises(ManifestError, match="subscription filters per log group"):
         load_manifest(bad, check_files=False)
+
+
+def test_websocket_routes_agree(aws_real: Synth, tmp_path: Path) -> None:
+    """The real manifest (the fixture has no WebSocket functions): the local gateway's `/stream` routes are the
+    WebSocket API's routes, each to the same function, and both give the posting functions the endpoint."""
+    import json
+
+    from .conftest import REAL_MANIFEST
+
+    manifest = load_manifest(REAL_MANIFEST)
+    config = RuntimeConfig(
+        manifest=str(REAL_MANIFEST),
+        state_dir=str(tmp_path),
+        bindings=asdict(Bindings(stage="local", kafka_bootstrap="127.0.0.1:9")),
+    )
+    local = Runtime(config, manifest)
+    assert local.websocket is not None
+    names = _function_names(aws_real)
+    integrations = aws_real.resources("service", "AWS::ApiGatewayV2::Integration")
+    cdk = {}
+    for route in aws_real.resources("service", "AWS::ApiGatewayV2::Route").values():
+        key = route["Properties"]["RouteKey"]
+        if key.startswith("$"):
+            target = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+            uri = json.dumps(integrations[target]["Properties"]["IntegrationUri"])
+            (cdk[key],) = [name for lid, name in names.items() if f'"{lid}"' in uri]
+    assert local.websocket.routes == cdk
+    posting = {fn.name for fn in manifest.functions.values() if fn.uses.websocket}
+    assert {n for n, h in local.hosts.items() if "TP_WS_ENDPOINT" in h.cfg.environment} == posting
+    assert local.hosts["ws_message"].cfg.environment["TP_WS_ENDPOINT"] == f"http://127.0.0.1:{config.gateway_port}"
