@@ -47,7 +47,7 @@ def main() -> None:
     rest.cancel_order(resting.id)
     wait_for(lambda: (resting.id, "canceled", "canceled") in received)
     time.sleep(1.0)  # a duplicate would have arrived by now
-    print(json.dumps({"filled": filled.id, "resting": resting.id, "probe": probe.id, "received": received}))
+    print(json.dumps({"filled": filled.id, "resting": resting.id, "probe": probe.id, "received": received}), flush=True)
     os._exit(0)  # the stream's thread has no clean stop in this SDK version
 
 
