@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -133,15 +134,7 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, key: dict
 
 def submit_to_filled(gateway: str, key: dict[str, str], bootstrap: str, orders: int) -> tuple[list[float], list[float]]:
     """(submit -> fill event latencies, GET /v2/account latencies) in ms, one order at a time."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    # A short fetch wait, as the local Kafka source uses: Tansu holds a fetch for its whole wait.
-    config = {"bootstrap.servers": bootstrap, "group.id": "bench-fills", "enable.auto.commit": False}
-    consumer = Consumer({**config, "fetch.wait.max.ms": 10})
-    meta = consumer.list_topics("orders.events", timeout=10)
-    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
-    while consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
-        pass
+    consumer = events_consumer(bootstrap, "bench-fills")
     conn = http.client.HTTPConnection(urlsplit(gateway).netloc, timeout=30)
     body = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market", "time_in_force": "day"}
     fills, floor = [], []
@@ -152,7 +145,7 @@ def submit_to_filled(gateway: str, key: dict[str, str], bootstrap: str, orders: 
             floor.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             order_id = _request(conn, "POST", "/v2/orders", key, body)["id"]
-            if _wait_fill(consumer, order_id, timeout=10):
+            if wait_fill(consumer, order_id, timeout=10) is not None:
                 fills.append((time.perf_counter() - t0) * 1000)
     finally:
         conn.close()
@@ -160,7 +153,22 @@ def submit_to_filled(gateway: str, key: dict[str, str], bootstrap: str, orders: 
     return fills, floor
 
 
-def _wait_fill(consumer: Any, order_id: str, timeout: float) -> bool:
+def events_consumer(bootstrap: str, group: str) -> Any:
+    """A consumer of `orders.events` positioned after everything already on it."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A short fetch wait, as the local Kafka source uses: Tansu holds a fetch for its whole wait.
+    config = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+    consumer = Consumer({**config, "fetch.wait.max.ms": 10})
+    meta = consumer.list_topics("orders.events", timeout=10)
+    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
+    while consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
+        pass
+    return consumer
+
+
+def wait_fill(consumer: Any, order_id: str, timeout: float) -> Any:
+    """The order's `fill` record on `orders.events` (its Kafka message), or None when it did not come in time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         msg = consumer.poll(0.05)
@@ -168,8 +176,8 @@ def _wait_fill(consumer: Any, order_id: str, timeout: float) -> bool:
             continue
         data = json.loads(msg.value())["data"]
         if data["order"]["id"] == order_id and data["event"] == "fill":
-            return True
-    return False
+            return msg
+    return None
 
 
 def _account(gateway: str, key: dict[str, str]) -> str:
@@ -188,35 +196,41 @@ def _set_price(redis_url: str, symbol: str, price: str) -> None:
     client.close()
 
 
+@contextmanager
+def priced_platform(tmp: str) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    """The whole local platform (no replica) with AAPL at 190: (state dir, gateway URL, its bindings)."""
+    state = Path(tmp) / "state"
+    report = stack.up(stack.UpOptions(state_dir=state, gateway_port=0, replica=False))
+    try:
+        bindings = (stack.read_state(state.resolve()) or {})["bindings"]
+        _set_price(bindings["redis_url"], "AAPL", "190.00")
+        yield state, report.gateway, bindings
+    finally:
+        stack.down(state)
+
+
 def bench_execution(quick: bool, row: Row, header: Callable[[str], None]) -> None:
     from tradeplane_local.bench import pct
 
     per_worker = 150 if quick else 1000
     fills_n = 30 if quick else 200
     header(f"Order execution: executor ({WORKERS} processes x {per_worker} orders), submit -> filled")
-    with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp) / "state"
-        report = stack.up(stack.UpOptions(state_dir=state, gateway_port=0, replica=False))
-        try:
-            st = stack.read_state(state.resolve()) or {}
-            _set_price(st["bindings"]["redis_url"], "AAPL", "190.00")
-            made = [paper_account(state, Decimal("1000000000")) for _ in range(WORKERS)]
-            keys = [{"APCA-API-KEY-ID": m["APCA_API_KEY_ID"], "APCA-API-SECRET-KEY": m["APCA_API_SECRET_KEY"],
-                     "Content-Type": "application/json"} for m in made]  # fmt: skip
-            accounts = [_account(report.gateway, k) for k in keys]
-            bootstrap = st["bindings"]["kafka_bootstrap"]
-            submit_to_filled(report.gateway, keys[0], bootstrap, 3)  # cold starts outside the measurement
-            fills, floor = submit_to_filled(report.gateway, keys[0], bootstrap, fills_n)
-            tps = pgbench(local_dsn(state) or "", seconds=5 if quick else 15).tps
-            rate = executor_rate(state, accounts[1:] + accounts[:1], per_worker)
-            row("executions/s, executor", f"{rate:.0f}/s", f"{tps:.0f} tps", f"{rate / tps:.2f}x",
-                "baseline: pgbench TPC-B-like, 8 clients; goal >= 1.0x")  # fmt: skip
-            missing = fills_n - len(fills)
-            for q in (0.5, 0.99):
-                goal = "; goal p50 < 50 ms" if q == 0.5 else ""
-                note = f"baseline: GET /v2/account round trip; {missing} unfilled{goal}"
-                fill_ms, floor_ms = pct(fills, q), pct(floor, q)
-                row(f"submit -> filled p{int(q * 100)}", f"{fill_ms:.1f} ms", f"{floor_ms:.1f} ms",
-                    f"{fill_ms / floor_ms:.2f}x", note)  # fmt: skip
-        finally:
-            stack.down(state)
+    with tempfile.TemporaryDirectory() as tmp, priced_platform(tmp) as (state, gateway, bindings):
+        made = [paper_account(state, Decimal("1000000000")) for _ in range(WORKERS)]
+        keys = [{"APCA-API-KEY-ID": m["APCA_API_KEY_ID"], "APCA-API-SECRET-KEY": m["APCA_API_SECRET_KEY"],
+                 "Content-Type": "application/json"} for m in made]  # fmt: skip
+        accounts = [_account(gateway, k) for k in keys]
+        bootstrap = bindings["kafka_bootstrap"]
+        submit_to_filled(gateway, keys[0], bootstrap, 3)  # cold starts outside the measurement
+        fills, floor = submit_to_filled(gateway, keys[0], bootstrap, fills_n)
+        tps = pgbench(local_dsn(state) or "", seconds=5 if quick else 15).tps
+        rate = executor_rate(state, accounts[1:] + accounts[:1], per_worker)
+        row("executions/s, executor", f"{rate:.0f}/s", f"{tps:.0f} tps", f"{rate / tps:.2f}x",
+            "baseline: pgbench TPC-B-like, 8 clients; goal >= 1.0x")  # fmt: skip
+        missing = fills_n - len(fills)
+        for q in (0.5, 0.99):
+            goal = "; goal p50 < 50 ms" if q == 0.5 else ""
+            note = f"baseline: GET /v2/account round trip; {missing} unfilled{goal}"
+            fill_ms, floor_ms = pct(fills, q), pct(floor, q)
+            row(f"submit -> filled p{int(q * 100)}", f"{fill_ms:.1f} ms", f"{floor_ms:.1f} ms",
+                f"{fill_ms / floor_ms:.2f}x", note)  # fmt: skip

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tradeplane_local import stack
 from tradeplane_local.admin import paper_account
-from tradeplane_local.bench_execution import _set_price
+from tradeplane_local.bench_execution import events_consumer, priced_platform, wait_fill
 
 FANOUT = 200
 Row = Callable[..., None]
@@ -62,17 +61,10 @@ async def _fill_received(ws: Any, order_id: str, timeout_s: float = 15) -> tuple
         return None
 
 
-def _published_at(consumer: Any, order_id: str, timeout_s: float = 10) -> float | None:
+def _published_at(consumer: Any, order_id: str) -> float | None:
     """When execution published the order's fill to `orders.events` (the record's CreateTime, seconds)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        msg = consumer.poll(0.05)
-        if msg is None or msg.error():
-            continue
-        data = json.loads(msg.value())["data"]
-        if data["order"]["id"] == order_id and data["event"] == "fill":
-            return float(msg.timestamp()[1]) / 1000
-    return None
+    msg = wait_fill(consumer, order_id, timeout=10)
+    return None if msg is None else float(msg.timestamp()[1]) / 1000
 
 
 def _submit(gateway: str, paper: dict[str, str]) -> str:
@@ -106,13 +98,7 @@ class Timings:
 
 
 async def _rounds(gateway: str, paper: dict[str, str], bootstrap: str, clients: int, orders: int) -> Timings:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stream", "fetch.wait.max.ms": 10})
-    meta = consumer.list_topics("orders.events", timeout=10)
-    consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
-    while consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
-        pass
+    consumer = events_consumer(bootstrap, "bench-stream")
     url = gateway.replace("http://", "ws://") + "/stream"
     sockets = [await _client(url, paper) for _ in range(clients)]
     out = Timings()
@@ -156,20 +142,13 @@ def bench_stream(quick: bool, row: Row, header: Callable[[str], None]) -> None:
 
     orders, fanout_orders = (20, 10) if quick else (100, 30)
     header(f"Streaming: fill -> client-received (1 client, {orders} fills; {FANOUT} clients, {fanout_orders} fills)")
-    with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp) / "state"
-        report = stack.up(stack.UpOptions(state_dir=state, gateway_port=0, replica=False))
-        try:
-            st = stack.read_state(state.resolve()) or {}
-            _set_price(st["bindings"]["redis_url"], "AAPL", "190.00")
-            paper = paper_account(state, Decimal("1000000000"))
-            bootstrap = st["bindings"]["kafka_bootstrap"]
-            asyncio.run(_rounds(report.gateway, paper, bootstrap, 1, 3))  # cold starts outside the measurement
-            single = asyncio.run(_rounds(report.gateway, paper, bootstrap, 1, orders))
-            fanned = asyncio.run(_rounds(report.gateway, paper, bootstrap, FANOUT, fanout_orders))
-            baseline = _produce_to_invoke(Path(tmp) / "noop", bootstrap, 50 if quick else 200)
-        finally:
-            stack.down(state)
+    with tempfile.TemporaryDirectory() as tmp, priced_platform(tmp) as (state, gateway, bindings):
+        paper = paper_account(state, Decimal("1000000000"))
+        bootstrap = bindings["kafka_bootstrap"]
+        asyncio.run(_rounds(gateway, paper, bootstrap, 1, 3))  # cold starts outside the measurement
+        single = asyncio.run(_rounds(gateway, paper, bootstrap, 1, orders))
+        fanned = asyncio.run(_rounds(gateway, paper, bootstrap, FANOUT, fanout_orders))
+        baseline = _produce_to_invoke(Path(tmp) / "noop", bootstrap, 50 if quick else 200)
     rows = (
         ("fill -> received, 1 client", single.fill_first, f"{single.missed} missed"),
         ("published -> received, 1 client", single.published_first, "from the Kafka record's CreateTime"),
