@@ -171,3 +171,24 @@ def test_fold_takes_open_and_close_by_time_not_arrival() -> None:
     assert (first.open, first.high, first.low, first.close) == (Decimal(10), Decimal(12), Decimal(10), Decimal(12))
     assert first.volume == Decimal(4) and first.trade_count == 3
     assert second.bucket_start == datetime(2026, 11, 24, 10, 1, tzinfo=UTC) and second.close == Decimal(9)
+
+
+def test_the_documented_json_body_is_what_the_parser_takes() -> None:
+    from tp_etl.ingest_docs import MarketDataJson, request_body
+
+    body = {
+        "source": "feed",
+        "symbol": "AAPL",
+        "trades": [{"ts": "2026-11-24T14:30:00Z", "price": "10.5", "size": 1, "exchange": "Q", "seq": 3}],
+        "quotes": [{"ts": 1795530600, "bid": 10.4, "bid_size": 1, "ask": "10.6", "ask_size": 2}],
+        "bars": [{"ts": "2026-11-24", "open": 10, "high": 11, "low": 9, "close": 10.5, "volume": 100, "vwap": 10.2}],
+    }
+    MarketDataJson.model_validate(body)  # valid by the document
+    assert call(json.dumps(body), "application/json", {}).report.accepted == {"trades": 1, "quotes": 1, "bars": 1}
+    with pytest.raises(ValidationError):  # the document refuses what the parser refuses
+        MarketDataJson.model_validate({**body, "kind": "trades"})
+    with pytest.raises(Problem):
+        call(json.dumps({**body, "kind": "trades"}), "application/json", {})
+    document, schemas = request_body()
+    assert set(document["content"]) == {"application/json", "text/csv"} and "TradeItem" in schemas
+    assert call(document["content"]["text/csv"]["example"], "text/csv").report.total_accepted == 1
