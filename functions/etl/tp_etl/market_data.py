@@ -160,7 +160,8 @@ where symbol = any(%(symbols)s) and interval = %(interval)s
 )
 # Weeks and months from the daily bars: a period's open is its first day's, its close its last day's; its
 # VWAP is known only when every day's notional is. The days read are bounded by a year either side of the
-# asked range (no period is longer), the periods themselves by the range.
+# asked range (no period is longer); the periods served are those from the one holding `start` (whole) to
+# the last one starting by `end`.
 _PERIOD = {
     "w": "date_trunc('week', bucket_start at time zone 'UTC') at time zone 'UTC'",
     "mo": "make_timestamptz(extract(year from bucket_start at time zone 'UTC')::int, "
@@ -181,7 +182,7 @@ select * from (
       and (%(end)s::timestamptz is null or bucket_start <= %(end)s::timestamptz + interval '1 year')
     group by symbol, 2
 ) periods
-where (%(start)s::timestamptz is null or bucket_start >= %(start)s)
+where (%(start)s::timestamptz is null or bucket_start >= {start_period})
   and (%(end)s::timestamptz is null or bucket_start <= %(end)s)"""
     + _PAGE
 )
@@ -207,7 +208,10 @@ def _bar_json(row: Mapping[str, Any]) -> dict[str, Any]:
 def read_bars(conn: Connection[Any], query: BarQuery) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
     """One page of bars by symbol, and the token of the next page (None when this is the last)."""
     amount, unit = int(query.interval.rstrip("mhdwo")), query.interval.lstrip("0123456789")
-    template = _ROLLED.replace("{period}", _PERIOD[unit]) if unit in ROLLED else _BARS
+    template = _BARS
+    if unit in ROLLED:  # the period holding `start` is served whole
+        start_period = _PERIOD[unit].replace("bucket_start", "%(start)s::timestamptz")
+        template = _ROLLED.replace("{period}", _PERIOD[unit]).replace("{start_period}", start_period)
     sql = template.format(cmp="<" if query.sort == "desc" else ">", direction=query.sort)
     rows = conn.execute(sql, {
         "symbols": query.symbols, "interval": query.interval, "start": query.start, "end": query.end, "months": amount,

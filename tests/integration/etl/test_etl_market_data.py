@@ -145,8 +145,10 @@ def test_months_and_quarters_align_to_january_and_vwap_is_null_when_a_day_has_no
     quarters = _rolled(conn, "3Month")
     assert [q["t"][:10] for q in quarters] == ["2026-01-01", "2026-04-01"]
     assert quarters[0]["n"] == sum(d.trade_count for d in daily if d.bucket_start.month <= 3)
-    # start/end select periods by their start; paging walks periods like bars
-    assert [m["t"][:7] for m in _rolled(conn, "1Month", start="2026-02-01", end="2026-03-01")] == ["2026-02", "2026-03"]
+    # the period holding start is served whole, up to the last one starting by end; paging walks periods
+    assert [m["t"][:7] for m in _rolled(conn, "1Month", start="2026-02-10", end="2026-03-01")] == ["2026-02", "2026-03"]
+    first = _rolled(conn, "1Week", start="2026-01-14T12:00:00Z", end="2026-01-19")  # a Wednesday to a Monday
+    assert [w["t"][:10] for w in first] == ["2026-01-12", "2026-01-19"] and first[0]["n"] == sum(range(11, 18))
     page, token = read_bars(conn, BarQuery.of("DAILY", "1Month", None, None, 3, None, "desc"))
     assert [m["t"][:7] for m in page["DAILY"]] == ["2026-04", "2026-03", "2026-02"] and token is not None
 

@@ -91,3 +91,25 @@ def test_topics_and_keys_outside_the_manifest_are_refused_before_any_network(mon
         kafka_producer.publish("market.tickz", "AAPL", tick)  # a typo Tansu would auto-create
     with pytest.raises(ValueError, match="keyed by symbol"):
         kafka_producer.publish_many("market.ticks", [("AAPL", tick), ("MSFT", tick)])
+
+
+def test_serialized_records_are_checked_for_topic_and_size_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TP_FUNCTION", "ingest_s3")
+    monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    monkeypatch.setenv("TP_KAFKA_PRODUCES", '{"market.ticks": "symbol"}')
+    monkeypatch.setenv("TP_KAFKA_MAX_MESSAGE_BYTES", "1024")
+
+    def no_producer() -> Any:
+        raise AssertionError("nothing may be queued for a refused batch")
+
+    monkeypatch.setattr(kafka_producer, "producer", no_producer)
+    small = (b"AAPL", b"{}", [("type", b"market.tick")])
+    with pytest.raises(ConfigurationError, match=r"may not produce to 'market\.tickz'"):
+        kafka_producer.publish_serialized("market.tickz", [small])
+    with pytest.raises(kafka_producer.MessageTooLarge):  # one oversized record refuses the batch, headers counted
+        kafka_producer.publish_serialized("market.ticks", [small, (b"AAPL", b"x" * 1000, [("id", b"y" * 30)])])
+
+
+def test_delivery_reports_come_for_failures_only_through_one_callback() -> None:
+    cfg = kafka_producer.producer_config(KafkaSettings(kafka_bootstrap="127.0.0.1:9092"))
+    assert cfg["delivery.report.only.error"] is True and callable(cfg["on_delivery"])
