@@ -209,3 +209,9 @@ def test_json_items_use_the_same_spellings_and_refuse_unknown_fields() -> None:
         (3, "price"),
         (4, "trades"),
     ]
+
+
+def test_row_tuples_have_the_contract_models_fields_in_order() -> None:
+    # The rows mirror the contracts on purpose (typed tuples, no model per tick); this keeps them from drifting.
+    for row, model in ((TradeRow, Tick), (QuoteRow, Quote), (BarRow, Bar)):
+        assert row._fields == tuple(model.model_fields), row.__name__
