@@ -32,8 +32,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SCOPES = ["admin", "market-data:write"]
 SCHEMA = schemathesis.openapi.from_path(DEFAULT_OUTPUT)
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
-# POST /v1/market-data (the ETL's route) documents Tick.price/size as "number or any string" while its model
-# takes only numeric strings: valid-looking "" is refused. Left to the ETL model; every other check runs there.
+# POST /v1/market-data (the ETL's route) documents its JSON and CSV bodies (tp_etl.ingest_docs) with prices as
+# "number or string" and symbols as strings, while its parser takes only numeric strings and real symbols:
+# schema-valid "" is refused. Every other check (negative bodies refused, no 5xx, response shapes) runs there.
 # Whether schema-valid data is accepted by the book of record's routes depends on state the document cannot
 # describe: the caller's accounts and credentials, buying power, risk settings, order status (a valid order
 # for an account the caller does not own is 404 by design). For those routes "valid data is accepted" is not

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -73,3 +73,10 @@ class PublishSpy:
             return real(topic, batch, **kw)
 
         monkeypatch.setattr(kafka_producer, "publish_many", spy)
+        real_serialized = kafka_producer.publish_serialized
+
+        def spy_serialized(topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> int:
+            self.events.extend(Envelope.from_json(value) for _, value, _ in records)
+            return real_serialized(topic, records)
+
+        monkeypatch.setattr(kafka_producer, "publish_serialized", spy_serialized)

@@ -109,7 +109,12 @@ def _function_environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str, Any], bool]:
-    """The function's own OpenAPI document, and whether its routes are rate limited."""
+    """The function's own OpenAPI document, and whether its routes are rate limited.
+
+    A handler whose route reads its raw body (no body model for Powertools to describe) may declare
+    `OPENAPI_EXTRAS = {"POST /path": {"requestBody": ..., "parameters": [...], "components": {...}}}`;
+    they are added to its operations here.
+    """
     from tradeplane.settings import RateLimitSettings
 
     domain = str(root / fn.code_root)
@@ -119,6 +124,14 @@ def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str
         module = importlib.import_module(f"{fn.folder}.{fn.module}")
         document = json.loads(module.app.get_openapi_json_schema(title=TITLE))
         limited = isinstance(getattr(module, "SETTINGS", None), RateLimitSettings)
+        extras: Mapping[str, Mapping[str, Any]] = getattr(module, "OPENAPI_EXTRAS", {})
+    for route, extra in extras.items():
+        method, path = route.split(" ", 1)
+        operation = document.get("paths", {}).get(path, {}).get(method.lower())
+        if operation is None:
+            raise ValueError(f"functions.{fn.name}: OPENAPI_EXTRAS names {route}, which it does not serve")
+        operation.update({k: v for k, v in extra.items() if k != "components"})
+        document.setdefault("components", {}).setdefault("schemas", {}).update(extra.get("components", {}))
     return document, limited
 
 

@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.bar_settings import BarSettings
 from tp_etl.latest_prices import remember_latest, remember_latest_quotes
 from tp_etl.rollup import roll_up
+from tp_etl.tick_batch import decode_ticks
 from tradeplane import db, kafka_producer
-from tradeplane.contracts.market import QUOTE_EVENT, TICK_EVENT, quote_from_envelope, tick_from_envelope
-from tradeplane.msk_records import envelopes_by_type, parse_msk_event
+from tradeplane.msk_records import parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
@@ -25,28 +25,27 @@ SETTINGS = load_settings(Settings)
 
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    by_type, rejected = envelopes_by_type(parse_msk_event(event), (TICK_EVENT, QUOTE_EVENT))
-    ticks, quotes = by_type[TICK_EVENT], by_type[QUOTE_EVENT]
-    for bad in rejected:
+    batch = decode_ticks(parse_msk_event(event))
+    for bad in batch.rejected:
         # Malformed records can never succeed; retrying them would only delay their partition.
         logger.error("record rejected", extra=bad.__dict__)
-    if ticks:
-        set_correlation_id(ticks[0].correlation_id)
-    parsed = [(env.id, tick_from_envelope(env)) for env in ticks]
+    if batch.trades:
+        set_correlation_id(batch.correlation_id)
     with db.transaction() as conn:
         result = roll_up(
             conn,
-            parsed,
+            batch.trades,
             consumer="bar_aggregator",
             producer="bar_aggregator",
-            correlation_id=ticks[0].correlation_id if ticks else None,
+            correlation_id=batch.correlation_id,
             publish=kafka_producer.publish_many,
             flush=kafka_producer.flush,
             intervals=SETTINGS.intervals,
             grace=SETTINGS.grace,
         )
-    remember_latest(tick for _, tick in parsed)  # after the commit: a cache, never ahead of the book
-    remember_latest_quotes(quote_from_envelope(env) for env in quotes)
+    remember_latest(tick for _, tick in batch.trades)  # after the commit: a cache, never ahead of the book
+    remember_latest_quotes(batch.quotes)
+    rejected = batch.rejected
     metrics.add_metric(name="TicksApplied", unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name="BarsPublished", unit=MetricUnit.Count, value=len(result.published))
     metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.delivery import live_delivery
 from tp_etl.ingest import CSV_TYPE, ingest_request
+from tp_etl.ingest_docs import query_parameters, request_body
 from tradeplane.http_api import api_resolver, caller
 from tradeplane.observability import correlation_id, correlation_paths, instrument, metrics
 from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
@@ -24,6 +25,11 @@ SETTINGS = load_settings(Settings)
 app = api_resolver(SETTINGS, text_types=(CSV_TYPE,))
 
 DELIVERY = live_delivery()
+# The route reads its raw body (one parser for CSV and JSON), so its body is described here for the OpenAPI document.
+_BODY, _SCHEMAS = request_body()
+OPENAPI_EXTRAS = {
+    "POST /v1/market-data": {"requestBody": _BODY, "parameters": query_parameters(), "components": _SCHEMAS}
+}
 
 
 @app.post(

@@ -11,13 +11,16 @@ from tradeplane.contracts.market import BAR_INTERVAL, Bar, interval_length
 
 from tp_etl.bars import PartialBar
 
-_BAR_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, trade_count, revision"
+_BAR_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, trade_count, revision, vwap"
+# The VWAP from the stored notional (sum of price x size): unknown when the notional is, none without volume.
+VWAP_SQL = "round(notional / nullif(volume, 0), 8)"
 
 _MERGE = f"""
 insert into market.bars as b
-    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts)
-values (%(symbol)s, %(interval)s, %(bucket_start)s, %(open)s, %(high)s, %(low)s, %(close)s, %(volume)s,
-        %(trade_count)s, %(open_ts)s, %(close_ts)s)
+    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, notional)
+select * from unnest(%(symbol)s::text[], %(interval)s::text[], %(bucket_start)s::timestamptz[],
+    %(open)s::numeric[], %(high)s::numeric[], %(low)s::numeric[], %(close)s::numeric[], %(volume)s::numeric[],
+    %(trade_count)s::integer[], %(open_ts)s::timestamptz[], %(close_ts)s::timestamptz[], %(notional)s::numeric[])
 on conflict (symbol, interval, bucket_start) do update set
     open = case when excluded.open_ts < b.open_ts then excluded.open else b.open end,
     open_ts = least(b.open_ts, excluded.open_ts),
@@ -27,12 +30,14 @@ on conflict (symbol, interval, bucket_start) do update set
     low = least(b.low, excluded.low),
     volume = b.volume + excluded.volume,
     trade_count = b.trade_count + excluded.trade_count,
+    notional = b.notional + excluded.notional,  -- stays unknown once unknown
     revision = b.revision + case when b.closed then 1 else 0 end,
     updated_at = now()
-returning {_BAR_COLUMNS}, closed
+returning {_BAR_COLUMNS.replace("vwap", VWAP_SQL + " as vwap")}, closed
 """
 
-_RETURNING = ", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(","))
+_RETURNING = ", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(",") if c.strip() != "vwap")
+_RETURNING += ", " + VWAP_SQL.replace("notional", "b.notional").replace("volume", "b.volume") + " as vwap"
 # A bar closes when its end plus the grace window is not after the symbol's latest tick (or the clock).
 _CLOSE = f"""
 update market.bars as b set closed = true, updated_at = now()
@@ -52,16 +57,13 @@ returning {_RETURNING}
 
 
 def merge(conn: Connection[Any], partials: Sequence[PartialBar]) -> list[Bar]:
-    """Merge each partial into its bar; returns the bars that were already closed (now revised)."""
-    revised = []
-    with conn.cursor() as cur:
-        for p in partials:
-            cur.execute(_MERGE, p.__dict__)
-            row = cur.fetchone()
-            assert row is not None
-            if row.pop("closed"):
-                revised.append(Bar.model_validate(row))
-    return revised
+    """Merge each partial into its bar, in one statement (a batch's partials are distinct bars: one per
+    symbol, interval and bucket); returns the bars that were already closed (now revised)."""
+    if not partials:
+        return []
+    columns: dict[str, list[Any]] = {name: [getattr(p, name) for p in partials] for name in PartialBar.__slots__}
+    rows = conn.execute(_MERGE, columns).fetchall()
+    return _sorted([row for row in rows if row.pop("closed")])
 
 
 def _intervals(intervals: Sequence[str], grace: timedelta) -> dict[str, Any]:
@@ -95,15 +97,16 @@ def close_by_clock(conn: Connection[Any], now: datetime, intervals: Sequence[str
 # revision grows only when a value changes, so importing the same file twice changes nothing.
 _IMPORT = """
 insert into market.bars as b
-    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, closed)
+    (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, closed, notional)
 values (%(symbol)s, %(interval)s, %(bucket_start)s, %(open)s, %(high)s, %(low)s, %(close)s, %(volume)s,
-        %(trade_count)s, %(bucket_start)s, %(bucket_start)s, true)
+        %(trade_count)s, %(bucket_start)s, %(bucket_start)s, true, %(vwap)s::numeric * %(volume)s::numeric)
 on conflict (symbol, interval, bucket_start) do update set
-    revision = b.revision + case when (b.open, b.high, b.low, b.close, b.volume, b.trade_count)
+    revision = b.revision + case when (b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.notional)
         is distinct from (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
-                          excluded.trade_count) then 1 else 0 end,
+                          excluded.trade_count, excluded.notional) then 1 else 0 end,
     open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-    volume = excluded.volume, trade_count = excluded.trade_count, closed = true, updated_at = now()
+    volume = excluded.volume, trade_count = excluded.trade_count, notional = excluded.notional, closed = true,
+    updated_at = now()
 """
 
 

@@ -13,16 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from tradeplane.contracts.market import BAR_EVENT, BAR_INTERVAL, Bar, Tick, bucket_of
+from tradeplane.contracts.market import BAR_EVENT, BAR_INTERVAL, EARLIEST, Bar, interval_length
 from tradeplane.envelope import Envelope
 
 
-@dataclass
+class Trade(Protocol):
+    """What folding reads of a trade: a `Tick`, or a `TradeRow` decoded without a model (`tp_etl.tick_batch`)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def size(self) -> Decimal: ...
+    @property
+    def ts(self) -> datetime: ...
+
+
+@dataclass(slots=True)
 class PartialBar:
-    """What one batch contributes to one (symbol, minute) bar."""
+    """What one batch contributes to one (symbol, interval, bucket) bar."""
 
     symbol: str
     interval: str
@@ -35,28 +49,46 @@ class PartialBar:
     close_ts: datetime
     volume: Decimal = Decimal(0)
     trade_count: int = 0
+    notional: Decimal = Decimal(0)  # sum of price x size: the VWAP's numerator
 
-    def add(self, tick: Tick) -> None:
-        if tick.ts < self.open_ts:
-            self.open, self.open_ts = tick.price, tick.ts
-        if tick.ts >= self.close_ts:
-            self.close, self.close_ts = tick.price, tick.ts
-        self.high = max(self.high, tick.price)
-        self.low = min(self.low, tick.price)
+    def add(self, tick: Trade) -> None:
+        price, ts = tick.price, tick.ts
+        if ts < self.open_ts:
+            self.open, self.open_ts = price, ts
+        if ts >= self.close_ts:
+            self.close, self.close_ts = price, ts
+        if price > self.high:
+            self.high = price
+        elif price < self.low:
+            self.low = price
         self.volume += tick.size
+        self.notional += price * tick.size
         self.trade_count += 1
 
+    def params(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
 
-def fold(ticks: Iterable[Tick], intervals: Sequence[str] = (BAR_INTERVAL,)) -> list[PartialBar]:
-    bars: dict[tuple[str, str, datetime], PartialBar] = {}
+
+_SECOND = timedelta(seconds=1)
+
+
+def fold(ticks: Iterable[Trade], intervals: Sequence[str] = (BAR_INTERVAL,)) -> list[PartialBar]:
+    """The batch's partial bars, per symbol, interval and bucket (epoch-aligned, `bucket_of`)."""
+    lengths = [(interval, int(interval_length(interval).total_seconds())) for interval in intervals]
+    starts: dict[int, datetime] = {}  # bucket start (epoch seconds) -> its datetime, made once a batch
+    bars: dict[tuple[str, str, int], PartialBar] = {}
     for tick in ticks:
-        for interval in intervals:
-            key = (tick.symbol, interval, bucket_of(tick.ts, interval))
+        seconds = (tick.ts - EARLIEST) // _SECOND  # exact (a float timestamp rounds up near the next second)
+        for interval, length in lengths:
+            start = seconds - seconds % length
+            key = (tick.symbol, interval, start)
             bar = bars.get(key)
             if bar is None:
-                bars[key] = bar = PartialBar(
-                    tick.symbol, interval, key[2], tick.price, tick.ts, tick.price, tick.price, tick.price, tick.ts
-                )
+                when = starts.get(start)
+                if when is None:
+                    when = starts[start] = EARLIEST + timedelta(seconds=start)
+                price = tick.price
+                bars[key] = bar = PartialBar(tick.symbol, interval, when, price, tick.ts, price, price, price, tick.ts)
             bar.add(tick)
     return sorted(bars.values(), key=lambda b: (b.symbol, b.interval, b.bucket_start))
 
@@ -91,4 +123,13 @@ class RollUpResult:
     published: list[Bar] = field(default_factory=list)
 
 
-__all__ = ["BAR_INTERVAL", "Bar", "PartialBar", "RollUpResult", "bar_envelope", "fold", "latest_tick_per_symbol"]
+__all__ = [
+    "BAR_INTERVAL",
+    "Bar",
+    "PartialBar",
+    "RollUpResult",
+    "Trade",
+    "bar_envelope",
+    "fold",
+    "latest_tick_per_symbol",
+]

@@ -23,9 +23,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from tradeplane.contracts.market import Bar, Quote
-
-from tp_etl.formats import Parsed, Record, Rejection
+from tp_etl.formats import Parsed, Rejection
+from tp_etl.rows import Record
 
 OutlierAction = Literal["flag", "drop"]
 DEFAULT_WINDOW = 100_000
@@ -39,7 +38,7 @@ class CleaningRules:
     window: int = DEFAULT_WINDOW
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr per field, per row
 class Clean:
     """A row that passed, with its flags (e.g. `("outlier",)`)."""
 
@@ -63,19 +62,12 @@ class Notice:
 
 
 def reference_price(record: Record) -> Decimal:
-    if isinstance(record, Quote):
-        return (record.bid + record.ask) / 2
-    if isinstance(record, Bar):
-        return record.close
-    return record.price
-
-
-def _time(record: Record) -> datetime:
-    return record.bucket_start if isinstance(record, Bar) else record.ts
+    """Trades: the price; quotes: the mid; bars: the close."""
+    return record.reference
 
 
 def fingerprint(kind: str, record: Record) -> tuple[object, ...]:
-    return (kind, *record.__dict__.values())
+    return (kind, *record)
 
 
 @dataclass
@@ -88,30 +80,32 @@ class Cleaner:
     def check(self, row: Parsed) -> Clean | Notice | Rejection | tuple[Clean, Notice]:
         """Apply the rules to one parsed row: a Clean row, a Notice of a dropped row, a Rejection, or a
         Clean row with a Notice beside it (out of order, flagged outlier)."""
-        record, kind = row.record, row.kind
-        when = _time(record)
-        if self.rules.not_after is not None and when > self.rules.not_after:
-            return Rejection(row.line, "timestamp", f"is after {self.rules.not_after.isoformat()} (clock ahead)")
-        mark = fingerprint(kind, record)
-        first = self._seen.get(mark)
+        record, kind, rules = row.record, row.kind, self.rules
+        when = record.when
+        if rules.not_after is not None and when > rules.not_after:
+            return Rejection(row.line, "timestamp", f"is after {rules.not_after.isoformat()} (clock ahead)")
+        mark = (kind, *record)  # fingerprint()
+        seen = self._seen
+        first = seen.get(mark)
         if first is not None:
             return Notice(row.line, "duplicate", f"exact duplicate of line {first}", dropped=True)
-        self._seen[mark] = row.line
-        if len(self._seen) > self.rules.window:
-            self._seen.popitem(last=False)
+        seen[mark] = row.line
+        if len(seen) > rules.window:
+            seen.popitem(last=False)
         key = (kind, record.symbol)
         notice: Notice | None = None
         flags: tuple[str, ...] = ()
-        price, previous = reference_price(record), self._price.get(key)
-        if self.rules.max_jump is not None and previous is not None:
-            jump = abs(price / previous - 1)
-            if jump > self.rules.max_jump:
-                detail = f"{record.symbol} moved {jump:.2%} from {previous} (limit {self.rules.max_jump:.2%})"
-                if self.rules.outliers == "drop":
-                    return Notice(row.line, "outlier", detail, dropped=True)
-                notice, flags = Notice(row.line, "outlier", detail), ("outlier",)
-        if not flags:
-            self._price[key] = price
+        if rules.max_jump is not None:  # the reference price matters only to the outlier rule
+            price, previous = record.reference, self._price.get(key)
+            if previous is not None:
+                jump = abs(price / previous - 1)
+                if jump > rules.max_jump:
+                    detail = f"{record.symbol} moved {jump:.2%} from {previous} (limit {rules.max_jump:.2%})"
+                    if rules.outliers == "drop":
+                        return Notice(row.line, "outlier", detail, dropped=True)
+                    notice, flags = Notice(row.line, "outlier", detail), ("outlier",)
+            if not flags:
+                self._price[key] = price
         latest = self._latest.get(key)
         if latest is not None and when < latest[0]:
             notice = notice or Notice(

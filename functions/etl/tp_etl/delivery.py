@@ -7,19 +7,18 @@ acknowledged batch behind that a retry would not repeat with the same ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection
 from tradeplane.contracts.market import Bar
-from tradeplane.envelope import Envelope
 
 from tp_etl import bar_store
 from tp_etl.source_events import Outgoing
 
-Publisher = Callable[[str, Iterable[tuple[str, Envelope]]], int]
+Publisher = Callable[[str, Sequence[Outgoing]], int]
 
 
 class StreamUnavailableError(RuntimeError):
@@ -42,7 +41,9 @@ def live_delivery() -> Delivery:
     from tradeplane import db, kafka_producer
 
     return Delivery(
-        publish=lambda topic, items: kafka_producer.publish_many(topic, items),
+        publish=lambda topic, items: kafka_producer.publish_serialized(
+            topic, [(o.key.encode(), o.value, o.headers()) for o in items]
+        ),
         flush=kafka_producer.flush,
         reachable=kafka_producer.reachable,
         discard=kafka_producer.discard_pending,
@@ -57,9 +58,9 @@ def deliver(out: Sequence[Outgoing], delivery: Delivery) -> None:
         return
     if not delivery.reachable():
         raise StreamUnavailableError("the broker does not answer")
-    by_topic: dict[str, list[tuple[str, Envelope]]] = {}
+    by_topic: dict[str, list[Outgoing]] = {}
     for o in out:
-        by_topic.setdefault(o.topic, []).append((o.key, o.envelope))
+        by_topic.setdefault(o.topic, []).append(o)
     bars: list[Bar] = [o.bar for o in out if o.bar is not None]
     try:
         if bars:
@@ -73,7 +74,7 @@ def deliver(out: Sequence[Outgoing], delivery: Delivery) -> None:
         raise StreamUnavailableError(str(exc)) from None
 
 
-def _publish(by_topic: dict[str, list[tuple[str, Envelope]]], delivery: Delivery) -> None:
+def _publish(by_topic: dict[str, list[Outgoing]], delivery: Delivery) -> None:
     for topic, items in by_topic.items():
         delivery.publish(topic, items)
     delivery.flush()

@@ -1,11 +1,16 @@
-"""Rows of market data files and requests, read into contract models (`Tick`, `Quote`, `Bar`).
+"""Rows of market data files and requests, read into row tuples (`tp_etl.rows`) shaped like the contract models.
 
 Three kinds, told apart by their columns: OHLCV bars (open, high, low, close),
 quotes (bid, ask) and trades (price). Column names are matched after folding
 case, spaces and dashes, against the spellings vendors use (`Adj Close` is
 known and ignored; a column nobody knows is refused, naming it). A row either
-parses into one model or yields a `Rejection` naming its line and field; this
+parses into one row or yields a `Rejection` naming its line and field; this
 module never drops anything itself (cleaning rules are in `tp_etl.cleaning`).
+
+The hot path of every ingest: a header compiles into one reader function per file
+(`row_reader`) that picks its columns by position and checks each value with plain
+code (a plain decimal is matched once, not taken apart); a JSON item goes through
+the same readers, compiled per set of keys.
 """
 
 from __future__ import annotations
@@ -17,14 +22,12 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from tradeplane.contracts.market import Bar, Quote, Tick
-
+from tp_etl.rows import BarRow, QuoteRow, Record, TradeRow
 from tp_etl.symbols import SymbolError, normalise_symbol
 from tp_etl.timestamps import TimestampError, is_date_only, parse_timestamp
 
 Kind = Literal["bars", "trades", "quotes"]
 KINDS: tuple[Kind, ...] = ("bars", "trades", "quotes")
-Record = Tick | Quote | Bar
 
 MAX_DIGITS, MAX_PLACES = 18, 8  # tradeplane.contracts.market.Price / Quantity
 
@@ -85,7 +88,7 @@ class Rejection:
         return {**found, "loc": self.loc} if self.loc else found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr per field, per row
 class Parsed:
     line: int
     kind: Kind
@@ -161,9 +164,6 @@ class Layout:
             raise LayoutError(Rejection(line, ", ".join(missing), f"missing column(s) for {kind}"))
         return cls(kind, tuple(columns))
 
-    def fields(self, values: Sequence[str]) -> dict[str, str]:
-        return {canon: value for canon, value in zip(self.columns, values, strict=False) if canon}
-
 
 @dataclass(frozen=True)
 class RowContext:
@@ -180,8 +180,13 @@ class _FieldError(ValueError):
         self.field = field
 
 
-def _decimal(fields: Mapping[str, str], name: str, *, positive: bool, required: bool = True) -> Decimal | None:
-    text = (fields.get(name) or "").strip()
+# A plain decimal that needs no further check: at most 10 + 8 digits, no sign, exponent or spaces.
+# Anything else (and zero) takes the full checks in `_decimal`, which give the reasons.
+_PLAIN = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,8})?").fullmatch
+
+
+def _decimal(text: str, name: str, *, positive: bool, required: bool = True) -> Decimal | None:
+    text = text.strip()
     if not text:
         if required:
             raise _FieldError(name, "is empty")
@@ -213,112 +218,173 @@ def _size(value: Decimal) -> tuple[int, int]:
     return max(len(t.digits), -exponent), exponent
 
 
-def _positive(fields: Mapping[str, str], name: str) -> Decimal:
-    value = _decimal(fields, name, positive=True)
-    assert value is not None  # required fields raise instead
-    return value
+def _positive(text: str, name: str) -> Decimal:
+    if _PLAIN(text):
+        value = Decimal(text)
+        if value:
+            return value
+    checked = _decimal(text, name, positive=True)
+    assert checked is not None  # required fields raise instead
+    return checked
 
 
-def _timestamp(fields: Mapping[str, str], ctx: RowContext) -> tuple[datetime, bool]:
-    """The row's time (UTC) and whether it was a date alone."""
-    if "ts" in fields:
-        text, name = fields["ts"], "timestamp"
-    elif "date" in fields and fields.get("time"):
-        text, name = f"{fields['date'].strip()} {fields['time'].strip()}", "date"
-    else:
-        text = fields.get("date") or fields.get("time") or ""
-        name = "date" if "date" in fields else "time" if "time" in fields else "timestamp"
-    try:
-        return parse_timestamp(text, ctx.tz), len(text) <= 10 and is_date_only(text)
-    except TimestampError as exc:
-        raise _FieldError(name, str(exc)) from None
+def _amount(text: str, name: str, *, positive: bool = False) -> Decimal | None:
+    """An optional quantity: None when empty."""
+    if _PLAIN(text):
+        value = Decimal(text)
+        if value or not positive:
+            return value
+    return _decimal(text, name, positive=positive, required=False)
 
 
-def _symbol(fields: Mapping[str, str], ctx: RowContext) -> str:
-    text = (fields.get("symbol") or "").strip() or ctx.symbol
+def _count(text: str, name: str) -> int | None:
+    text = text.strip()
     if not text:
-        raise _FieldError("symbol", "no symbol: give a symbol column, a symbol field or a file named after it")
-    try:
-        return normalise_symbol(text)
-    except SymbolError as exc:
-        raise _FieldError("symbol", str(exc)) from None
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise _FieldError(name, "must be a non-negative integer")
+    return int(text)
 
 
-def _venue(fields: Mapping[str, str]) -> str | None:
-    venue = (fields.get("venue") or "").strip()
+def _venue(text: str) -> str | None:
+    venue = text.strip()
     if len(venue) > 16:
         raise _FieldError("venue", "is longer than 16 characters")
     return venue or None
 
 
-def _trade(fields: Mapping[str, str], ctx: RowContext) -> Tick:
-    seq_text = (fields.get("seq") or "").strip()
-    if seq_text and not seq_text.isdigit():
-        raise _FieldError("seq", "must be a non-negative integer")
-    return Tick.model_construct(
-        symbol=_symbol(fields, ctx),
-        price=_positive(fields, "price"),
-        size=_positive(fields, "size"),
-        ts=_timestamp(fields, ctx)[0],
-        venue=_venue(fields),
-        seq=int(seq_text) if seq_text else None,
-    )
+Values = Sequence[str]
+_EMPTY: Callable[[Values], str] = lambda _values: ""  # noqa: E731  (a column the layout does not have)
 
 
-def _quote(fields: Mapping[str, str], ctx: RowContext) -> Quote:
-    bid, ask = _positive(fields, "bid"), _positive(fields, "ask")
-    if ask < bid:
-        raise _FieldError("ask", "is below the bid (a crossed quote)")
-    return Quote.model_construct(
-        symbol=_symbol(fields, ctx),
-        bid=bid,
-        bid_size=_decimal(fields, "bid_size", positive=False, required=False) or Decimal(0),
-        ask=ask,
-        ask_size=_decimal(fields, "ask_size", positive=False, required=False) or Decimal(0),
-        ts=_timestamp(fields, ctx)[0],
-        venue=_venue(fields),
-    )
+def _column(at: Mapping[str, int], name: str) -> Callable[[Values], str]:
+    """Reads one canonical field's text out of a row (compiled once per layout, called per row)."""
+    index = at.get(name)
+    return _EMPTY if index is None else (lambda values: values[index])
 
 
-def _bar(fields: Mapping[str, str], ctx: RowContext) -> Bar:
-    o, h, lo, c = (_positive(fields, f) for f in ("open", "high", "low", "close"))
-    if h < lo:
-        raise _FieldError("high", "is below the low")
-    for name, value in (("open", o), ("close", c)):
-        if not lo <= value <= h:
-            raise _FieldError(name, "is outside the bar's low-high range")
-    count_text = (fields.get("trade_count") or "").strip()
-    if count_text and not count_text.isdigit():
-        raise _FieldError("trade_count", "must be a non-negative integer")
-    ts, date_only = _timestamp(fields, ctx)
-    return Bar.model_construct(
-        symbol=_symbol(fields, ctx),
-        interval=ctx.interval or ("1d" if date_only else "1m"),
-        bucket_start=ts,
-        open=o,
-        high=h,
-        low=lo,
-        close=c,
-        # A bar may have traded nothing (a halted day); a trade never has size 0.
-        volume=_decimal(fields, "volume", positive=False, required=False) or Decimal(0),
-        trade_count=int(count_text) if count_text else 0,
-        revision=0,
-    )
+def _times(at: Mapping[str, int], tz: tzinfo) -> Callable[[Values], tuple[datetime, str]]:
+    """The row's time (UTC) and the text it was read from (a date alone makes a daily bar)."""
+    if "ts" in at:
+        column, name = _column(at, "ts"), "timestamp"
+    elif "date" in at and "time" in at:
+        date, clock = _column(at, "date"), _column(at, "time")
+
+        def column(values: Values) -> str:
+            day, moment = date(values).strip(), clock(values).strip()
+            return f"{day} {moment}" if moment else day
+
+        name = "date"
+    else:
+        name = "date" if "date" in at else "time"
+        column = _column(at, name)
+
+    def read(values: Values) -> tuple[datetime, str]:
+        text = column(values)
+        try:
+            return parse_timestamp(text, tz), text
+        except TimestampError as exc:
+            raise _FieldError(name, str(exc)) from None
+
+    return read
 
 
-_BUILD: dict[Kind, Callable[[Mapping[str, str], RowContext], Record]] = {
-    "trades": _trade,
-    "quotes": _quote,
-    "bars": _bar,
+def _symbols(at: Mapping[str, int], default: str | None) -> Callable[[Values], str]:
+    column, fallback = _column(at, "symbol"), default or ""
+
+    def read(values: Values) -> str:
+        text = column(values).strip() or fallback
+        if not text:
+            raise _FieldError("symbol", "no symbol: give a symbol column, a symbol field or a file named after it")
+        try:
+            return normalise_symbol(text)
+        except SymbolError as exc:
+            raise _FieldError("symbol", str(exc)) from None
+
+    return read
+
+
+RowReader = Callable[[Values, int], "Parsed | Rejection"]
+
+
+def _trades(at: Mapping[str, int], ctx: RowContext) -> RowReader:
+    price, size, venue, seq = (_column(at, f) for f in ("price", "size", "venue", "seq"))
+    symbol, times = _symbols(at, ctx.symbol), _times(at, ctx.tz)
+
+    def read(values: Values, line: int) -> Parsed | Rejection:
+        try:
+            number = _count(seq(values), "seq")
+            row = TradeRow(symbol(values), _positive(price(values), "price"), _positive(size(values), "size"),
+                           times(values)[0], _venue(venue(values)), number)  # fmt: skip
+        except _FieldError as exc:
+            return Rejection(line, exc.field, str(exc))
+        return Parsed(line, "trades", row)
+
+    return read
+
+
+def _quotes(at: Mapping[str, int], ctx: RowContext) -> RowReader:
+    bid, bid_size, ask, ask_size, venue = (_column(at, f) for f in ("bid", "bid_size", "ask", "ask_size", "venue"))
+    symbol, times = _symbols(at, ctx.symbol), _times(at, ctx.tz)
+    zero = Decimal(0)
+
+    def read(values: Values, line: int) -> Parsed | Rejection:
+        try:
+            low, high = _positive(bid(values), "bid"), _positive(ask(values), "ask")
+            if high < low:
+                raise _FieldError("ask", "is below the bid (a crossed quote)")
+            sizes = (_amount(bid_size(values), "bid_size") or zero, _amount(ask_size(values), "ask_size") or zero)
+            row = QuoteRow(symbol(values), low, sizes[0], high, sizes[1], times(values)[0], _venue(venue(values)))
+        except _FieldError as exc:
+            return Rejection(line, exc.field, str(exc))
+        return Parsed(line, "quotes", row)
+
+    return read
+
+
+def _bars(at: Mapping[str, int], ctx: RowContext) -> RowReader:
+    prices = tuple((f, _column(at, f)) for f in ("open", "high", "low", "close"))
+    volume, count, vwap = _column(at, "volume"), _column(at, "trade_count"), _column(at, "vwap")
+    symbol, times = _symbols(at, ctx.symbol), _times(at, ctx.tz)
+    zero = Decimal(0)
+
+    def read(values: Values, line: int) -> Parsed | Rejection:
+        try:
+            o, h, lo, c = (_positive(column(values), name) for name, column in prices)
+            if h < lo:
+                raise _FieldError("high", "is below the low")
+            for name, value in (("open", o), ("close", c)):
+                if not lo <= value <= h:
+                    raise _FieldError(name, "is outside the bar's low-high range")
+            trades = _count(count(values), "trade_count") or 0
+            ts, text = times(values)
+            interval = ctx.interval or ("1d" if len(text.strip()) <= 10 and is_date_only(text) else "1m")
+            # A bar may have traded nothing (a halted day); a trade never has size 0.
+            row = BarRow(symbol(values), interval, ts, o, h, lo, c, _amount(volume(values), "volume") or zero, trades,
+                         0, _amount(vwap(values), "vwap", positive=True))  # fmt: skip
+        except _FieldError as exc:
+            return Rejection(line, exc.field, str(exc))
+        return Parsed(line, "bars", row)
+
+    return read
+
+
+_READERS: dict[Kind, Callable[[Mapping[str, int], RowContext], RowReader]] = {
+    "trades": _trades,
+    "quotes": _quotes,
+    "bars": _bars,
 }
+
+
+def row_reader(kind: Kind, columns: Sequence[str | None], ctx: RowContext) -> RowReader:
+    """One function that reads a row of `columns` (canonical names; None: ignored), compiled once per file."""
+    at = {name: i for i, name in enumerate(columns) if name}
+    return _READERS[kind](at, ctx)
 
 
 def parse_fields(kind: Kind, fields: Mapping[str, str], line: int, ctx: RowContext) -> Parsed | Rejection:
     """One row's canonical fields -> the record, or a rejection naming the field."""
-    try:
-        return Parsed(line, kind, _BUILD[kind](fields, ctx))
-    except _FieldError as exc:
-        return Rejection(line, exc.field, str(exc))
+    return row_reader(kind, tuple(fields), ctx)(list(fields.values()), line)
 
 
 def read_csv(rows: Iterable[Sequence[str]], ctx: RowContext, kind: Kind | None = None) -> Iterator[Parsed | Rejection]:
@@ -332,14 +398,15 @@ def read_csv(rows: Iterable[Sequence[str]], ctx: RowContext, kind: Kind | None =
     if header is None:
         raise LayoutError(Rejection(1, "header", "the file is empty"))
     layout = Layout.from_header(header, kind)
+    read = row_reader(layout.kind, layout.columns, ctx)
     width = len(header)
     for line, values in enumerate(iterator, start=2):
-        if not values or (len(values) == 1 and not values[0].strip()):
+        if len(values) == width:
+            yield read(values, line)
+        elif not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line
-        if len(values) != width:
+        else:
             yield Rejection(line, "row", f"has {len(values)} fields; the header has {width}")
-            continue
-        yield parse_fields(layout.kind, layout.fields(values), line, ctx)
 
 
 def _text(value: Any) -> str:
@@ -351,6 +418,7 @@ def _text(value: Any) -> str:
 def read_items(items: Sequence[Any], kind: Kind, ctx: RowContext) -> Iterator[Parsed | Rejection]:
     """Parse the objects of one JSON section (`trades`, `quotes`, `bars`); `line` is the item's number (1-based)."""
     table, ignored = _LOOKUP[kind], _IGNORED[kind]
+    readers: dict[tuple[str, ...], RowReader] = {}  # items of one section mostly share their keys
     for line, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             yield Rejection(line, kind, "must be an object")
@@ -372,4 +440,11 @@ def read_items(items: Sequence[Any], kind: Kind, ctx: RowContext) -> Iterator[Pa
             except TypeError:
                 bad = Rejection(line, canon or str(key), "must be a string or a number")
                 break
-        yield bad or parse_fields(kind, fields, line, ctx)
+        if bad is not None:
+            yield bad
+            continue
+        names = tuple(fields)
+        read = readers.get(names)
+        if read is None:
+            read = readers[names] = row_reader(kind, names, ctx)
+        yield read(list(fields.values()), line)

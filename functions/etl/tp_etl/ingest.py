@@ -193,7 +193,7 @@ def ingest_request(
         deliver(out, delivery)
     except StreamUnavailableError:
         raise broker_unavailable() from None
-    return IngestResult(report, [o.envelope.id for o in out])
+    return IngestResult(report, [o.id for o in out])
 
 
 __all__ = ["KINDS", "Delivery", "IngestParams", "IngestResult", "broker_unavailable", "ingest_request"]

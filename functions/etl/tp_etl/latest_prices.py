@@ -7,10 +7,13 @@ in Redis as one script. Redis is a cache: a failure is logged and the batch goes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from tradeplane.contracts.market import LATEST_PRICE_TTL_S, Quote, Tick, latest_price_key, latest_quote_key
+
+from tp_etl.rows import QuoteRow, TradeRow
 
 # KEYS[1] = hash, ARGV[1] = time (epoch micros), ARGV[2] = TTL, ARGV[3..] = field, value pairs.
 _NEWER_WINS = """
@@ -22,7 +25,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-T = TypeVar("T", Tick, Quote)
+
+class _Timed(Protocol):
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def ts(self) -> datetime: ...
+
+
+T = TypeVar("T", bound=_Timed)
 
 
 def latest_by_symbol(items: Iterable[T]) -> dict[str, T]:
@@ -34,16 +45,16 @@ def latest_by_symbol(items: Iterable[T]) -> dict[str, T]:
     return latest
 
 
-def _trade_fields(tick: Tick) -> list[str]:
+def _trade_fields(tick: Tick | TradeRow) -> list[str]:
     return ["p", str(tick.price), "s", str(tick.size)]
 
 
-def _quote_fields(quote: Quote) -> list[str]:
+def _quote_fields(quote: Quote | QuoteRow) -> list[str]:
     return ["bp", str(quote.bid), "bs", str(quote.bid_size), "ap", str(quote.ask), "as", str(quote.ask_size),
             "x", quote.venue or ""]  # fmt: skip
 
 
-def _write(latest: Mapping[str, Tick | Quote]) -> int:
+def _write(latest: Mapping[str, T], key_of: Callable[[str], str], fields_of: Callable[[T], list[str]]) -> int:
     import redis
     from tradeplane.observability import logger
     from tradeplane.redis_client import client
@@ -55,11 +66,7 @@ def _write(latest: Mapping[str, Tick | Quote]) -> int:
         pipe = client().pipeline(transaction=False)
         for symbol, item in latest.items():
             micros = int(item.ts.timestamp() * 1_000_000)
-            if isinstance(item, Tick):
-                key, fields = latest_price_key(symbol), _trade_fields(item)
-            else:
-                key, fields = latest_quote_key(symbol), _quote_fields(item)
-            script(keys=[key], args=[micros, LATEST_PRICE_TTL_S, *fields], client=pipe)
+            script(keys=[key_of(symbol)], args=[micros, LATEST_PRICE_TTL_S, *fields_of(item)], client=pipe)
         pipe.execute()
     except redis.RedisError:
         logger.warning("latest prices not updated: Redis unavailable", extra={"symbols": len(latest)})
@@ -67,11 +74,11 @@ def _write(latest: Mapping[str, Tick | Quote]) -> int:
     return len(latest)
 
 
-def remember_latest(ticks: Iterable[Tick]) -> int:
+def remember_latest(ticks: Iterable[Tick | TradeRow]) -> int:
     """Write each symbol's newest trade; returns how many symbols were written (0 if Redis is down)."""
-    return _write(latest_by_symbol(ticks))
+    return _write(latest_by_symbol(ticks), latest_price_key, _trade_fields)
 
 
-def remember_latest_quotes(quotes: Iterable[Quote]) -> int:
+def remember_latest_quotes(quotes: Iterable[Quote | QuoteRow]) -> int:
     """Write each symbol's newest quote; returns how many symbols were written (0 if Redis is down)."""
-    return _write(latest_by_symbol(quotes))
+    return _write(latest_by_symbol(quotes), latest_quote_key, _quote_fields)

@@ -5,9 +5,14 @@
 
 Timeframes map to stored intervals (`5Min` -> `5m`, `1Hour` -> `1h`, `1Day` -> `1d`);
 only intervals the platform stores are served (bar_aggregator's TP_BAR_INTERVALS and
-bars imported as bars). `limit` counts bars across all symbols of a page, as Alpaca
-does; the page token is opaque (the last row's symbol and time). Prices go out as JSON
-numbers because that is Alpaca's wire format; alpaca-py parses them as floats anyway.
+bars imported as bars). Weeks and months (`1Week`, `1/2/3/4/6/12Month`) are rolled up
+from the stored daily bars when asked: a week starts on Monday and a month on the 1st
+of the UTC date the daily bars carry (they are stamped 00:00 UTC of their trading date),
+and the rolled bar is stamped at that first day's 00:00 UTC; N-month periods align to
+January. `vw` is the stored VWAP (sum of price x size / volume), null where unknown.
+`limit` counts bars across all symbols of a page, as Alpaca does; the page token is
+opaque (the last row's symbol and time). Prices go out as JSON numbers because that
+is Alpaca's wire format; alpaca-py parses them as floats anyway.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from psycopg import Connection
 from tradeplane.envelope import format_timestamp
 from tradeplane.problems import Problem, bad_request, not_found, unprocessable
 
+from tp_etl.bar_store import VWAP_SQL
 from tp_etl.symbols import SymbolError, normalise_symbol
 from tp_etl.timestamps import TimestampError, parse_timestamp
 
@@ -33,20 +39,28 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 MAX_SYMBOLS = 100
 _TIMEFRAME = re.compile(r"^([1-9][0-9]?)(Min|T|Hour|H|Day|D|Week|W|Month|M)$")
-_UNIT = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d"}
+_UNIT = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d", "Week": "w", "W": "w", "Month": "mo",
+         "M": "mo"}  # fmt: skip
+MONTHS = (1, 2, 3, 4, 6, 12)  # Alpaca's month timeframes: each divides the year
+ROLLED = ("w", "mo")  # units rolled up from daily bars when read
 
 
 def interval_of(timeframe: str) -> str:
-    """Alpaca's timeframe (`1Min`, `15T`, `1Hour`, `1Day`) -> the stored interval name; 422 otherwise."""
+    """Alpaca's timeframe (`1Min`, `15T`, `1Hour`, `1Day`, `1Week`, `3Month`) -> the interval name; 422 otherwise."""
     match = _TIMEFRAME.match(timeframe)
     unit = _UNIT.get(match.group(2)) if match else None
     if match is None or unit is None:
         raise unprocessable(
-            "timeframe must be N Min (1-59), N Hour (1-23) or 1Day; weeks and months are not served.",
+            "timeframe must be N Min (1-59), N Hour (1-23), 1Day, 1Week or N Month (1, 2, 3, 4, 6, 12).",
             errors=[{"loc": "query.timeframe", "msg": "unsupported timeframe", "type": "value_error"}],
         )
     amount = int(match.group(1))
-    if (unit == "m" and amount > 59) or (unit == "h" and amount > 23) or (unit == "d" and amount != 1):
+    if (
+        (unit == "m" and amount > 59)
+        or (unit == "h" and amount > 23)
+        or (unit in ("d", "w") and amount != 1)
+        or (unit == "mo" and amount not in MONTHS)
+    ):
         raise unprocessable(f"timeframe {timeframe} is out of range.", errors=[{"loc": "query.timeframe",
                             "msg": "out of range", "type": "value_error"}])  # fmt: skip
     return f"{amount}{unit}"
@@ -127,17 +141,51 @@ class BarQuery:
                       query.get("page_token"), query.get("sort"))  # fmt: skip
 
 
-_BARS = """
-select symbol, bucket_start, open, high, low, close, volume, trade_count
-from market.bars
-where symbol = any(%(symbols)s) and interval = %(interval)s
-  and (%(start)s::timestamptz is null or bucket_start >= %(start)s)
-  and (%(end)s::timestamptz is null or bucket_start <= %(end)s)
+_PAGE = """
   and (%(after_symbol)s::text is null or symbol > %(after_symbol)s
        or (symbol = %(after_symbol)s and bucket_start {cmp} %(after_ts)s))
 order by symbol, bucket_start {direction}
 limit %(limit)s
 """
+_BARS = (
+    """
+select symbol, bucket_start, open, high, low, close, volume, trade_count, """
+    + VWAP_SQL
+    + """ as vwap
+from market.bars
+where symbol = any(%(symbols)s) and interval = %(interval)s
+  and (%(start)s::timestamptz is null or bucket_start >= %(start)s)
+  and (%(end)s::timestamptz is null or bucket_start <= %(end)s)"""
+    + _PAGE
+)
+# Weeks and months from the daily bars: a period's open is its first day's, its close its last day's; its
+# VWAP is known only when every day's notional is. The days read are bounded by a year either side of the
+# asked range (no period is longer); the periods served are those from the one holding `start` (whole) to
+# the last one starting by `end`.
+_PERIOD = {
+    "w": "date_trunc('week', bucket_start at time zone 'UTC') at time zone 'UTC'",
+    "mo": "make_timestamptz(extract(year from bucket_start at time zone 'UTC')::int, "
+    "((extract(month from bucket_start at time zone 'UTC')::int - 1) / %(months)s::int) * %(months)s::int + 1, "
+    "1, 0, 0, 0, 'UTC')",
+}
+_ROLLED = (
+    """
+select * from (
+    select symbol, {period} as bucket_start,
+           (array_agg(open order by bucket_start))[1] as open, max(high) as high, min(low) as low,
+           (array_agg(close order by bucket_start desc))[1] as close, sum(volume) as volume,
+           sum(trade_count)::integer as trade_count,
+           case when count(notional) = count(*) then round(sum(notional) / nullif(sum(volume), 0), 8) end as vwap
+    from market.bars
+    where symbol = any(%(symbols)s) and interval = '1d'
+      and (%(start)s::timestamptz is null or bucket_start >= %(start)s::timestamptz - interval '1 year')
+      and (%(end)s::timestamptz is null or bucket_start <= %(end)s::timestamptz + interval '1 year')
+    group by symbol, 2
+) periods
+where (%(start)s::timestamptz is null or bucket_start >= {start_period})
+  and (%(end)s::timestamptz is null or bucket_start <= %(end)s)"""
+    + _PAGE
+)
 
 
 def _number(value: Decimal) -> int | float:
@@ -153,15 +201,20 @@ def _bar_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "c": _number(row["close"]),
         "v": _number(row["volume"]),
         "n": row["trade_count"],
-        "vw": None,  # the bar store keeps no VWAP
+        "vw": None if row["vwap"] is None else _number(row["vwap"]),  # null: unknown (bar_store.VWAP_SQL)
     }
 
 
 def read_bars(conn: Connection[Any], query: BarQuery) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
     """One page of bars by symbol, and the token of the next page (None when this is the last)."""
-    sql = _BARS.format(cmp="<" if query.sort == "desc" else ">", direction=query.sort)
+    amount, unit = int(query.interval.rstrip("mhdwo")), query.interval.lstrip("0123456789")
+    template = _BARS
+    if unit in ROLLED:  # the period holding `start` is served whole
+        start_period = _PERIOD[unit].replace("bucket_start", "%(start)s::timestamptz")
+        template = _ROLLED.replace("{period}", _PERIOD[unit]).replace("{start_period}", start_period)
+    sql = template.format(cmp="<" if query.sort == "desc" else ">", direction=query.sort)
     rows = conn.execute(sql, {
-        "symbols": query.symbols, "interval": query.interval, "start": query.start, "end": query.end,
+        "symbols": query.symbols, "interval": query.interval, "start": query.start, "end": query.end, "months": amount,
         "after_symbol": query.after[0] if query.after else None, "after_ts": query.after[1] if query.after else None,
         "limit": query.limit + 1,
     }).fetchall()  # fmt: skip

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from tp_etl.cleaning import Clean, Cleaner
 from tp_etl.formats import Parsed, Rejection
 from tp_etl.report import IngestReport
-from tp_etl.source_events import Outgoing, to_event
+from tp_etl.source_events import EventWriter, Outgoing
 
 
 def cleaned(rows: Iterable[Parsed | Rejection], cleaner: Cleaner, report: IngestReport) -> Iterator[Clean]:
@@ -37,5 +37,6 @@ def events(
     producer: str,
     correlation_id: str | None,
 ) -> Iterator[Outgoing]:
+    write = EventWriter(identity=identity, source=report.source, producer=producer, correlation_id=correlation_id).write
     for row in cleaned(rows, cleaner, report):
-        yield to_event(row, identity=identity, source=report.source, producer=producer, correlation_id=correlation_id)
+        yield write(row)

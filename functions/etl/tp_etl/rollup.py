@@ -8,19 +8,19 @@ from typing import Any
 
 from psycopg import Connection
 from tradeplane import inbox
-from tradeplane.contracts.market import BAR_INTERVAL, Bar, Tick
+from tradeplane.contracts.market import BAR_INTERVAL, Bar
 from tradeplane.contracts.topics import MARKET_BARS
 from tradeplane.envelope import Envelope
 
 from tp_etl import bar_store
-from tp_etl.bars import RollUpResult, bar_envelope, fold, latest_tick_per_symbol
+from tp_etl.bars import RollUpResult, Trade, bar_envelope, fold, latest_tick_per_symbol
 
 Publisher = Callable[[str, Iterable[tuple[str, Envelope]]], int]
 
 
 def roll_up(
     conn: Connection[Any],
-    ticks: Sequence[tuple[str, Tick]],
+    ticks: Sequence[tuple[str, Trade]],
     *,
     consumer: str,
     producer: str,

@@ -64,12 +64,13 @@ def parse_timestamp(text: str, tz: tzinfo = UTC) -> datetime:
     if not text:
         raise TimestampError("is empty")
     try:
-        if _EPOCH.match(text):
-            value = _epoch(text)
+        if len(text) <= 10 or text[4] != "-":  # ISO 8601 (the common case) is never an epoch number
+            value = _epoch(text) if _EPOCH.match(text) else _naive(text)
         else:
-            value = _naive(text)
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=tz)
+            value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        if value.tzinfo is not UTC:
             value = value.astimezone(UTC)
     except (ValueError, OverflowError, InvalidOperation):
         raise TimestampError("is not a timestamp in an accepted format") from None

@@ -35,6 +35,7 @@ __all__ = [
     "producer_config",
     "publish",
     "publish_many",
+    "publish_serialized",
     "reachable",
 ]
 
@@ -105,6 +106,11 @@ def producer_config(settings: KafkaSettings | None = None) -> dict[str, Any]:
             "request.timeout.ms": 10_000,
             # librdkafka's own ceiling; the exact limit is enforced in publish() before produce.
             "message.max.bytes": settings.kafka_max_message_bytes + 64 * 1024,
+            # One producer-wide delivery callback, called for failures only: a Python call per
+            # acknowledged record cost as much as producing it (bulk market data). flush() still
+            # waits for every record, and the failures it reports are the same.
+            "on_delivery": _on_delivery,
+            "delivery.report.only.error": True,
         }
     )
     return config
@@ -142,21 +148,28 @@ def _record_size(key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]])
     return len(key) + len(value) + sum(len(k) + len(v) for k, v in headers)
 
 
+POLL_EVERY = 1_000  # records queued between two polls (which serve failure reports and the oauth callback)
+
+
 def _produce(p: Producer, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
     while True:
         try:
-            p.produce(
-                topic,
-                value=value,
-                key=key,
-                headers=cast("list[tuple[str, str | bytes | None]]", headers),
-                on_delivery=_on_delivery,
-            )
+            p.produce(topic, value=value, key=key, headers=cast("list[tuple[str, str | bytes | None]]", headers))
             break
         except BufferError:
             # Local queue full: serve delivery reports to make room, then retry.
             p.poll(0.5)
+
+
+def _produce_all(p: Producer, topic: str, records: Iterable[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> int:
+    count = 0
+    for key, value, headers in records:
+        _produce(p, topic, key, value, headers)
+        count += 1
+        if count % POLL_EVERY == 0:
+            p.poll(0)
     p.poll(0)
+    return count
 
 
 def _check_contract(settings: KafkaSettings, topic: str, key: str, envelope: Envelope) -> None:
@@ -203,7 +216,7 @@ def publish(
     all_headers = kafka_headers(envelope, traceparent)
     all_headers += [(name, val.encode() if isinstance(val, str) else val) for name, val in headers or ()]
     record = _prepared(settings_for(KafkaSettings), topic, key, envelope, all_headers)  # checked before any network
-    _produce(producer(), topic, *record)
+    _produce_all(producer(), topic, [record])
     # Single publishes are business events (orders, cancels): each gets a line, so a trace shows it.
     # Bulk market data (publish_many) does not: one line per tick would dwarf every other log.
     from tradeplane.observability import domain_keys, logger
@@ -218,10 +231,24 @@ def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, tracepare
     """Queue many events (each `(key, envelope)`); returns how many. All are checked before any is queued."""
     settings = settings_for(KafkaSettings)
     prepared = [_prepared(settings, topic, key, env, kafka_headers(env, traceparent)) for key, env in items]
-    p = producer()
-    for key_bytes, value, hdrs in prepared:
-        _produce(p, topic, key_bytes, value, hdrs)
-    return len(prepared)
+    return _produce_all(producer(), topic, prepared)
+
+
+def publish_serialized(topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> int:
+    """Queue records `(key, value, headers)` whose values are already envelope JSON (bulk market data that a
+    fast path wrote without building envelopes); returns how many. The topic and every size are checked
+    before any is queued; that each key is its event's key field is the writer's guarantee (it sets both
+    from one value), since checking it here would mean parsing every value again."""
+    settings = settings_for(KafkaSettings)
+    if settings.kafka_produces is not None and topic not in settings.kafka_produces:
+        raise ConfigurationError(
+            f"function {settings.function or '?'} may not produce to {topic!r}: not in its manifest `uses.produces`"
+        )
+    limit = settings.kafka_max_message_bytes
+    for key, value, headers in records:
+        if (size := _record_size(key, value, headers)) > limit:
+            raise MessageTooLarge(f"a record for {topic} is {size} bytes; the limit is {limit} bytes")
+    return _produce_all(producer(), topic, records)
 
 
 def flush(timeout: float = 10.0) -> None:

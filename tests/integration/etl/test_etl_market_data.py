@@ -59,14 +59,23 @@ def test_start_end_and_the_bar_shape(conn) -> None:  # type: ignore[no-untyped-d
     bars, token = read_bars(conn, query)
     assert token is None and [b["t"] for b in bars["AAPL"]] == [
         "2026-11-24T14:35:00Z", "2026-11-24T14:40:00Z", "2026-11-24T14:45:00Z"]  # fmt: skip
-    assert bars["AAPL"][0] == {"t": "2026-11-24T14:35:00Z", "o": 11, "h": 13, "l": 10, "c": 12.5, "v": 200, "n": 1,
-                               "vw": None}  # fmt: skip
+    assert bars["AAPL"][0] == {
+        "t": "2026-11-24T14:35:00Z",
+        "o": 11,
+        "h": 13,
+        "l": 10,
+        "c": 12.5,
+        "v": 200,
+        "n": 1,
+        "vw": None,
+    }  # fmt: skip  (imported without a VWAP: unknown)
 
 
 @pytest.mark.parametrize(
     ("args", "status"),
     [
-        (("AAPL", "1Week", None, None, None, None, None), 422),
+        (("AAPL", "2Week", None, None, None, None, None), 422),
+        (("AAPL", "5Month", None, None, None, None, None), 422),
         (("AAPL", "90Min", None, None, None, None, None), 422),
         (("AAPL", "2Day", None, None, None, None, None), 422),
         (("AAPL", "1Min", "yesterday", None, None, None, None), 422),
@@ -82,14 +91,66 @@ def test_bad_queries_are_refused(args: tuple, status: int) -> None:  # type: ign
 
 
 def test_timeframes_map_to_intervals() -> None:
-    assert [interval_of(t) for t in ("1Min", "15T", "1Hour", "4H", "1Day", "1D")] == [
-        "1m",
-        "15m",
-        "1h",
-        "4h",
-        "1d",
-        "1d",
-    ]
+    timeframes = ("1Min", "15T", "1Hour", "4H", "1Day", "1D", "1Week", "1W", "1Month", "3M", "12Month")
+    assert [interval_of(t) for t in timeframes] == ["1m", "15m", "1h", "4h", "1d", "1d", "1w", "1w", "1mo", "3mo",
+                                                    "12mo"]  # fmt: skip
+
+
+DAY0 = datetime(2026, 1, 1, tzinfo=UTC)  # a Thursday
+
+
+@pytest.fixture(scope="module")
+def daily(conn) -> list[Bar]:  # type: ignore[no-untyped-def]
+    """95 daily bars of DAILY (2026-01-01 .. 2026-04-05) with a VWAP, except one day in March without."""
+    bars = [
+        Bar(symbol="DAILY", interval="1d", bucket_start=DAY0 + timedelta(days=i), open=100 + i, high=110 + i,
+            low=90 + i, close=105 + i, volume=10 + i, trade_count=i, vwap=None if i == 70 else Decimal(101 + i))
+        for i in range(95)
+    ]  # fmt: skip
+    store_imported(conn, bars)
+    return bars
+
+
+def _rolled(conn, timeframe: str, **kw) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    args = {"start": None, "end": None, "limit": 1000, "page_token": None, "sort": None, **kw}
+    return read_bars(conn, BarQuery.of("DAILY", timeframe, **args))[0]["DAILY"]  # type: ignore[arg-type]
+
+
+def _expected(days: list[Bar]) -> dict:  # type: ignore[type-arg]
+    notional = None if any(d.vwap is None for d in days) else sum(d.vwap * d.volume for d in days)  # type: ignore[operator]
+    volume = sum(d.volume for d in days)
+    return {"o": days[0].open, "h": max(d.high for d in days), "l": min(d.low for d in days), "c": days[-1].close,
+            "v": volume, "n": sum(d.trade_count for d in days),
+            "vw": None if notional is None else float(round(notional / volume, 8))}  # fmt: skip
+
+
+def test_weeks_roll_up_daily_bars_from_monday(conn, daily: list[Bar]) -> None:  # type: ignore[no-untyped-def]
+    weeks = _rolled(conn, "1Week")
+    mondays = [d.bucket_start for d in daily if d.bucket_start.weekday() == 0]
+    # the first week starts on the Monday before 2026-01-01 and holds Thursday to Sunday
+    assert [w["t"][:10] for w in weeks] == ["2025-12-29"] + [m.date().isoformat() for m in mondays]
+    for week in weeks:
+        start = datetime.fromisoformat(week["t"])
+        inside = [d for d in daily if start <= d.bucket_start < start + timedelta(days=7)]
+        assert {k: week[k] for k in ("o", "h", "l", "c", "v", "n", "vw")} == _expected(inside)
+
+
+def test_months_and_quarters_align_to_january_and_vwap_is_null_when_a_day_has_none(conn, daily: list[Bar]) -> None:  # type: ignore[no-untyped-def]
+    months = _rolled(conn, "1Month")
+    assert [m["t"] for m in months] == ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z",
+                                        "2026-04-01T00:00:00Z"]  # fmt: skip
+    january = [d for d in daily if d.bucket_start.month == 1]
+    assert months[0]["o"] == 100 and months[0]["v"] == sum(d.volume for d in january)
+    assert months[0]["vw"] == _expected(january)["vw"] and months[2]["vw"] is None  # day 70 is 2026-03-12
+    quarters = _rolled(conn, "3Month")
+    assert [q["t"][:10] for q in quarters] == ["2026-01-01", "2026-04-01"]
+    assert quarters[0]["n"] == sum(d.trade_count for d in daily if d.bucket_start.month <= 3)
+    # the period holding start is served whole, up to the last one starting by end; paging walks periods
+    assert [m["t"][:7] for m in _rolled(conn, "1Month", start="2026-02-10", end="2026-03-01")] == ["2026-02", "2026-03"]
+    first = _rolled(conn, "1Week", start="2026-01-14T12:00:00Z", end="2026-01-19")  # a Wednesday to a Monday
+    assert [w["t"][:10] for w in first] == ["2026-01-12", "2026-01-19"] and first[0]["n"] == sum(range(11, 18))
+    page, token = read_bars(conn, BarQuery.of("DAILY", "1Month", None, None, 3, None, "desc"))
+    assert [m["t"][:7] for m in page["DAILY"]] == ["2026-04", "2026-03", "2026-02"] and token is not None
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -139,3 +140,14 @@ def test_bar_closer_closes_quiet_symbols_by_the_clock_once(conn) -> None:  # typ
     with conn.transaction():
         assert close_quiet(conn, now, intervals=("1m", "5m"), grace=timedelta(seconds=2), producer="closer",
                            publish=sink.publish, flush=sink.flush) == []  # fmt: skip
+
+
+def test_vwap_is_sum_of_price_times_size_over_volume_across_batches_and_revisions(conn) -> None:  # type: ignore[no-untyped-def]
+    sink = Sink()
+    run(conn, [t("a", "10", "10:00:01", size="3"), t("b", "12.5", "10:00:30", size="1")], sink)
+    result = run(conn, [t("c", "11", "10:00:40", size="4"), t("d", "11", "10:01:00")], sink)  # closes 10:00
+    (closed,) = result.published
+    assert closed.vwap == round(Decimal(30 + 12.5 + 44) / 8, 8) and closed.volume == 8
+    assert json.loads(sink.published[-1].to_json())["data"]["vwap"] == str(closed.vwap)  # the bar event carries it
+    late = run(conn, [t("late", "1", "10:00:00", size="2")], sink).published[0]  # a revision keeps it exact
+    assert late.revision == 1 and late.vwap == round(Decimal(30 + 12.5 + 44 + 2) / 10, 8)

@@ -13,6 +13,7 @@ from tp_etl.cleaning import Clean, Cleaner, CleaningRules, Notice
 from tp_etl.formats import Parsed, Rejection, RowContext, read_csv
 from tp_etl.pipeline import cleaned, events
 from tp_etl.report import IngestReport
+from tp_etl.rows import BarRow, QuoteRow, TradeRow
 from tradeplane.contracts.market import Tick
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
@@ -20,7 +21,7 @@ T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 
 def trade(line: int, price: str, *, seconds: int = 0, symbol: str = "AAPL", size: str = "1") -> Parsed:
     tick = Tick(symbol=symbol, price=Decimal(price), size=Decimal(size), ts=T0 + timedelta(seconds=seconds))
-    return Parsed(line, "trades", tick)
+    return Parsed(line, "trades", TradeRow(**tick.model_dump()))
 
 
 def run(rows: list[Parsed | Rejection], rules: CleaningRules | None = None) -> tuple[list[Clean], IngestReport]:
@@ -135,17 +136,21 @@ def test_accepted_bars_always_satisfy_low_le_open_close_le_high(values: list[tup
     st.integers(0, 10**9),
     st.sampled_from([None, "c-1", "ü"]),
     st.booleans(),
+    st.sampled_from([None, "V", 'x"\\é\n']),
 )
 def test_row_envelope_json_is_the_generic_envelope_json(kind: str, price: Decimal, seconds: int,
-                                                        correlation: str | None, flagged: bool) -> None:  # fmt: skip
-    from tp_etl.source_events import to_event
+                                                        correlation: str | None, flagged: bool,
+                                                        venue: str | None) -> None:  # fmt: skip
+    from tp_etl.source_events import source_event_id, to_event
     from tradeplane.contracts.market import Bar, Quote
-    from tradeplane.envelope import Envelope
+    from tradeplane.envelope import Envelope, kafka_headers
 
     ts = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=seconds % 999_983)
-    record = {
-        "trades": Tick(symbol="BRK.B", price=price, size=Decimal("0.5"), ts=ts, venue="V", seq=seconds),
-        "quotes": Quote(symbol="A", bid=price, bid_size=Decimal(0), ask=price + 1, ask_size=Decimal(3), ts=ts),
+    model = {
+        "trades": Tick(symbol="BRK.B", price=price, size=Decimal("0.5"), ts=ts, venue=venue, seq=seconds),
+        "quotes": Quote(
+            symbol="A", bid=price, bid_size=Decimal(0), ask=price + 1, ask_size=Decimal(3), ts=ts, venue=venue
+        ),
         "bars": Bar(
             symbol="A",
             interval="1d",
@@ -158,8 +163,13 @@ def test_row_envelope_json_is_the_generic_envelope_json(kind: str, price: Decima
             trade_count=0,
         ),
     }[kind]
-    event = to_event(Clean(7, kind, record, ("outlier",) if flagged else ()), identity="i", source="s",  # type: ignore[arg-type]
+    row = {"trades": TradeRow, "quotes": QuoteRow, "bars": BarRow}[kind](**model.model_dump())  # type: ignore[operator]
+    event = to_event(Clean(7, kind, row, ("outlier",) if flagged else ()), identity="i", source="s",
                      producer="p", correlation_id=correlation)  # fmt: skip
-    generic = Envelope.new(event.envelope.type, event.envelope.data, producer="p", correlation_id=correlation,
-                           id=event.envelope.id, occurred_at=event.envelope.occurred_at)  # fmt: skip
-    assert event.envelope.to_json() == generic.to_json()
+    data = {**model.model_dump(), "source": "s", **({"flags": ["outlier"]} if flagged else {})}
+    generic = Envelope.new(event.type, data, producer="p", correlation_id=correlation,
+                           id=source_event_id(event.id.partition("_")[0], "i", kind, 7),
+                           occurred_at=ts)  # fmt: skip
+    assert event.value == generic.to_json()  # the bytes written without a model are the generic envelope's
+    assert event.id == generic.id and event.key == model.symbol
+    assert event.headers() == kafka_headers(generic)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tp_etl.formats import Layout, LayoutError, Parsed, Rejection, RowContext, detect_kind, read_csv, read_items
+from tp_etl.rows import BarRow, QuoteRow, TradeRow
 from tp_etl.symbols import SymbolError, normalise_symbol, symbol_from_filename
 from tp_etl.timestamps import TimestampError, parse_timestamp
 from tradeplane.contracts.market import Bar, Quote, Tick
@@ -116,29 +117,30 @@ def test_bar_row_with_date_is_a_daily_bar_and_symbol_comes_from_context() -> Non
         "Date,Open,High,Low,Close,Adj Close,Volume\n2026-11-24,10,12.5,9.75,11,10.9,1200\n", RowContext(symbol="aapl")
     )
     bar = row.record
-    assert isinstance(bar, Bar) and row.line == 2
+    assert isinstance(bar, BarRow) and row.line == 2
     assert (bar.symbol, bar.interval, bar.bucket_start) == ("AAPL", "1d", datetime(2026, 11, 24, tzinfo=UTC))
     assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (
         Decimal(10), Decimal("12.5"), Decimal("9.75"), Decimal(11), Decimal(1200))  # fmt: skip
-    assert Bar.model_validate(bar.model_dump()) == bar  # the reader's checks agree with the contract's
+    assert bar.vwap is None  # no VWAP column: unknown
+    assert Bar.model_validate(bar._asdict()) == bar.contract()  # the reader's checks agree with the contract's
 
 
 def test_bar_row_with_separate_date_and_time_columns() -> None:
     row = only("<TICKER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>\nmsft,20261124,14:31:00,1,2,1,2,10\n")
-    assert isinstance(row.record, Bar)
+    assert isinstance(row.record, BarRow)
     assert row.record.bucket_start == datetime(2026, 11, 24, 14, 31, tzinfo=UTC) and row.record.interval == "1m"
     assert row.record.symbol == "MSFT"
 
 
 def test_trade_and_quote_rows() -> None:
     trade = only("t,p,s,x,i,c\n2026-11-24T14:30:01Z,190.10,5,V,42,@\n", RowContext(symbol="AAPL")).record
-    assert isinstance(trade, Tick)
+    assert isinstance(trade, TradeRow)
     assert (trade.price, trade.size, trade.venue, trade.seq) == (Decimal("190.10"), Decimal(5), "V", 42)
-    assert Tick.model_validate(trade.model_dump()) == trade
+    assert Tick.model_validate(trade._asdict()) == trade.contract()
     quote = only("timestamp,symbol,bid,bid_size,ask,ask_size\n2026-11-24T14:30:01Z,aapl,190.1,3,190.2,\n").record
-    assert isinstance(quote, Quote)
+    assert isinstance(quote, QuoteRow)
     assert (quote.bid, quote.bid_size, quote.ask, quote.ask_size) == (Decimal("190.1"), 3, Decimal("190.2"), 0)
-    assert Quote.model_validate(quote.model_dump()) == quote
+    assert Quote.model_validate(quote._asdict()) == quote.contract()
 
 
 @pytest.mark.parametrize(
@@ -207,3 +209,9 @@ def test_json_items_use_the_same_spellings_and_refuse_unknown_fields() -> None:
         (3, "price"),
         (4, "trades"),
     ]
+
+
+def test_row_tuples_have_the_contract_models_fields_in_order() -> None:
+    # The rows mirror the contracts on purpose (typed tuples, no model per tick); this keeps them from drifting.
+    for row, model in ((TradeRow, Tick), (QuoteRow, Quote), (BarRow, Bar)):
+        assert row._fields == tuple(model.model_fields), row.__name__

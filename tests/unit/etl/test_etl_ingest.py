@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from tp_etl.bars import fold
 from tp_etl.delivery import Delivery
 from tp_etl.ingest import MAX_BODY_BYTES, RETRY_AFTER_S, IngestResult, ingest_request
+from tp_etl.source_events import Outgoing
 from tradeplane.contracts.market import Tick, tick_from_envelope
 from tradeplane.envelope import Envelope
 from tradeplane.kafka_producer import DeliveryError
@@ -48,10 +49,9 @@ class FakeDelivery:
         return Delivery(publish=self.publish, flush=self.flush, reachable=lambda: self.up,
                         discard=self.discard, transaction=transaction)  # type: ignore[arg-type]  # fmt: skip
 
-    def publish(self, topic: str, items: Iterable[tuple[str, Envelope]]) -> int:
-        batch = list(items)
-        self.sent.extend((topic, k, e) for k, e in batch)
-        return len(batch)
+    def publish(self, topic: str, items: Sequence[Outgoing]) -> int:
+        self.sent.extend((topic, o.key, o.envelope) for o in items)
+        return len(items)
 
     def flush(self) -> None:
         if self.fail_flush:
@@ -101,7 +101,7 @@ def test_json_sections_trades_quotes_and_bars_go_to_their_topics_and_bars_to_the
     assert result.report.accepted == {"trades": 1, "quotes": 1, "bars": 1}
     assert [(t, e.type) for t, _, e in fake.sent] == [
         ("market.ticks", "market.tick"), ("market.ticks", "market.quote"), ("market.bars", "market.bar")]  # fmt: skip
-    assert fake.sent[0][2].data["price"] == Decimal("10.5")  # a JSON number stays exact
+    assert fake.sent[0][2].data["price"] == "10.5"  # a JSON number stays exact (a decimal string on the wire)
     assert [b.symbol for b in fake.stored] == ["AAPL"]  # type: ignore[attr-defined]
 
 
@@ -171,3 +171,24 @@ def test_fold_takes_open_and_close_by_time_not_arrival() -> None:
     assert (first.open, first.high, first.low, first.close) == (Decimal(10), Decimal(12), Decimal(10), Decimal(12))
     assert first.volume == Decimal(4) and first.trade_count == 3
     assert second.bucket_start == datetime(2026, 11, 24, 10, 1, tzinfo=UTC) and second.close == Decimal(9)
+
+
+def test_the_documented_json_body_is_what_the_parser_takes() -> None:
+    from tp_etl.ingest_docs import MarketDataJson, request_body
+
+    body = {
+        "source": "feed",
+        "symbol": "AAPL",
+        "trades": [{"ts": "2026-11-24T14:30:00Z", "price": "10.5", "size": 1, "exchange": "Q", "seq": 3}],
+        "quotes": [{"ts": 1795530600, "bid": 10.4, "bid_size": 1, "ask": "10.6", "ask_size": 2}],
+        "bars": [{"ts": "2026-11-24", "open": 10, "high": 11, "low": 9, "close": 10.5, "volume": 100, "vwap": 10.2}],
+    }
+    MarketDataJson.model_validate(body)  # valid by the document
+    assert call(json.dumps(body), "application/json", {}).report.accepted == {"trades": 1, "quotes": 1, "bars": 1}
+    with pytest.raises(ValidationError):  # the document refuses what the parser refuses
+        MarketDataJson.model_validate({**body, "kind": "trades"})
+    with pytest.raises(Problem):
+        call(json.dumps({**body, "kind": "trades"}), "application/json", {})
+    document, schemas = request_body()
+    assert set(document["content"]) == {"application/json", "text/csv"} and "TradeItem" in schemas
+    assert call(document["content"]["text/csv"]["example"], "text/csv").report.total_accepted == 1

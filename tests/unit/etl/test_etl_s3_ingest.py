@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 from tp_etl.delivery import Delivery, StreamUnavailableError
 from tp_etl.s3_ingest import CHECKPOINT_PREFIX, checkpoint_key, ingest_object, report_key
+from tp_etl.source_events import Outgoing
 from tradeplane.envelope import Envelope
 
 BUCKET = "market-data-test"
@@ -24,10 +25,9 @@ class Sink:
         self.fail_after: int | None = None  # flushes before the broker "fails"
         self.flushes = 0
 
-    def publish(self, topic: str, items: Iterable[tuple[str, Envelope]]) -> int:
-        batch = list(items)
-        self.sent.extend((topic, k, e) for k, e in batch)
-        return len(batch)
+    def publish(self, topic: str, items: Sequence[Outgoing]) -> int:
+        self.sent.extend((topic, o.key, o.envelope) for o in items)
+        return len(items)
 
     def flush(self) -> None:
         self.flushes += 1

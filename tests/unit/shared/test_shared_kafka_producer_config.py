@@ -75,19 +75,40 @@ def test_message_too_large_is_checked_before_any_network(monkeypatch: pytest.Mon
     assert issubclass(kafka_producer.MessageTooLarge, ValueError)
 
 
-def test_topics_and_keys_outside_the_manifest_are_refused_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tradeplane.envelope import Envelope
-
-    monkeypatch.setenv("TP_FUNCTION", "ingest_http")
+def _offline(monkeypatch: pytest.MonkeyPatch, function: str, **env: str) -> None:
+    """A function bound to produce to market.ticks only, whose producer must never be reached."""
+    monkeypatch.setenv("TP_FUNCTION", function)
     monkeypatch.setenv("TP_KAFKA_BOOTSTRAP", "127.0.0.1:1")
     monkeypatch.setenv("TP_KAFKA_PRODUCES", '{"market.ticks": "symbol"}')
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
 
     def no_producer() -> Any:
         raise AssertionError("nothing may be queued for a refused record")
 
     monkeypatch.setattr(kafka_producer, "producer", no_producer)
+
+
+def test_topics_and_keys_outside_the_manifest_are_refused_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradeplane.envelope import Envelope
+
+    _offline(monkeypatch, "ingest_http")
     tick = Envelope.new("market.tick", {"symbol": "AAPL"}, producer="ingest_http")
     with pytest.raises(ConfigurationError, match=r"may not produce to 'market\.tickz'"):
         kafka_producer.publish("market.tickz", "AAPL", tick)  # a typo Tansu would auto-create
     with pytest.raises(ValueError, match="keyed by symbol"):
         kafka_producer.publish_many("market.ticks", [("AAPL", tick), ("MSFT", tick)])
+
+
+def test_serialized_records_are_checked_for_topic_and_size_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    _offline(monkeypatch, "ingest_s3", TP_KAFKA_MAX_MESSAGE_BYTES="1024")
+    small = (b"AAPL", b"{}", [("type", b"market.tick")])
+    with pytest.raises(ConfigurationError, match=r"may not produce to 'market\.tickz'"):
+        kafka_producer.publish_serialized("market.tickz", [small])
+    with pytest.raises(kafka_producer.MessageTooLarge):  # one oversized record refuses the batch, headers counted
+        kafka_producer.publish_serialized("market.ticks", [small, (b"AAPL", b"x" * 1000, [("id", b"y" * 30)])])
+
+
+def test_delivery_reports_come_for_failures_only_through_one_callback() -> None:
+    cfg = kafka_producer.producer_config(KafkaSettings(kafka_bootstrap="127.0.0.1:9092"))
+    assert cfg["delivery.report.only.error"] is True and callable(cfg["on_delivery"])

@@ -83,6 +83,9 @@ class Bar(BaseModel):
     volume: Decimal
     trade_count: int
     revision: int = 0
+    # Volume-weighted average price (sum of price x size / volume); None when unknown (a bar imported
+    # without one, or stored before VWAPs were kept). Additive: older events have no such member.
+    vwap: Decimal | None = None
 
     @property
     def bucket_end(self) -> datetime:

@@ -1,0 +1,1 @@
+alter table market.bars drop column if exists notional;
