@@ -75,13 +75,24 @@ def _client(paper: dict[str, str]) -> TradingClient:
 
 
 def _listening(listener: Listener, client: TradingClient) -> None:
-    """The stream is subscribed once a probe order's `new` event reaches it (then cancel the probe)."""
-    probe = client.submit_order(
-        LimitOrderRequest(symbol=SYMBOL, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1)
-    )
-    eventually(lambda: "new" in listener.events_of(probe.id), "the probe's new event on the stream")
-    client.cancel_order_by_id(probe.id)
-    eventually(lambda: "canceled" in listener.events_of(probe.id), "the probe's canceled event")
+    """The stream is subscribed once a probe order's update reaches it (a probe placed before the socket
+    listened is not streamed: a stream is what happens while one listens). Then the probes are canceled."""
+    probes = []
+    while not listener.updates:
+        assert len(probes) < 10, "the stream never received an update"
+        probes.append(
+            client.submit_order(
+                LimitOrderRequest(
+                    symbol=SYMBOL, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1
+                )
+            )
+        )
+        deadline = time.monotonic() + 3
+        while not listener.updates and time.monotonic() < deadline:
+            time.sleep(0.1)
+    for probe in probes:
+        client.cancel_order_by_id(probe.id)
+    eventually(lambda: "canceled" in listener.events_of(probes[-1].id), "the probe's canceled event")
 
 
 def test_trading_stream_gets_new_fill_and_canceled_in_order_once_and_only_its_own(
