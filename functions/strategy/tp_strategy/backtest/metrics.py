@@ -21,6 +21,7 @@ from typing import Any
 from tp_strategy.backtest.engine import Run, Trade
 
 SESSION_SECONDS = 6.5 * 3600
+MONEY_STEP = Decimal("0.0001")
 DAY = 86_400.0
 
 
@@ -86,7 +87,7 @@ def _trade_figures(trades: list[Trade]) -> dict[str, Any]:
     return {
         "trades": len(trades),
         "win_rate_pct": wins / len(trades) * 100,
-        "avg_trade": sum((t.pnl for t in trades), Decimal(0)) / len(trades),
+        "avg_trade": (sum((t.pnl for t in trades), Decimal(0)) / len(trades)).quantize(MONEY_STEP),
         "avg_trade_pct": statistics.fmean(t.return_pct for t in trades),
     }
 
