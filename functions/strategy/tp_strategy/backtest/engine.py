@@ -30,6 +30,7 @@ from tp_strategy.interface import BarInput, Strategy
 from tp_strategy.sizing import FRACTION, WHOLE, order_qty
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +167,13 @@ class _Filler:
         ledger.apply(ts, bar, qty, fill_price, fee, reason)
 
     def _affordable(self, ledger: Ledger, qty: Decimal, fill_price: Decimal, price: Decimal) -> Decimal:
-        """The largest buy the cash pays for, fees included (the cent rounding can cost one more step)."""
+        """The largest buy the cash pays for, fees included.
+
+        The estimate keeps a cent aside for the fee's rounding up, so it fits at once; the loop is a guard.
+        """
         per_unit = fill_price * (1 + self.fill_config.fees.bps / 10_000)
-        qty = min(qty, ((ledger.cash - self.fixed_fee) / per_unit).quantize(self.step, rounding=ROUND_DOWN))
+        room = ledger.cash - self.fixed_fee - CENT
+        qty = min(qty, (room / per_unit).quantize(self.step, rounding=ROUND_DOWN))
         while qty > 0:
             filled = self._fill(qty, price)
             if filled is not None and qty * filled[0] + filled[1] <= ledger.cash:
