@@ -132,6 +132,7 @@ class Run:
     config: BacktestConfig
     timestamps: list[datetime]
     equity: list[Decimal]
+    equity_f: list[float]  # the same as floats, for the metrics (flat stretches cost no conversion)
     exposed_bars: int
     ledger: Ledger
     signals: int
@@ -191,9 +192,11 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
     on_bar = strategy.on_bar
     timestamps: list[datetime] = []
     equity: list[Decimal] = []
-    add_ts, add_equity = timestamps.append, equity.append
+    equity_f: list[float] = []
+    add_ts, add_equity, add_equity_f = timestamps.append, equity.append, equity_f.append
     pending: tuple[Decimal, str] | None = None
     cash, position = ledger.cash, ZERO  # mirrors of the ledger's, refreshed after each fill
+    cash_f = float(cash)
     exposed = signals = 0
     last_ts = datetime.min.replace(tzinfo=UTC)
     bar: BarInput | None = None
@@ -206,6 +209,7 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
             filler.execute(ledger, ts, i, pending[0], bar.open, pending[1])
             pending = None
             cash, position = ledger.cash, ledger.position
+            cash_f = float(cash)
         target = on_bar(state, bar)
         if target is not None:
             signals += 1
@@ -222,18 +226,23 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
             if qty and at_close:
                 filler.execute(ledger, ts, i, qty, close, target.reason)
                 cash, position = ledger.cash, ledger.position
+                cash_f = float(cash)
             elif qty:
                 pending = (qty, target.reason)
         add_ts(ts)
         if position:
             exposed += 1
-            add_equity(cash + position * bar.close)
+            marked = cash + position * bar.close
+            add_equity(marked)
+            add_equity_f(float(marked))
         else:
             add_equity(cash)
+            add_equity_f(cash_f)
     return Run(
         config,
         timestamps,
         equity,
+        equity_f,
         exposed,
         ledger,
         signals,

@@ -92,14 +92,14 @@ def _trade_figures(trades: list[Trade]) -> dict[str, Any]:
     }
 
 
-def summarize(run: Run, equity: list[float], dd: Drawdown) -> dict[str, Any]:
+def summarize(run: Run, dd: Drawdown) -> dict[str, Any]:
     """Metrics as a dict: Decimal money, float ratios and percents, None where a figure does not exist.
 
-    `equity` is `run.equity` as floats and `dd` its drawdowns (the caller keeps both for the report).
+    `dd` is the run's drawdowns (the caller keeps them for the report's chart).
     """
     cash = run.config.cash
     final = run.equity[-1] if run.equity else cash
-    curve = [float(cash), *equity]
+    curve = [float(cash), *run.equity_f]
     returns = [b / a - 1 for a, b in pairwise(curve) if a > 0]
     per_year = run.config.periods_per_year or infer_periods_per_year(run.timestamps)
     volatility, sharpe, sortino = _ratios(returns, per_year)
