@@ -18,14 +18,16 @@ The loop stays cheap on bars without orders: one strategy call, one Decimal mult
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 
+import numpy as np
 from tradeplane.fill_model import FeeSchedule, FillConfig, Order, on_arrival
 
 from tp_strategy.backtest.config import BacktestConfig
+from tp_strategy.fast_path import FastSignals, Prices, Signals
 from tp_strategy.interface import BarInput, Strategy
 from tp_strategy.sizing import FRACTION, WHOLE, order_qty
 
@@ -183,8 +185,113 @@ class _Filler:
         return qty
 
 
-def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
-    """Drive `strategy` over `bars` (time order; a bar out of order is refused) and book what it asks for."""
+def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig, *, fast: bool = True) -> Run:
+    """Drive `strategy` over `bars` (time order; a bar out of order is refused) and book what it asks for.
+
+    A strategy with the fast path (`FastSignals`, every built-in) decides the whole series at once and the
+    loop visits only the bars with an order; `fast=False` drives `on_bar` bar by bar (the two are tested equal).
+    """
+    if fast and isinstance(strategy, FastSignals):
+        series = bars if isinstance(bars, Sequence) else list(bars)
+        timestamps = _ordered_timestamps(series)
+        prices = Prices(series)
+        return _run_signals(strategy.signals(prices), series, prices, timestamps, config)
+    return _run_bars(strategy, bars, config)
+
+
+def _ordered_timestamps(series: Sequence[BarInput]) -> list[datetime]:
+    timestamps = [bar.ts for bar in series]
+    last_ts = datetime.min.replace(tzinfo=UTC)
+    for ts in timestamps:
+        if ts <= last_ts:
+            raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
+        last_ts = ts
+    return timestamps
+
+
+def _run_signals(
+    signals: Signals, series: Sequence[BarInput], prices: Prices, timestamps: list[datetime], config: BacktestConfig
+) -> Run:
+    """The bar loop's bookkeeping, visiting only the bars where an order is decided or filled.
+
+    Between those bars cash and position do not change, so each stretch of bars is marked at once: the
+    Decimal curve per bar as `cash + position * close` (as the bar loop), the float curve for the metrics
+    with float maths over the whole series at the end.
+    """
+    ledger = Ledger(cash=config.cash)
+    filler = _Filler(config)
+    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    equity: list[Decimal] = []
+    stretches: list[tuple[int, Decimal, Decimal]] = []  # (bars, cash, position) in time order
+    cash, position = ledger.cash, ZERO
+    start = exposed = 0
+    pending: tuple[Decimal, str, int] | None = None  # qty, reason, the bar whose open fills it
+
+    def mark(end: int) -> None:
+        """Bars [start, end) end with the current cash and position."""
+        nonlocal start, exposed
+        if end <= start:
+            return
+        if position:
+            exposed += end - start
+            equity.extend([cash + position * bar.close for bar in series[start:end]])
+        else:
+            equity.extend([cash] * (end - start))
+        stretches.append((end - start, cash, position))
+        start = end
+
+    for i, target in signals:
+        if pending is not None:
+            mark(pending[2])
+            filler.execute(ledger, timestamps[pending[2]], pending[2], pending[0], series[pending[2]].open, pending[1])
+            cash, position, pending = ledger.cash, ledger.position, None
+        mark(i)
+        close = series[i].close
+        qty = order_qty(
+            sizing,
+            target.direction,
+            price=close,
+            equity=cash + position * close,
+            cash=cash,
+            position=position,
+            allow_short=allow_short,
+        )
+        if qty and at_close:
+            filler.execute(ledger, timestamps[i], i, qty, close, target.reason)
+            cash, position = ledger.cash, ledger.position
+        elif qty:
+            pending = (qty, target.reason, i + 1)
+    if pending is not None and pending[2] < len(series):
+        mark(pending[2])
+        filler.execute(ledger, timestamps[pending[2]], pending[2], pending[0], series[pending[2]].open, pending[1])
+        cash, position, pending = ledger.cash, ledger.position, None
+    mark(len(series))
+    return Run(
+        config,
+        timestamps,
+        equity,
+        _float_curve(stretches, prices),
+        exposed,
+        ledger,
+        len(signals),
+        pending[0] if pending else ZERO,
+        series[-1].close if series else None,
+    )
+
+
+def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> list[float]:
+    """Per bar `cash + position * close` in floats (for the metrics only; the money is the Decimal curve)."""
+    if not stretches:
+        return []
+    lengths = [n for n, _, _ in stretches]
+    cash = np.repeat(np.array([float(c) for _, c, _ in stretches]), lengths)
+    position = np.repeat(np.array([float(p) for _, _, p in stretches]), lengths)
+    curve: list[float] = (cash + position * np.asarray(prices.close)).tolist()
+    return curve
+
+
+def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
+    """Every bar through `on_bar`: user strategies, and the reference the fast path is tested against."""
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
     sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
