@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ class BacktestResult:
     config: BacktestConfig
     metrics: dict[str, Any]
     timestamps: list[datetime]
-    equity: list[Decimal]
+    equity: Sequence[Decimal]
     drawdown_pct: list[float]
     trades: list[Trade]
     executions: list[Execution]
