@@ -30,7 +30,7 @@ from tradeplane.fill_model import FeeSchedule, FillConfig, Order, on_arrival
 
 from tp_strategy.backtest.config import BacktestConfig
 from tp_strategy.fast_path import FastSignals, Prices, Signals
-from tp_strategy.interface import BarInput, Strategy
+from tp_strategy.interface import BarInput, Direction, Strategy
 from tp_strategy.sizing import FRACTION, WHOLE, order_qty
 
 ZERO = Decimal(0)
@@ -151,6 +151,19 @@ class _Filler:
         self.fill_config = FillConfig(slippage_bps=config.slippage_bps, fees=FeeSchedule(bps=config.commission_bps))
         self.fixed_fee = config.fixed_fee
         self.step = FRACTION if config.sizing.fractional else WHOLE
+        self.sizing, self.allow_short = config.sizing, config.allow_short
+
+    def size(self, direction: Direction, close: Decimal, cash: Decimal, position: Decimal) -> Decimal:
+        """The order a target means at this close (`sizing.order_qty`, as the live runner sizes)."""
+        return order_qty(
+            self.sizing,
+            direction,
+            price=close,
+            equity=cash + position * close,
+            cash=cash,
+            position=position,
+            allow_short=self.allow_short,
+        )
 
     def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
         decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
@@ -222,7 +235,7 @@ def _run_signals(
     """
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
-    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    at_close = config.fill_at == "close"
     stretches: list[tuple[int, Decimal, Decimal]] = []  # (first bar, cash, position) in time order
     cash, position = ledger.cash, ZERO
     start = exposed = 0
@@ -245,15 +258,7 @@ def _run_signals(
             cash, position, pending = ledger.cash, ledger.position, None
         mark(i)
         close = series[i].close
-        qty = order_qty(
-            sizing,
-            target.direction,
-            price=close,
-            equity=cash + position * close,
-            cash=cash,
-            position=position,
-            allow_short=allow_short,
-        )
+        qty = filler.size(target.direction, close, cash, position)
         if qty and at_close:
             filler.execute(ledger, timestamps[i], i, qty, close, target.reason)
             cash, position = ledger.cash, ledger.position
@@ -328,7 +333,7 @@ def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConf
     """Every bar through `on_bar`: user strategies, and the reference the fast path is tested against."""
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
-    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    at_close = config.fill_at == "close"
     state = strategy.initial_state()
     on_bar = strategy.on_bar
     timestamps: list[datetime] = []
@@ -355,15 +360,7 @@ def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConf
         if target is not None:
             signals += 1
             close = bar.close
-            qty = order_qty(
-                sizing,
-                target.direction,
-                price=close,
-                equity=cash + position * close,
-                cash=cash,
-                position=position,
-                allow_short=allow_short,
-            )
+            qty = filler.size(target.direction, close, cash, position)
             if qty and at_close:
                 filler.execute(ledger, ts, i, qty, close, target.reason)
                 cash, position = ledger.cash, ledger.position
