@@ -95,3 +95,11 @@ def test_fast_path_refuses_bars_out_of_order_like_the_loop() -> None:
     for fast in (True, False):
         with pytest.raises(ValueError, match="bars out of order"):
             run_backtest(build("ma_crossover", {"fast": 1, "slow": 2}), iter(series), BacktestConfig(), fast=fast)
+
+
+def test_the_lazy_equity_curve_does_not_follow_later_edits_of_the_callers_list() -> None:
+    series = random_walk(200, seed=4)
+    fast, loop = both("ma_crossover", series, CONFIGS[0])
+    assert fast.exposed_bars > 0
+    series[:] = random_walk(200, seed=9)
+    assert fast.equity == loop.equity

@@ -300,7 +300,9 @@ class MarkedCurve(Sequence[Decimal]):
     def __init__(self, stretches: list[tuple[int, Decimal, Decimal]], bars: Sequence[BarInput]) -> None:
         self._firsts = [first for first, _, _ in stretches]
         self._stretches = stretches
-        self._bars = bars
+        self._bars = list(
+            bars
+        )  # a copy of the references (bars are frozen): a caller's later edit of its list changes nothing
 
     def __len__(self) -> int:
         return len(self._bars)
