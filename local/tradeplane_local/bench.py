@@ -18,6 +18,7 @@
 - log lines/s stored by log_aggregator against a bare COPY, and logging's cost in a hot handler (`bench_logs`).
 - streaming: fill -> client-received over the WebSocket API, alone and fanned out to 200 clients, against
   Kafka produce -> invoke (`bench_stream`).
+- backtest bars/s of the MA crossover on one core against backtesting.py on the same bars (`bench_backtest`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -401,4 +402,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_stream import bench_stream
 
     bench_stream(quick, _row, _header)
+    from tradeplane_local.bench_backtest import bench_backtest
+
+    bench_backtest(quick, _row, _header)
     return 0
