@@ -1,5 +1,10 @@
-"""Each test starts with no TP_* environment and no cached settings, pools, clients or secrets."""
+"""tp_strategy imports as in Lambda, from its domain folder (the manifest lists it once it has a function)."""
 
-from support.env import _clean_tradeplane_env
+from __future__ import annotations
 
-__all__ = ["_clean_tradeplane_env"]
+import sys
+from pathlib import Path
+
+_DOMAIN = str(Path(__file__).resolve().parents[3] / "functions" / "strategy")
+if _DOMAIN not in sys.path:
+    sys.path.insert(0, _DOMAIN)
