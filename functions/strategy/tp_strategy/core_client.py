@@ -142,7 +142,7 @@ class CoreClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._tokens, self._transport, self.timeout_s = tokens, transport, timeout_s
+        self._tokens, self.transport, self.timeout_s = tokens, transport, timeout_s
         self._retry, self._sleep, self._clock = retry, sleep, clock
         self.deadline: float = float("inf")  # monotonic time after which no new attempt starts
         self.attempts = 0  # every HTTP attempt, retries included (metrics and tests)
@@ -159,7 +159,7 @@ class CoreClient:
                 raise CoreUnavailable(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
             self.attempts += 1
             try:
-                reply = self._transport(method, self.base_url + path, headers, payload, timeout)
+                reply = self.transport(method, self.base_url + path, headers, payload, timeout)
             except (OSError, TimeoutError) as exc:  # refused, reset, DNS, timeout (URLError is an OSError)
                 last = f"{type(exc).__name__}: {exc}"[:200]
             else:

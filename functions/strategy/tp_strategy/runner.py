@@ -169,6 +169,19 @@ class Runner:
             return signals.plan(conn, signal, abs(qty), side, order_id)
 
 
+def size_order(
+    strategy: EnabledStrategy, target: Target, price: Decimal, account: Account, position: Decimal
+) -> Decimal:
+    """`tp_strategy.sizing` with the strategy's rule, at the bar's close (the backtester sizes the same way)."""
+    from tp_strategy.sizing import SizingRule, order_qty
+
+    rule = SizingRule.model_validate(strategy.sizing)
+    return order_qty(
+        rule, target.direction, price=price, equity=account.equity, cash=account.cash, position=position,
+        allow_short=strategy.allow_short,
+    )  # fmt: skip
+
+
 def live_runner(
     *,
     service_url: str,
@@ -182,7 +195,7 @@ def live_runner(
     """The runner on the container's Postgres, Redis, Kafka producer and the Core API at `service_url`."""
     from tradeplane import db, kafka_producer, redis_client
 
-    from tp_strategy import bar_history, registry, sizing
+    from tp_strategy import bar_history, registry
     from tp_strategy.core_client import TokenCache, minter
     from tp_strategy.enabled import EnabledCache, load_enabled
 
@@ -207,7 +220,7 @@ def live_runner(
         core=CoreClient(service_url, tokens, timeout_s=core_timeout_s),
         build=build,
         history=history,
-        size=sizing_of(sizing),
+        size=size_order,
         transaction=db.transaction,
         publish=publish,
         flush=kafka_producer.flush,
