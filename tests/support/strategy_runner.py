@@ -35,9 +35,17 @@ def make_bars(symbol: str, closes: Sequence[str | Decimal], start: datetime = T0
     for i, c in enumerate(closes):
         close = Decimal(c)
         bars.append(
-            Bar(symbol=symbol, interval="1m", bucket_start=start + timedelta(minutes=i), open=prev,
-                high=max(prev, close) + Decimal("0.05"), low=min(prev, close) - Decimal("0.05"), close=close,
-                volume=Decimal(1000), trade_count=10)  # fmt: skip
+            Bar(
+                symbol=symbol,
+                interval="1m",
+                bucket_start=start + timedelta(minutes=i),
+                open=prev,
+                high=max(prev, close) + Decimal("0.05"),
+                low=min(prev, close) - Decimal("0.05"),
+                close=close,
+                volume=Decimal(1000),
+                trade_count=10,
+            )
         )
         prev = close
     return bars
@@ -50,8 +58,21 @@ def store_bars(dsn: str, bars: Sequence[Bar]) -> None:
             """insert into market.bars (symbol, interval, bucket_start, open, high, low, close, volume, trade_count,
                                         closed, revision) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s)
                on conflict (symbol, interval, bucket_start) do nothing""",
-            [(b.symbol, b.interval, b.bucket_start, b.open, b.high, b.low, b.close, b.volume, b.trade_count,
-              b.revision) for b in bars],  # fmt: skip
+            [
+                (
+                    b.symbol,
+                    b.interval,
+                    b.bucket_start,
+                    b.open,
+                    b.high,
+                    b.low,
+                    b.close,
+                    b.volume,
+                    b.trade_count,
+                    b.revision,
+                )
+                for b in bars
+            ],
         )
 
 
@@ -59,9 +80,11 @@ def bar_event(bars: Sequence[Bar], bootstrap: str, first_offset: int = 0) -> dic
     records = []
     for i, bar in enumerate(bars):
         env = Envelope.new(
-            BAR_EVENT, bar.model_dump(mode="python"), producer="bar_aggregator",
+            BAR_EVENT,
+            bar.model_dump(mode="python"),
+            producer="bar_aggregator",
             id=f"bar_{bar.symbol}_{bar.interval}_{bar.bucket_start:%Y%m%dT%H%M}_r{bar.revision}",
-        )  # fmt: skip
+        )
         records.append(events.KafkaRecord(MARKET_BARS, 0, first_offset + i, 0, bar.symbol.encode(), env.to_json()))
     return events.msk_event(records, bootstrap)
 
@@ -82,9 +105,19 @@ def insert_strategy(
     with psycopg.connect(dsn) as conn:
         conn.execute(
             """insert into strategy.strategies (id, account_id, name, type, params, symbols, timeframe, sizing,
-                                                allow_short, enabled) values (%s, %s, %s, %s, %s, %s, '1m', %s, %s, %s)""",
-            (sid, account_id, f"s-{sid.hex[:8]}", type, json.dumps(params or {"fast": 2, "slow": 4}), list(symbols),
-             json.dumps(sizing or {"kind": "fixed_qty", "qty": "10"}), allow_short, enabled),  # fmt: skip
+                                                allow_short, enabled)
+               values (%s, %s, %s, %s, %s, %s, '1m', %s, %s, %s)""",
+            (
+                sid,
+                account_id,
+                f"s-{sid.hex[:8]}",
+                type,
+                json.dumps(params or {"fast": 2, "slow": 4}),
+                list(symbols),
+                json.dumps(sizing or {"kind": "fixed_qty", "qty": "10"}),
+                allow_short,
+                enabled,
+            ),
         )
     return sid
 
@@ -115,7 +148,7 @@ class Outage:
     """Wraps a transport: each scripted fault answers one call, then calls pass through.
 
     A fault is a status (answered without reaching the API), an exception (connection refused),
-    or "lost": the call reaches the API, then the answer is lost (a timeout after the fact).
+    "lost": the call reaches the API, then the answer is lost (a timeout after the fact), or "pass".
     """
 
     def __init__(self, inner: Any, faults: Sequence[int | Exception | str] = ()) -> None:
@@ -128,6 +161,8 @@ class Outage:
         if not self.faults:
             return self.inner(method, url, headers, body, timeout)
         fault = self.faults.pop(0)
+        if fault == "pass":
+            return self.inner(method, url, headers, body, timeout)
         if fault == "lost":
             self.inner(method, url, headers, body, timeout)
             raise TimeoutError("the answer was lost")
@@ -158,5 +193,9 @@ def signals_of(dsn: str, strategy_id: uuid.UUID) -> list[dict[str, Any]]:
 def strategy_orders(dsn: str, account_id: str) -> list[dict[str, Any]]:
     from support.execution import query
 
-    return query(dsn, "select client_order_id, side, qty, status from trading.orders where account_id = %s"
-                 " and client_order_id like 'st-%%' order by created_at", uuid.UUID(account_id))  # fmt: skip
+    return query(
+        dsn,
+        "select client_order_id, side, qty, status from trading.orders where account_id = %s"
+        " and client_order_id like 'st-%%' order by created_at",
+        uuid.UUID(account_id),
+    )

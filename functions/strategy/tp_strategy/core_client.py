@@ -7,10 +7,10 @@ user's program. Tokens are minted locally from the signing keyset and reused unt
 before they expire.
 
 Outages (connection errors, timeouts, 429 and 5xx) are retried with capped exponential
-backoff and full jitter for as long as the caller's time budget allows, then `CoreUnavailable`
+backoff and full jitter for as long as the caller's time budget allows, then `CoreUnavailableError`
 is raised: the runner fails the batch and Kafka delivers the bar again. Retrying an order is
 safe because it carries its client_order_id: the Core API answers a repeat with the order the
-first attempt created. Any other 4xx is `CoreRefused` (it will not get better by retrying).
+first attempt created. Any other 4xx is `CoreRefusedError` (it will not get better by retrying).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
 
 
-class CoreUnavailable(Exception):
+class CoreUnavailableError(Exception):
     """The Core API did not answer usefully within the time budget."""
 
 
-class CoreRefused(Exception):
+class CoreRefusedError(Exception):
     """The Core API refused the request (a 4xx other than a throttle): retrying cannot help."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -66,13 +66,13 @@ class Transport(Protocol):
     ) -> Response: ...
 
 
-def urllib_transport(
-    method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
-) -> Response:
+def urllib_transport(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Response:
     """HTTP with the standard library (no client library in the function's layers for three calls)."""
-    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("the Core API is reached over http(s) only")
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310 - checked above
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - our own API's URL
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - checked above
             return Response(reply.status, reply.read())
     except urllib.error.HTTPError as exc:
         return Response(exc.code, exc.read())
@@ -85,7 +85,7 @@ class Retry:
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
-        return rng() * min(self.cap_s, self.base_s * 2**attempt)
+        return float(rng() * min(self.cap_s, self.base_s * 2**attempt))
 
 
 class TokenCache:
@@ -156,7 +156,7 @@ class CoreClient:
         while True:
             timeout = min(self.timeout_s, self.deadline - self._clock())
             if timeout <= 0.05:
-                raise CoreUnavailable(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
+                raise CoreUnavailableError(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
             self.attempts += 1
             try:
                 reply = self.transport(method, self.base_url + path, headers, payload, timeout)
@@ -169,13 +169,13 @@ class CoreClient:
             pause = self._retry.delay(attempt)
             attempt += 1
             if self._clock() + pause >= self.deadline:
-                raise CoreUnavailable(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
+                raise CoreUnavailableError(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
             self._sleep(pause)
 
     def _ok(self, reply: Response) -> Any:
         if 200 <= reply.status < 300:
             return reply.json()
-        raise CoreRefused(reply.status, reply.message())
+        raise CoreRefusedError(reply.status, reply.message())
 
     def account(self, account_id: str) -> Account:
         body = self._ok(self._call(account_id, "GET", "/v2/account"))

@@ -42,9 +42,15 @@ def load_enabled(conn: Connection[Any], symbol: str, timeframe: str) -> list[Ena
     rows = conn.execute(_ENABLED_SQL, (symbol, timeframe)).fetchall()
     return [
         EnabledStrategy(
-            r["id"], r["account_id"], r["type"], dict(r["params"]), r["timeframe"], dict(r["sizing"]),
-            bool(r["allow_short"]), int(r["version"]),
-        )  # fmt: skip
+            r["id"],
+            r["account_id"],
+            r["type"],
+            dict(r["params"]),
+            r["timeframe"],
+            dict(r["sizing"]),
+            bool(r["allow_short"]),
+            int(r["version"]),
+        )
         for r in rows
     ]
 

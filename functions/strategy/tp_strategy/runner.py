@@ -35,7 +35,7 @@ from tradeplane.contracts.topics import SIGNALS
 from tradeplane.envelope import Envelope
 
 from tp_strategy import signals
-from tp_strategy.core_client import Account, CoreClient, CoreRefused
+from tp_strategy.core_client import Account, CoreClient, CoreRefusedError
 from tp_strategy.enabled import EnabledStrategy
 from tp_strategy.interface import BarInput, Strategy, Target
 from tp_strategy.runner_state import StateStore, Working, rebuild, state_key
@@ -129,11 +129,15 @@ class Runner:
             found = self._instances[key] = self.build(strategy)
         return found
 
-    def _act(self, strategy: EnabledStrategy, bar: Bar, target: Target, correlation_id: str | None, out: Outcome) -> None:
+    def _act(
+        self, strategy: EnabledStrategy, bar: Bar, target: Target, correlation_id: str | None, out: Outcome
+    ) -> None:
         with self.transaction() as conn:
             signal = signals.record(conn, strategy.id, bar.symbol, bar.bucket_start, target)
         out.signals += 1
-        envelope = signals.signal_envelope(signal, strategy.account_id, producer=self.producer, correlation_id=correlation_id)
+        envelope = signals.signal_envelope(
+            signal, strategy.account_id, producer=self.producer, correlation_id=correlation_id
+        )
         self.publish(SIGNALS, str(strategy.id), envelope)
         if signal.final:
             return
@@ -146,7 +150,7 @@ class Runner:
                     return
             assert signal.order_side is not None and signal.order_qty is not None and signal.client_order_id
             self.core.submit_market(account_id, bar.symbol, signal.order_side, signal.order_qty, signal.client_order_id)
-        except CoreRefused as exc:
+        except CoreRefusedError as exc:
             with self.transaction() as conn:
                 signals.finish(conn, signal, "failed", f"Core API refused: {exc}")
             out.failed += 1
@@ -205,7 +209,7 @@ def live_runner(
 
     def history(symbol: str, timeframe: str, before: datetime, count: int) -> Sequence[BarInput]:
         with db.connection() as conn:
-            return bar_history.last_bars(conn, symbol, timeframe, before, count)
+            return bar_history.last_closed_bars(conn, symbol, timeframe, before, count)
 
     def build(strategy: EnabledStrategy) -> Strategy:
         return registry.build(strategy.type, strategy.params, module_prefixes=module_prefixes)

@@ -140,5 +140,10 @@ def signal_envelope(signal: Signal, account_id: uuid.UUID, *, producer: str, cor
         "reason": signal.reason,
     }
     return Envelope.new(
-        SIGNAL_EVENT, data, producer=producer, correlation_id=correlation_id, id=str(signal.id), occurred_at=signal.bar_ts
+        SIGNAL_EVENT,
+        data,
+        producer=producer,
+        correlation_id=correlation_id,
+        id=str(signal.id),
+        occurred_at=signal.bar_ts,
     )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
-from tp_strategy.core_client import CoreClient, CoreRefused, CoreUnavailable, Response, Retry, TokenCache
+from tp_strategy.core_client import CoreClient, CoreRefusedError, CoreUnavailableError, Response, Retry, TokenCache
 from tradeplane.tokens import verify
 from tradeplane_tools.keys import generate_keyset
 
@@ -31,7 +31,9 @@ class Script:
     def __init__(self, *items: Response | Exception) -> None:
         self.items, self.calls = list(items), []  # type: ignore[var-annotated]
 
-    def __call__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Response:
+    def __call__(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
+    ) -> Response:
         self.calls.append((method, url, dict(headers), body))
         item = self.items.pop(0)
         if isinstance(item, Exception):
@@ -52,18 +54,22 @@ def client(script: Script, clock: Clock, budget_s: float = 10.0) -> CoreClient:
 
 def test_outage_is_retried_with_growing_capped_pauses_then_answers() -> None:
     clock = Clock()
-    script = Script(ConnectionRefusedError("down"), Response(503, b""), Response(502, b""), ok({"equity": "100", "cash": "40"}))
+    script = Script(
+        ConnectionRefusedError("down"), Response(503, b""), Response(502, b""), ok({"equity": "100", "cash": "40"})
+    )
     account = client(script, clock).account("acc-1")
     assert account.equity == Decimal("100") and account.cash == Decimal("40")
     assert len(script.calls) == 4 and len(clock.sleeps) == 3
     assert all(0 <= pause <= min(1.0, 0.2 * 2**i) for i, pause in enumerate(clock.sleeps))
-    assert script.calls[0][2]["Authorization"] == "Bearer token-acc-1" and script.calls[0][1] == "http://core/v2/account"
+    assert (
+        script.calls[0][2]["Authorization"] == "Bearer token-acc-1" and script.calls[0][1] == "http://core/v2/account"
+    )
 
 
 def test_outage_longer_than_the_budget_raises_unavailable_without_overrunning() -> None:
     clock = Clock()
     script = Script(*[Response(503, b"")] * 1000)
-    with pytest.raises(CoreUnavailable, match="out of time"):
+    with pytest.raises(CoreUnavailableError, match="out of time"):
         client(script, clock, budget_s=5.0).account("acc-1")
     assert clock.now <= 5.0 and len(script.calls) > 3
 
@@ -71,7 +77,7 @@ def test_outage_longer_than_the_budget_raises_unavailable_without_overrunning() 
 def test_a_refusal_is_not_retried() -> None:
     clock = Clock()
     script = Script(Response(403, json.dumps({"code": 40310000, "message": "account is not active"}).encode()))
-    with pytest.raises(CoreRefused, match="account is not active") as info:
+    with pytest.raises(CoreRefusedError, match="account is not active") as info:
         client(script, clock).submit_market("acc-1", "AAPL", "buy", Decimal(3), "st-x")
     assert info.value.status == 403 and len(script.calls) == 1
 
@@ -81,13 +87,15 @@ def test_duplicate_client_order_id_counts_as_submitted() -> None:
     dup = Response(422, json.dumps({"code": 42210000, "message": "client_order_id must be unique"}).encode())
     assert client(Script(dup), clock).submit_market("acc-1", "AAPL", "sell", Decimal("1.5"), "st-x") is True
     other = Response(422, json.dumps({"code": 40010001, "message": "qty must be > 0"}).encode())
-    with pytest.raises(CoreRefused):
+    with pytest.raises(CoreRefusedError):
         client(Script(other), clock).submit_market("acc-1", "AAPL", "sell", Decimal("1.5"), "st-x")
 
 
 def test_order_body_and_position_reading() -> None:
     clock = Clock()
-    script = Script(Response(404, b'{"message": "position does not exist"}'), ok({"qty": "-4", "side": "short"}), ok({}))
+    script = Script(
+        Response(404, b'{"message": "position does not exist"}'), ok({"qty": "-4", "side": "short"}), ok({})
+    )
     c = client(script, clock)
     assert c.position_qty("acc-1", "AAPL") == 0 and c.position_qty("acc-1", "AAPL") == Decimal(-4)
     c.submit_market("acc-1", "BRK.B", "buy", Decimal("2"), "st-abc")

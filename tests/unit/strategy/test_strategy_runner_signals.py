@@ -21,7 +21,9 @@ from tradeplane.contracts.market import Bar
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 SYMBOLS = st.from_regex(r"[A-Z][A-Z0-9.\-]{0,15}", fullmatch=True)
-TIMES = st.datetimes(datetime(1990, 1, 1), datetime(2100, 1, 1)).map(lambda d: d.replace(second=0, microsecond=0, tzinfo=UTC))
+TIMES = st.datetimes(datetime(1990, 1, 1), datetime(2100, 1, 1)).map(
+    lambda d: d.replace(second=0, microsecond=0, tzinfo=UTC)
+)
 
 
 @given(st.uuids(), SYMBOLS, TIMES)
@@ -33,7 +35,9 @@ def test_client_order_id_fits_alpaca_and_names_the_bar(strategy: uuid.UUID, symb
 
 def test_client_order_id_differs_by_strategy_symbol_and_bar() -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
-    ids = {client_order_id(s, sym, T0 + timedelta(minutes=m)) for s in (a, b) for sym in ("AAPL", "MSFT") for m in (0, 1)}
+    ids = {
+        client_order_id(s, sym, T0 + timedelta(minutes=m)) for s in (a, b) for sym in ("AAPL", "MSFT") for m in (0, 1)
+    }
     assert len(ids) == 8
     assert signal_id(a, "AAPL", T0) == signal_id(a, "AAPL", T0) != signal_id(a, "AAPL", T0 + timedelta(minutes=1))
 
@@ -87,7 +91,9 @@ def bar(minute: int, revision: int = 0) -> Bar:
 
 @pytest.fixture
 def setup() -> tuple[Runner, Counter, FakeRedis, list[datetime]]:
-    strategy = EnabledStrategy(uuid.uuid4(), uuid.uuid4(), "counter", {}, "1m", {"kind": "fixed_qty", "qty": "1"}, False, 1)
+    strategy = EnabledStrategy(
+        uuid.uuid4(), uuid.uuid4(), "counter", {}, "1m", {"kind": "fixed_qty", "qty": "1"}, False, 1
+    )
     counter, redis, history_asked = Counter(), FakeRedis(), []
 
     def history(symbol: str, timeframe: str, before: datetime, n: int) -> list[BarInput]:
@@ -109,7 +115,10 @@ def test_missing_state_is_rebuilt_from_the_bars_before(setup: Any) -> None:
     runner, counter, redis, asked = setup
     out = runner.run([bar(0), bar(1)], budget_s=10)
     assert asked == [T0] and out.rebuilt == 1 and out.runs == 2
-    assert counter.seen[:3] == [T0 - timedelta(minutes=k) for k in (3, 2, 1)] and counter.seen[3:] == [T0, bar(1).bucket_start]
+    assert counter.seen[:3] == [T0 - timedelta(minutes=k) for k in (3, 2, 1)] and counter.seen[3:] == [
+        T0,
+        bar(1).bucket_start,
+    ]
     (raw,) = redis.data.values()
     stored = Working.from_json(raw)
     assert stored is not None and stored.state == {"n": 5} and stored.last_ts == bar(1).bucket_start
