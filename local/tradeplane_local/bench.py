@@ -396,4 +396,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_etl import bench_etl
 
     bench_etl(quick, _row, _header)
+    from tradeplane_local.bench_strategy_runner import bench_strategy_runner
+
+    bench_strategy_runner(quick, _row, _header)
     return 0

@@ -64,7 +64,8 @@ class Outcome:
     signals: int = 0
     submitted: int = 0
     skipped: int = 0  # sized to nothing: already at the target
-    failed: int = 0  # refused by the Core API (inactive account, risk limits, ...)
+    failed: int = 0  # refused by the Core API (inactive account, risk limits, ...) or a bad sizing rule
+    broken: int = 0  # (strategy, bar) pairs skipped: the stored type or parameters no longer build
 
 
 def bar_input(bar: Bar) -> BarInput:
@@ -84,7 +85,7 @@ class Runner:
     flush: Callable[[], None]
     producer: str = PRODUCER
     clock: Callable[[], float] = time.monotonic
-    _instances: dict[tuple[uuid.UUID, int], Strategy] = field(default_factory=dict)
+    _instances: dict[tuple[uuid.UUID, int], Strategy | None] = field(default_factory=dict)
 
     def run(self, bars: Sequence[Bar], *, budget_s: float, correlation_id: str | None = None) -> Outcome:
         """Run one batch of closed bars; raises (the batch is redelivered) when the Core API stays down."""
@@ -102,6 +103,9 @@ class Runner:
             states.update(self.states.load([k for k in keys if k not in states]))
             for strategy, key in zip(strategies, keys, strict=True):
                 instance = self._instance(strategy)
+                if instance is None:
+                    out.broken += 1
+                    continue
                 working = states.get(key)
                 if working is None:
                     history = self.history(bar.symbol, bar.interval, bar.bucket_start, instance.warmup)
@@ -120,13 +124,25 @@ class Runner:
         self.states.save(dirty)
         return out
 
-    def _instance(self, strategy: EnabledStrategy) -> Strategy:
+    def _instance(self, strategy: EnabledStrategy) -> Strategy | None:
+        """The strategy object (kept per version); None when its stored type or parameters do not build.
+
+        The API validates both before it stores them, so this only happens when a type was removed or
+        its parameters changed meaning; retrying the batch cannot fix it, so that strategy is skipped.
+        """
         key = (strategy.id, strategy.version)
-        found = self._instances.get(key)
-        if found is None:
-            if len(self._instances) > 1_000:
-                self._instances.clear()
-            found = self._instances[key] = self.build(strategy)
+        if key in self._instances:
+            return self._instances[key]
+        if len(self._instances) > 1_000:
+            self._instances.clear()
+        try:
+            found: Strategy | None = self.build(strategy)
+        except ValueError as exc:  # registry.StrategyError
+            from tradeplane.observability import logger
+
+            logger.error("strategy does not build", extra={"strategy_id": str(strategy.id), "error": str(exc)[:300]})
+            found = None
+        self._instances[key] = found
         return found
 
     def _act(
@@ -150,9 +166,9 @@ class Runner:
                     return
             assert signal.order_side is not None and signal.order_qty is not None and signal.client_order_id
             self.core.submit_market(account_id, bar.symbol, signal.order_side, signal.order_qty, signal.client_order_id)
-        except CoreRefusedError as exc:
+        except (CoreRefusedError, ValueError) as exc:  # a refusal, or a stored sizing rule that does not parse
             with self.transaction() as conn:
-                signals.finish(conn, signal, "failed", f"Core API refused: {exc}")
+                signals.finish(conn, signal, "failed", f"{type(exc).__name__}: {exc}")
             out.failed += 1
             return
         with self.transaction() as conn:

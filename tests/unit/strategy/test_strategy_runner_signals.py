@@ -147,3 +147,14 @@ def test_unreadable_state_is_rebuilt_not_trusted() -> None:
     working = rebuild(counter, [BarInput("AAPL", T0, *[Decimal(1)] * 5)])
     assert working.state == {"n": 1} and working.last_ts == T0
     assert state_key("abc", 2, "AAPL") == "strat:abc:v2:AAPL"
+
+
+def test_a_strategy_that_no_longer_builds_is_skipped_not_retried_forever(setup: Any) -> None:
+    runner, counter, redis, _ = setup
+
+    def broken(strategy: EnabledStrategy) -> Any:
+        raise ValueError("unknown strategy type 'gone'")
+
+    runner.build = broken
+    out = runner.run([bar(0), bar(1)], budget_s=10)
+    assert (out.broken, out.runs) == (2, 0) and not redis.data
