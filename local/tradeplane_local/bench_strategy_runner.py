@@ -104,7 +104,7 @@ def _seed(dsn: str, bars: list[Any]) -> int:
                 [
                     (b.symbol, b.interval, b.bucket_start, b.open, b.high, b.low, b.close, b.volume, b.trade_count)
                     for b in bars
-                ],  # fmt: skip
+                ],
             )
     return len(STRATEGIES)
 
@@ -182,8 +182,10 @@ def bench_strategy_runner(quick: bool, row: Row, header: Callable[[str], None]) 
         try:
             apply_migrations(postgres.url)
             strategies = _seed(postgres.url, bars)
-            bindings = Bindings(stage="local", db_dsn=postgres.url, redis_url=redis.url, kafka_bootstrap=kafka.url,
-                                secret_ids={"jwt-signing-keys": "unused"}, service_urls={"core": "http://core.bench"})  # fmt: skip
+            bindings = Bindings(
+                stage="local", db_dsn=postgres.url, redis_url=redis.url, kafka_bootstrap=kafka.url,
+                secret_ids={"jwt-signing-keys": "unused"}, service_urls={"core": "http://core.bench"},
+            )  # fmt: skip
             module = _runner_handler(bindings)
             batches = _events(bars, kafka.url)
             with contextlib.redirect_stdout(io.StringIO()):  # Powertools' metric lines

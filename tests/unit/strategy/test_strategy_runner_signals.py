@@ -150,7 +150,7 @@ def test_unreadable_state_is_rebuilt_not_trusted() -> None:
 
 
 def test_a_strategy_that_no_longer_builds_is_skipped_not_retried_forever(setup: Any) -> None:
-    runner, counter, redis, _ = setup
+    runner, _, redis, _ = setup
 
     def broken(strategy: EnabledStrategy) -> Any:
         raise ValueError("unknown strategy type 'gone'")
