@@ -64,12 +64,12 @@ def _bare_loop(bars: list[Any]) -> float:
     from tp_strategy.registry import build
     from tp_strategy.runner import bar_input
 
-    runs = [(build(t, p), {}) for t, p in STRATEGIES]
+    strategies = [build(t, p) for t, p in STRATEGIES]
     states: dict[tuple[int, str], Any] = {}
     t0 = time.perf_counter()
     for bar in bars:
         item = bar_input(bar)
-        for i, (strategy, _) in enumerate(runs):
+        for i, strategy in enumerate(strategies):
             state = states.get((i, bar.symbol))
             if state is None:
                 state = states[(i, bar.symbol)] = strategy.initial_state()

@@ -181,6 +181,7 @@ def strategy_runner(bindings: Bindings, api: Api, **overrides: str) -> Iterator[
 
 
 def run(module: ModuleType, event: dict[str, Any]) -> dict[str, int]:
+    module.SETTINGS = load_settings(module.Settings)  # this container's settings (another function may have run)
     return module.handler(event, Context("strategy_runner"))  # type: ignore[no-any-return]
 
 
