@@ -1,0 +1,50 @@
+"""Bollinger band reversion: long on a close below the lower band (mean - k x std of `period` closes), short (or
+flat) on a close above the upper band; a long exits to flat when the close gets back to the mean, a short too."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from tp_strategy.builtin.base import DIRECTION, StrictParams, fmt, want
+from tp_strategy.indicators import mean_std, window_push, window_state
+from tp_strategy.interface import BarInput, State, Target
+
+
+class BollingerParams(StrictParams):
+    period: int = Field(20, ge=2, le=10_000, description="window of closes, in bars")
+    k: float = Field(2.0, gt=0, le=10, description="band width in population standard deviations")
+
+
+class BollingerReversion:
+    type_name: ClassVar[str] = "bollinger_reversion"
+    Params: ClassVar[type[BollingerParams]] = BollingerParams
+
+    def __init__(self, params: BollingerParams) -> None:
+        self.params = params
+
+    @property
+    def warmup(self) -> int:
+        return self.params.period
+
+    def initial_state(self) -> State:
+        return {DIRECTION: 0, "w": window_state(self.params.period)}
+
+    def on_bar(self, state: State, bar: BarInput) -> Target | None:
+        close = float(bar.close)
+        if not window_push(state["w"], close):
+            return None
+        mean, std = mean_std(state["w"])
+        p = self.params
+        lower, upper = mean - p.k * std, mean + p.k * std
+        if close < lower:
+            return want(state, 1, f"close {fmt(close)} below the lower band {fmt(lower)}")
+        if close > upper:
+            return want(state, -1, f"close {fmt(close)} above the upper band {fmt(upper)}")
+        held = state[DIRECTION]
+        if held == 1 and close >= mean:
+            return want(state, 0, f"close {fmt(close)} back to the mean {fmt(mean)}: exit long")
+        if held == -1 and close <= mean:
+            return want(state, 0, f"close {fmt(close)} back to the mean {fmt(mean)}: exit short")
+        return None
