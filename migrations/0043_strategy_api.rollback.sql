@@ -1,3 +1,4 @@
+alter table strategy.backtests drop column report;
 alter table strategy.sweeps drop column idempotency_key, drop column execution, drop column error, drop column started_at;
 drop index if exists strategy.backtests_sweep_idx;
 alter table strategy.backtests drop column idempotency_key;

@@ -18,3 +18,5 @@ alter table strategy.sweeps
     add column started_at      timestamptz;
 create unique index sweeps_idempotency_idx on strategy.sweeps (account_id, idempotency_key)
     where idempotency_key is not null;
+
+alter table strategy.backtests add column report text;  -- the HTML report, rendered once by the worker

@@ -42,6 +42,7 @@ def expected_env(s: Synth, fn: FunctionSpec) -> dict[str, str]:
         secret_ids=dict.fromkeys(m.secrets, "token"),
         bucket_names=dict.fromkeys(m.buckets, "token"),
         service_urls=dict.fromkeys(callees, "token"),
+        state_machine_arns=dict.fromkeys(m.state_machines, "token"),
     )
     return environment_for(m, fn, bindings)
 
@@ -128,7 +129,7 @@ def test_routes_and_authorizer(variant: Synth) -> None:
     assert len(authorizers) == (1 if auth_fn else 0)
     if auth_fn:
         trig = auth_fn.triggers[0]
-        variant.templates["service"].has_resource_properties(
+        variant.templates["service/Api"].has_resource_properties(
             "AWS::ApiGatewayV2::Authorizer",
             {
                 "AuthorizerType": "REQUEST",

@@ -20,8 +20,9 @@ from psycopg.types.json import Jsonb
 from tradeplane.auth import Principal
 from tradeplane.db import DbConnection, transaction
 from tradeplane.observability import logger
-from tradeplane.problems import Problem, not_found, unprocessable
+from tradeplane.problems import Problem, conflict, not_found, unprocessable
 
+from tp_strategy import job_runner
 from tp_strategy.access import READ, account_for_write, visible_accounts
 from tp_strategy.api.models import BacktestRequest, BacktestSpec, BacktestView, Sizing
 from tp_strategy.catalog import strategy_row
@@ -31,6 +32,7 @@ __all__ = ["Queued", "STALE_AFTER", "get_backtest", "queue_backtest", "report", 
 
 STALE_AFTER = timedelta(minutes=16)  # longer than the worker's 15-minute Lambda timeout
 _COLUMNS = "id, account_id, status, request, result, error, created_at, started_at, finished_at"
+_WITH_REPORT = f"{_COLUMNS}, report"
 ALL_CASH = Sizing(kind="all_cash")
 
 
@@ -52,6 +54,17 @@ def resolve_spec(conn: DbConnection, caller: Principal, request: BacktestRequest
         type_name, params = request.type, checked_params(request.type, request.params or {})
         sizing = (request.sizing or ALL_CASH).model_dump(mode="json", exclude_none=True)
         allow_short = bool(request.allow_short)
+    from tp_strategy.backtest import BacktestConfig
+
+    config = BacktestConfig(
+        cash=request.cash,
+        commission_bps=request.commission_bps,
+        fixed_fee=request.fixed_fee,
+        slippage_bps=request.slippage_bps,
+        fill_at=request.fill_at,
+        allow_short=allow_short,
+        sizing=sizing,
+    )
     return BacktestSpec(
         type=type_name,
         params=params,
@@ -59,13 +72,7 @@ def resolve_spec(conn: DbConnection, caller: Principal, request: BacktestRequest
         timeframe=request.timeframe,
         start=request.start,
         end=request.end,
-        cash=request.cash,
-        commission=request.commission,
-        fee=request.fee,
-        slippage=request.slippage,
-        fill_at=request.fill_at,
-        allow_short=allow_short,
-        sizing=dict(sizing),
+        config=config.model_dump(mode="json"),
         strategy_id=request.strategy_id,
     )
 
@@ -107,11 +114,11 @@ def queue_backtest(
     return Queued(job, replayed=False)
 
 
-def _job(caller: Principal, backtest_id: uuid.UUID) -> dict[str, Any]:
+def _job(caller: Principal, backtest_id: uuid.UUID, columns: str = _COLUMNS) -> dict[str, Any]:
     with transaction() as conn:
         accounts = visible_accounts(conn, caller, READ)
         row = conn.execute(
-            f"select {_COLUMNS} from strategy.backtests where id = %s and account_id = any(%s)",
+            f"select {columns} from strategy.backtests where id = %s and account_id = any(%s)",
             (backtest_id, accounts),
         ).fetchone()
     if row is None:
@@ -124,15 +131,11 @@ def get_backtest(caller: Principal, backtest_id: uuid.UUID) -> BacktestView:
 
 
 def report(caller: Principal, backtest_id: uuid.UUID) -> str:
-    """The HTML report of a finished job (409 while it is still queued or running, or when it failed)."""
-    from tp_strategy import job_runner
-
-    job = _view(_job(caller, backtest_id))
-    if job.status != "succeeded" or job.result is None:
-        from tradeplane.problems import conflict
-
-        raise conflict(f"backtest {backtest_id} is {job.status}: a report exists once it has succeeded")
-    return job_runner.report_html(job.request, job.result)
+    """The HTML report the worker rendered (409 while the job is queued or running, or when it failed)."""
+    job = _job(caller, backtest_id, _WITH_REPORT)
+    if job["status"] != "succeeded" or job["report"] is None:
+        raise conflict(f"backtest {backtest_id} is {job['status']}: a report exists once it has succeeded")
+    return str(job["report"])
 
 
 # --------------------------------------------------------------------------- the worker
@@ -149,24 +152,23 @@ def _claim(backtest_id: uuid.UUID) -> BacktestSpec | None:
     return None if row is None else BacktestSpec.model_validate(row["request"])
 
 
-def _finish(backtest_id: uuid.UUID, result: dict[str, Any] | None, error: str | None) -> None:
+def _finish(backtest_id: uuid.UUID, outcome: job_runner.Outcome | None, error: str | None) -> None:
+    result = None if outcome is None else Jsonb(outcome.result)
     with transaction() as conn:
         conn.execute(
-            """update strategy.backtests set status = %s, result = %s, error = %s, finished_at = now()
+            """update strategy.backtests set status = %s, result = %s, report = %s, error = %s, finished_at = now()
                where id = %s""",
-            ("succeeded" if error is None else "failed", None if result is None else Jsonb(result), error, backtest_id),
+            ("succeeded" if error is None else "failed", result, outcome and outcome.report, error, backtest_id),
         )
 
 
 def run_backtest(backtest_id: uuid.UUID) -> str:
     """Run one queued job; returns its final status ("skipped" when another run holds or finished it)."""
-    from tp_strategy import job_runner
-
     spec = _claim(backtest_id)
     if spec is None:
         return "skipped"
     try:
-        result = job_runner.run_spec(spec)
+        outcome = job_runner.run_spec(spec, report=True)
     except job_runner.JobRefused as exc:  # bad input found only now (e.g. no stored bars): the user's to fix
         _finish(backtest_id, None, str(exc))
         return "failed"
@@ -174,5 +176,5 @@ def run_backtest(backtest_id: uuid.UUID) -> str:
         logger.exception("backtest failed", extra={"backtest_id": str(backtest_id)})
         _finish(backtest_id, None, "the backtest failed unexpectedly; it has been logged")
         return "failed"
-    _finish(backtest_id, result, None)
+    _finish(backtest_id, outcome, None)
     return "succeeded"

@@ -30,9 +30,9 @@ from tp_strategy.param_check import checked_params
 
 __all__ = ["Started", "cell_params", "finish_sweep", "get_sweep", "run_cell", "start_sweep"]
 
-# Ranking direction per metric: True ranks larger values first. Drawdowns are stored as negative
-# fractions (-0.2 is a 20% drawdown), so larger is also better for them.
-_RANK_DESC = {"max_drawdown": True}
+# Ranking direction per metric: larger values first, except the drawdown (a positive percent: smaller
+# is better).
+_RANK_DESC = {"max_drawdown_pct": False}
 _COLUMNS = "id, account_id, status, cells, rank_by, error, created_at, started_at, finished_at, request"
 
 StartExecution = Callable[[dict[str, Any], str], str]
@@ -148,7 +148,7 @@ def run_cell(sweep_id: uuid.UUID, cell: int) -> str:
     base = BacktestSpec.model_validate(sweep["request"]["base"])
     params = cell_params(base.params, sweep["request"]["grid"], cell)
     try:
-        metrics = job_runner.run_spec(base.model_copy(update={"params": params}))["metrics"]
+        metrics = job_runner.run_spec(base.model_copy(update={"params": params})).result["metrics"]
     except job_runner.JobRefused as exc:
         metrics = {"error": str(exc)}  # e.g. no bars: recorded (ranked last), not retried
     with transaction() as conn:

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tp_strategy.sizing import SizingRule as Sizing
+
 Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.\-/]{0,15}$", description="Upper-case ticker")]
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "1d"]
 StrategyType = Annotated[
@@ -25,27 +27,6 @@ Positive = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=8)]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Sizing(_Body):
-    """How many units a target means (the runner and the backtester size the same way)."""
-
-    kind: Literal["fixed_qty", "fixed_notional", "percent_equity", "all_cash"]
-    qty: Positive | None = None
-    notional: Positive | None = None
-    percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-    fractional: bool = Field(default=False, description="Fractional units; whole units when false")
-
-    @model_validator(mode="after")
-    def _amount_for_kind(self) -> Sizing:
-        needed = {"fixed_qty": "qty", "fixed_notional": "notional", "percent_equity": "percent"}.get(self.kind)
-        given = [f for f in ("qty", "notional", "percent") if getattr(self, f) is not None]
-        if needed is not None and needed not in given:
-            raise ValueError(f"sizing kind {self.kind!r} needs {needed!r}")
-        extra = [f for f in given if f != needed]
-        if extra:
-            raise ValueError(f"sizing kind {self.kind!r} does not take {', '.join(extra)}")
-        return self
 
 
 Symbols = Annotated[list[Symbol], Field(min_length=1, max_length=100)]
@@ -168,15 +149,14 @@ class PnlView(BaseModel):
 
 # --------------------------------------------------------------------------- backtests and sweeps
 
-Fraction = Annotated[Decimal, Field(ge=0, lt=1, max_digits=12, decimal_places=8)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2)]
 MAX_BACKTEST_SPAN_DAYS = 3660
+Bps = Annotated[Decimal, Field(ge=0, le=1000)]
 
 
 class BacktestRequest(_Body):
     """A backtest over stored bars: a strategy id (its type, parameters, sizing and shorting), or a type
-    and parameters given here. Costs: `commission` a fraction of notional per side, `fee` a fixed amount
-    per order, `slippage` a fraction of price against the order."""
+    and parameters given here. Costs as the paper venue charges them: `commission_bps` per side (basis
+    points of notional), `fixed_fee` per order, `slippage_bps` against market orders."""
 
     account_id: uuid.UUID | None = Field(default=None, description="Needed when the credential is not bound to one")
     strategy_id: uuid.UUID | None = None
@@ -186,10 +166,10 @@ class BacktestRequest(_Body):
     timeframe: Timeframe = "1m"
     start: datetime
     end: datetime
-    cash: Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=2)] = Decimal(100_000)
-    commission: Fraction = Decimal(0)
-    fee: Money = Decimal(0)
-    slippage: Fraction = Decimal(0)
+    cash: Annotated[Decimal, Field(gt=0, le=Decimal("1e12"))] = Decimal(100_000)
+    commission_bps: Bps = Decimal(0)
+    fixed_fee: Annotated[Decimal, Field(ge=0, le=10_000)] = Decimal(0)
+    slippage_bps: Bps = Decimal(0)
     fill_at: Literal["next_open", "close"] = "next_open"
     allow_short: bool | None = Field(default=None, description="Default: the strategy's, else long only")
     sizing: Sizing | None = Field(default=None, description="Default: the strategy's, else all cash")
@@ -210,7 +190,8 @@ class BacktestRequest(_Body):
 
 
 class BacktestSpec(BaseModel):
-    """What a backtest job runs, fully resolved (stored with the job, so a rerun is the same run)."""
+    """What a backtest job runs, fully resolved (stored with the job, so a rerun is the same run):
+    the strategy, the stored bars, and the engine's own config (`tp_strategy.backtest.BacktestConfig`)."""
 
     type: str
     params: dict[str, Any]
@@ -218,13 +199,7 @@ class BacktestSpec(BaseModel):
     timeframe: str
     start: datetime
     end: datetime
-    cash: Decimal
-    commission: Decimal
-    fee: Decimal
-    slippage: Decimal
-    fill_at: Literal["next_open", "close"]
-    allow_short: bool
-    sizing: dict[str, Any]
+    config: dict[str, Any]
     strategy_id: uuid.UUID | None = None
 
 
@@ -244,7 +219,9 @@ class BacktestView(BaseModel):
 
 
 GridValue = bool | int | float | str
-RankBy = Literal["sharpe", "sortino", "total_return", "cagr", "final_equity", "max_drawdown", "win_rate"]
+RankBy = Literal[
+    "sharpe", "sortino", "total_return_pct", "cagr_pct", "final_equity", "max_drawdown_pct", "win_rate_pct"
+]
 MAX_SWEEP_CELLS = 10_000
 
 
