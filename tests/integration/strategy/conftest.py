@@ -1,12 +1,18 @@
-"""Strategy API tests reuse the Core API's fixtures: users, accounts and keys are made through its handlers."""
+"""Strategy tests: tp_strategy imports as in Lambda, from its domain folder; the API tests reuse the Core API's
+fixtures (users, accounts and keys are made through its handlers)."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 from support.core_api import Api, Trader, new_trader
+
+_DOMAIN = str(Path(__file__).resolve().parents[3] / "functions" / "strategy")
+if _DOMAIN not in sys.path:
+    sys.path.insert(0, _DOMAIN)
 
 _spec = importlib.util.spec_from_file_location("core_conftest", Path(__file__).parents[1] / "core" / "conftest.py")
 assert _spec is not None and _spec.loader is not None
