@@ -83,7 +83,9 @@ def _sfn_error(kind: str, message: str) -> Reply:
 
 
 class AwsApis:
-    def __init__(self, manifest: Manifest, invoke: Invoker, containers: Callable[[str], int], log: Callable[[str], None]):
+    def __init__(
+        self, manifest: Manifest, invoke: Invoker, containers: Callable[[str], int], log: Callable[[str], None]
+    ):
         self.manifest, self.invoke, self.containers, self.log = manifest, invoke, containers, log
         self.machines = {local_state_machine_arn(name): spec for name, spec in manifest.state_machines.items()}
         self.executions: dict[str, Execution] = {}
@@ -136,7 +138,9 @@ class AwsApis:
         except ValueError:
             return _json(400, {"Type": "User", "message": "the payload is not JSON"}, "application/json")
         if invocation_type == "Event":
-            self._background(f"async-{name}", lambda: self._log_outcome(name, self._invoke_with_retries(name, event, ASYNC_RETRIES)))
+            self._background(
+                f"async-{name}", lambda: self._log_outcome(name, self._invoke_with_retries(name, event, ASYNC_RETRIES))
+            )
             return 202, [("Content-Type", "application/json")], b""
         result = self.invoke(name, event)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]

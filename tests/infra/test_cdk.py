@@ -129,7 +129,7 @@ def test_routes_and_authorizer(variant: Synth) -> None:
     assert len(authorizers) == (1 if auth_fn else 0)
     if auth_fn:
         trig = auth_fn.triggers[0]
-        variant.templates["service/Api"].has_resource_properties(
+        variant.templates["service"].has_resource_properties(
             "AWS::ApiGatewayV2::Authorizer",
             {
                 "AuthorizerType": "REQUEST",

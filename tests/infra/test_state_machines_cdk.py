@@ -87,7 +87,9 @@ def test_machine_role_invokes_its_functions_and_starts_child_executions(aws_real
 
 def test_starters_and_invokers_get_exactly_their_targets(aws_real: Synth) -> None:
     d = aws_real.deployment
-    functions = {f["Properties"]["FunctionName"]: f for f in aws_real.resources("service", "AWS::Lambda::Function").values()}
+    functions = {
+        f["Properties"]["FunctionName"]: f for f in aws_real.resources("service", "AWS::Lambda::Function").values()
+    }
     for fn in d.manifest.functions.values():
         props = functions[d.function_name(fn)]["Properties"]
         statements = _policies_of_role(aws_real, props["Role"])

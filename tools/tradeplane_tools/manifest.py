@@ -267,7 +267,9 @@ class StateMachineSpec(_Strict):
     description: str = ""
     items_path: Annotated[str, Field(pattern=r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
     # Each item's event: key -> "$.<input field>", "$$.Map.Item.Value" or "$$.Map.Item.Index".
-    item_selector: Mapping[str, Annotated[str, Field(pattern=r"^(\$(\.[A-Za-z_][A-Za-z0-9_]*)+|\$\$\.Map\.Item\.(Value|Index))$")]]
+    item_selector: Mapping[
+        str, Annotated[str, Field(pattern=r"^(\$(\.[A-Za-z_][A-Za-z0-9_]*)+|\$\$\.Map\.Item\.(Value|Index))$")]
+    ]
     item_function: str
     item_retries: Annotated[int, Field(ge=0, le=10)] = 2
     finish_function: str
@@ -527,7 +529,9 @@ def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dic
     env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
     # Locally a function's deployed name is its manifest name.
     env.update({f"TP_FUNCTION_NAME_{env_key(f)}": b.function_names.get(f, f) for f in u.invokes})
-    env.update({f"TP_STATE_MACHINE_{env_key(s)}": b.state_machine_arns[s] for s in u.starts if s in b.state_machine_arns})
+    env.update(
+        {f"TP_STATE_MACHINE_{env_key(s)}": b.state_machine_arns[s] for s in u.starts if s in b.state_machine_arns}
+    )
     return env
 
 

@@ -22,9 +22,7 @@ app = new_app()
 
 
 @app.get("/v1/strategies/{strategy_id}/fills", response_model=FillList)
-def strategy_fills(
-    strategy_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> FillList:
+def strategy_fills(strategy_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> FillList:
     return FillList(fills=activity.list_fills(who, strategy_id, limit))
 
 

@@ -22,9 +22,7 @@ app = new_app()
 
 
 @app.get("/v1/strategies/{strategy_id}/orders", response_model=OrderList)
-def strategy_orders(
-    strategy_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> OrderList:
+def strategy_orders(strategy_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> OrderList:
     return OrderList(orders=activity.list_orders(who, strategy_id, limit))
 
 

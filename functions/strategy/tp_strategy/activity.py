@@ -34,9 +34,7 @@ def _keys(conn: DbConnection, caller: Principal, strategy_id: uuid.UUID) -> dict
     return {"account": row["account_id"], "strategy": strategy_id}
 
 
-def list_signals(
-    caller: Principal, strategy_id: uuid.UUID, limit: int, before: datetime | None
-) -> list[SignalView]:
+def list_signals(caller: Principal, strategy_id: uuid.UUID, limit: int, before: datetime | None) -> list[SignalView]:
     with transaction(read_only=True) as conn:
         _keys(conn, caller, strategy_id)
         rows = conn.execute(

@@ -24,16 +24,17 @@ from tradeplane.problems import Problem, conflict, not_found, unprocessable
 
 from tp_strategy import job_runner
 from tp_strategy.access import READ, account_for_write, visible_accounts
-from tp_strategy.api.models import BacktestRequest, BacktestSpec, BacktestView, Sizing
+from tp_strategy.api.models import BacktestRequest, BacktestSpec, BacktestView
 from tp_strategy.catalog import strategy_row
 from tp_strategy.param_check import checked_params
+from tp_strategy.sizing import SizingRule
 
-__all__ = ["Queued", "STALE_AFTER", "get_backtest", "queue_backtest", "report", "resolve_spec", "run_backtest"]
+__all__ = ["STALE_AFTER", "Queued", "get_backtest", "queue_backtest", "report", "resolve_spec", "run_backtest"]
 
 STALE_AFTER = timedelta(minutes=16)  # longer than the worker's 15-minute Lambda timeout
 _COLUMNS = "id, account_id, status, request, result, error, created_at, started_at, finished_at"
 _WITH_REPORT = f"{_COLUMNS}, report"
-ALL_CASH = Sizing(kind="all_cash")
+ALL_CASH = SizingRule(kind="all_cash")
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def run_backtest(backtest_id: uuid.UUID) -> str:
         return "skipped"
     try:
         outcome = job_runner.run_spec(spec, report=True)
-    except job_runner.JobRefused as exc:  # bad input found only now (e.g. no stored bars): the user's to fix
+    except job_runner.JobRefusedError as exc:  # bad input found only now (e.g. no stored bars): the user's to fix
         _finish(backtest_id, None, str(exc))
         return "failed"
     except Exception:  # noqa: BLE001 (a bug or an outage: logged, the job says so, no retry storm)

@@ -76,8 +76,16 @@ def create_strategy(caller: Principal, body: StrategyCreate) -> Created:
                 on conflict (account_id, name) where deleted_at is null do nothing
                 returning {COLUMNS}""",
             (
-                uuid.uuid4(), account, body.name, body.type, Jsonb(params), definition["symbols"],
-                body.timeframe, Jsonb(sizing), body.allow_short, body.enabled,
+                uuid.uuid4(),
+                account,
+                body.name,
+                body.type,
+                Jsonb(params),
+                definition["symbols"],
+                body.timeframe,
+                Jsonb(sizing),
+                body.allow_short,
+                body.enabled,
             ),
         ).fetchone()
         if row is not None:
@@ -159,8 +167,14 @@ def update_strategy(caller: Principal, strategy_id: uuid.UUID, body: StrategyUpd
                             allow_short = %s, version = version + 1, updated_at = now()
                         where id = %s returning {COLUMNS}""",
                     (
-                        new["name"], new["type"], Jsonb(new["params"]), list(new["symbols"]), new["timeframe"],
-                        Jsonb(new["sizing"]), new["allow_short"], strategy_id,
+                        new["name"],
+                        new["type"],
+                        Jsonb(new["params"]),
+                        list(new["symbols"]),
+                        new["timeframe"],
+                        Jsonb(new["sizing"]),
+                        new["allow_short"],
+                        strategy_id,
                     ),
                 ).fetchone()
         except UniqueViolation:

@@ -17,10 +17,10 @@ from tradeplane.db import connection
 from tp_strategy.api.models import BacktestSpec
 from tp_strategy.param_check import USER_MODULES
 
-__all__ = ["JobRefused", "Outcome", "run_spec"]
+__all__ = ["JobRefusedError", "Outcome", "run_spec"]
 
 
-class JobRefused(ValueError):
+class JobRefusedError(ValueError):
     """The job cannot run as asked (no stored bars in its window): the user's to fix, not retried."""
 
 
@@ -41,7 +41,7 @@ def run_spec(spec: BacktestSpec, *, report: bool = False) -> Outcome:
     with connection(read_only=True) as conn:
         result = backtest(strategy, bars_between(conn, spec.symbol, spec.timeframe, spec.start, spec.end), config)
     if not result.timestamps:
-        raise JobRefused(
+        raise JobRefusedError(
             f"no closed {spec.timeframe} bars of {spec.symbol} stored between {spec.start.isoformat()} "
             f"and {spec.end.isoformat()}"
         )

@@ -4,7 +4,7 @@ Realised P&L is booked when a fill reduces the strategy's position (long or shor
 average entry price; what remains is valued at the latest price (`px:<SYMBOL>` through
 `tradeplane.latest_price`) as unrealised P&L, unknown (None) when Redis has no price. Fees are the
 fee entries the ledger ties to the strategy's orders. The maths is pure (`attribute`), so its
-identity (realised + unrealised = cash flows + position × price) is property-tested.
+identity (realised + unrealised = cash flows + position x price) is property-tested.
 """
 
 from __future__ import annotations

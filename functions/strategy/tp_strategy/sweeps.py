@@ -93,11 +93,14 @@ def start_sweep(caller: Principal, request: SweepRequest, key: str | None, start
         finish_sweep(sweep_id, "failed", "the sweep could not be started; submit again")
         raise Problem(503, slug="unavailable", detail="the sweep could not be started; retry") from None
     with transaction() as conn:
-        row = conn.execute(
-            f"""update strategy.sweeps set status = 'running', execution = %s, started_at = now()
+        row = (
+            conn.execute(
+                f"""update strategy.sweeps set status = 'running', execution = %s, started_at = now()
                 where id = %s and status = 'queued' returning {_COLUMNS}""",
-            (execution, sweep_id),
-        ).fetchone() or conn.execute(f"select {_COLUMNS} from strategy.sweeps where id = %s", (sweep_id,)).fetchone()
+                (execution, sweep_id),
+            ).fetchone()
+            or conn.execute(f"select {_COLUMNS} from strategy.sweeps where id = %s", (sweep_id,)).fetchone()
+        )
     assert row is not None
     return Started(_view(dict(row), []), replayed=False)
 
@@ -149,7 +152,7 @@ def run_cell(sweep_id: uuid.UUID, cell: int) -> str:
     params = cell_params(base.params, sweep["request"]["grid"], cell)
     try:
         metrics = job_runner.run_spec(base.model_copy(update={"params": params})).result["metrics"]
-    except job_runner.JobRefused as exc:
+    except job_runner.JobRefusedError as exc:
         metrics = {"error": str(exc)}  # e.g. no bars: recorded (ranked last), not retried
     with transaction() as conn:
         conn.execute(

@@ -34,7 +34,9 @@ def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str], stack
         secret_ids={name: secret.secret_arn for name, secret in b.secrets.items()},
         bucket_names={name: bucket.bucket_name for name, bucket in b.buckets.items()},
         service_urls=service_urls,
-        function_names={name: d.function_name(m.function(name)) for fn in m.functions.values() for name in fn.uses.invokes},
+        function_names={
+            name: d.function_name(m.function(name)) for fn in m.functions.values() for name in fn.uses.invokes
+        },
         state_machine_arns={name: state_machine_arn(d, name, stack) for name in m.state_machines},
     )
 

@@ -106,10 +106,14 @@ def _handoff_statements(d: Deployment, fn: FunctionSpec, stack: Stack) -> list[i
     """`uses.invokes`: invoke exactly those functions; `uses.starts`: start exactly those state machines."""
     out = []
     if fn.uses.invokes:
-        out.append(_allow("InvokeFunctions", ["lambda:InvokeFunction"], [function_arn(d, f, stack) for f in fn.uses.invokes]))
+        out.append(
+            _allow("InvokeFunctions", ["lambda:InvokeFunction"], [function_arn(d, f, stack) for f in fn.uses.invokes])
+        )
     if fn.uses.starts:
         out.append(
-            _allow("StartExecutions", ["states:StartExecution"], [state_machine_arn(d, s, stack) for s in fn.uses.starts])
+            _allow(
+                "StartExecutions", ["states:StartExecution"], [state_machine_arn(d, s, stack) for s in fn.uses.starts]
+            )
         )
     return out
 

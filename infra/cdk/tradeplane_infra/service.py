@@ -57,9 +57,7 @@ class ServiceStack(Stack):
                 "set tp:network.nat_gateways=1 (or move the call out of the VPC)",
             )
         self.functions = Functions(self, "Functions", deployment=d, backends=backends, service_urls=service_urls)
-        self.state_machines = StateMachines(
-            self, "StateMachines", deployment=d, functions=self.functions.functions
-        )
+        self.state_machines = StateMachines(self, "StateMachines", deployment=d, functions=self.functions.functions)
         # Routes, their integrations and invoke permissions (about three resources per route) live in a
         # nested stack, as the alarms do: beside one function, role, policy, log group and subscription
         # each, they would push this stack past CloudFormation's 500 resources.

@@ -65,7 +65,8 @@ class StateMachines(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.machines: dict[str, sfn.StateMachine] = {
-            name: self._machine(deployment, spec, functions) for name, spec in deployment.manifest.state_machines.items()
+            name: self._machine(deployment, spec, functions)
+            for name, spec in deployment.manifest.state_machines.items()
         }
 
     def _machine(
@@ -125,5 +126,7 @@ class StateMachines(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        acknowledge(machine, _wildcard_findings(machine, [functions[spec.item_function], functions[spec.finish_function]]))
+        acknowledge(
+            machine, _wildcard_findings(machine, [functions[spec.item_function], functions[spec.finish_function]])
+        )
         return machine

@@ -28,7 +28,8 @@ def _client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
-            _clients[service] = boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+            config = Config(retries={"mode": "standard", "max_attempts": 3})
+            _clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
         return _clients[service]
 
 

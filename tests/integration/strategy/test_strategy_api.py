@@ -122,7 +122,9 @@ def test_anonymous_caller_is_401_before_validation(api: Api) -> None:
 
 def test_read_only_key_cannot_write(api: Api, trader: Trader) -> None:
     key = api.post(
-        "/v1/api-keys", {"account_id": trader.account_id, "label": "ro", "scopes": ["trading:read"]}, headers=trader.bearer
+        "/v1/api-keys",
+        {"account_id": trader.account_id, "label": "ro", "scopes": ["trading:read"]},
+        headers=trader.bearer,
     )
     assert key.status == 201, key.body
     headers = {"APCA-API-KEY-ID": key.body["key_id"], "APCA-API-SECRET-KEY": key.body["secret"]}

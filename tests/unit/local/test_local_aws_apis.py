@@ -61,7 +61,9 @@ def _start(apis: AwsApis, document: dict[str, Any], name: str) -> dict[str, Any]
     status, _, body = apis.handle(
         "/",
         {"x-amz-target": "AWSStepFunctions.StartExecution"},
-        json.dumps({"stateMachineArn": local_state_machine_arn("fan"), "name": name, "input": json.dumps(document)}).encode(),
+        json.dumps(
+            {"stateMachineArn": local_state_machine_arn("fan"), "name": name, "input": json.dumps(document)}
+        ).encode(),
     )
     assert status == 200, body
     return dict(json.loads(body))
@@ -69,7 +71,7 @@ def _start(apis: AwsApis, document: dict[str, Any], name: str) -> dict[str, Any]
 
 def _describe(apis: AwsApis, arn: str) -> dict[str, Any]:
     for _ in range(200):
-        status, _, body = apis.handle(
+        _status, _, body = apis.handle(
             "/", {"x-amz-target": "AWSStepFunctions.DescribeExecution"}, json.dumps({"executionArn": arn}).encode()
         )
         answer = dict(json.loads(body))

@@ -231,7 +231,10 @@ class SweepRequest(_Body):
 
     base: BacktestRequest
     grid: Annotated[
-        dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], Annotated[list[GridValue], Field(min_length=1, max_length=1000)]],
+        dict[
+            Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")],
+            Annotated[list[GridValue], Field(min_length=1, max_length=1000)],
+        ],
         Field(min_length=1, max_length=10),
     ]
     rank_by: RankBy = "sharpe"
