@@ -15,12 +15,16 @@ class StrictParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def want(state: State, direction: Direction, reason: str) -> Target | None:
-    """Record the wanted direction; a Target only when it differs from the last one asked for."""
+def want(state: State, direction: Direction, reason: str, *values: float) -> Target | None:
+    """Record the wanted direction; a Target only when it differs from the last one asked for.
+
+    The reason is a template whose `{}` take `values` (floats shown short): it is formatted only when
+    the direction changes, which keeps the every-bar path free of string work.
+    """
     if state[DIRECTION] == direction:
         return None
     state[DIRECTION] = direction
-    return Target(direction, reason)
+    return Target(direction, reason.format(*(fmt(v) for v in values)) if values else reason)
 
 
 def fmt(x: float) -> str:

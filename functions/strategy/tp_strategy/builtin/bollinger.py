@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from tp_strategy.builtin.base import DIRECTION, StrictParams, fmt, want
+from tp_strategy.builtin.base import DIRECTION, StrictParams, want
 from tp_strategy.indicators import mean_std, window_push, window_state
 from tp_strategy.interface import BarInput, State, Target
 
@@ -39,12 +39,12 @@ class BollingerReversion:
         p = self.params
         lower, upper = mean - p.k * std, mean + p.k * std
         if close < lower:
-            return want(state, 1, f"close {fmt(close)} below the lower band {fmt(lower)}")
+            return want(state, 1, "close {} below the lower band {}", close, lower)
         if close > upper:
-            return want(state, -1, f"close {fmt(close)} above the upper band {fmt(upper)}")
+            return want(state, -1, "close {} above the upper band {}", close, upper)
         held = state[DIRECTION]
         if held == 1 and close >= mean:
-            return want(state, 0, f"close {fmt(close)} back to the mean {fmt(mean)}: exit long")
+            return want(state, 0, "close {} back to the mean {}: exit long", close, mean)
         if held == -1 and close <= mean:
-            return want(state, 0, f"close {fmt(close)} back to the mean {fmt(mean)}: exit short")
+            return want(state, 0, "close {} back to the mean {}: exit short", close, mean)
         return None

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from tp_strategy.builtin.base import DIRECTION, StrictParams, fmt, want
+from tp_strategy.builtin.base import DIRECTION, StrictParams, want
 from tp_strategy.indicators import extreme_push, extreme_state, extreme_value
 from tp_strategy.interface import BarInput, State, Target
 
@@ -60,13 +60,13 @@ class DonchianBreakout:
         if hi is None or lo is None:
             return None
         if close > hi:
-            return want(state, 1, f"close {fmt(close)} above the {p.entry}-bar high {fmt(hi)}")
+            return want(state, 1, f"close {{}} above the {p.entry}-bar high {{}}", close, hi)
         if close < lo:
-            return want(state, -1, f"close {fmt(close)} below the {p.entry}-bar low {fmt(lo)}")
+            return want(state, -1, f"close {{}} below the {p.entry}-bar low {{}}", close, lo)
         held = state[DIRECTION]
         exit_lo, exit_hi = extreme_value(state["exit_lo"]), extreme_value(state["exit_hi"])
         if held == 1 and exit_lo is not None and close < exit_lo:
-            return want(state, 0, f"close {fmt(close)} below the {p.exit}-bar low {fmt(exit_lo)}: exit long")
+            return want(state, 0, f"close {{}} below the {p.exit}-bar low {{}}: exit long", close, exit_lo)
         if held == -1 and exit_hi is not None and close > exit_hi:
-            return want(state, 0, f"close {fmt(close)} above the {p.exit}-bar high {fmt(exit_hi)}: exit short")
+            return want(state, 0, f"close {{}} above the {p.exit}-bar high {{}}: exit short", close, exit_hi)
         return None

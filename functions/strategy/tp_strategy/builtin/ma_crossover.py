@@ -6,9 +6,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from tp_strategy.builtin.base import DIRECTION, StrictParams, fmt, want
-from tp_strategy.indicators import ema_state, ema_update, sma_update, window_state
-from tp_strategy.interface import BarInput, State, Target
+from tp_strategy.builtin.base import DIRECTION, StrictParams, want
+from tp_strategy.indicators import ema_state, ema_update
+from tp_strategy.interface import BarInput, Direction, State, Target
 
 # An EMA never forgets; after 10 x its period the bars left out weigh less than e^-20 of it, so a
 # state rebuilt from `warmup` bars decides exactly like one that ran since the start.
@@ -34,6 +34,7 @@ class MaCrossover:
     def __init__(self, params: MaCrossoverParams) -> None:
         self.params = params
         self._ema = params.kind == "ema"
+        self._fast, self._slow = params.fast, params.slow
         self._names = (f"{params.kind}({params.fast})", f"{params.kind}({params.slow})")
 
     @property
@@ -44,15 +45,45 @@ class MaCrossover:
         p = self.params
         if self._ema:
             return {DIRECTION: 0, "fast": ema_state(p.fast), "slow": ema_state(p.slow)}
-        return {DIRECTION: 0, "fast": window_state(p.fast), "slow": window_state(p.slow)}
+        # one ring buffer of the last `slow` closes serves both sums: the fast window is its newest part
+        return {DIRECTION: 0, "buf": [], "i": 0, "fast_sum": 0.0, "slow_sum": 0.0}
 
     def on_bar(self, state: State, bar: BarInput) -> Target | None:
         x = float(bar.close)
-        update = ema_update if self._ema else sma_update
-        fast = update(state["fast"], x)
-        slow = update(state["slow"], x)
-        if fast is None or slow is None or fast == slow:
-            return None
+        if self._ema:
+            fast, slow = ema_update(state["fast"], x), ema_update(state["slow"], x)
+            return None if fast is None or slow is None else self._decide(state, fast, slow)
+        # SMA, the backtest benchmark's hot path, inline: both sums from one ring buffer of `slow` closes
+        buf: list[float] = state["buf"]
+        n = self._slow
+        if len(buf) < n:
+            return self._filling(state, buf, x)
+        i = state["i"]
+        fast_sum = state["fast_sum"] + x - buf[i - self._fast]  # the close `fast` bars back (negative index wraps)
+        slow_sum = state["slow_sum"] + x - buf[i]  # the oldest close, overwritten now
+        buf[i] = x
+        state["i"] = i + 1 if i + 1 < n else 0
+        state["fast_sum"], state["slow_sum"] = fast_sum, slow_sum
+        fast, slow = fast_sum / self._fast, slow_sum / n
         if fast > slow:
-            return want(state, 1, f"{self._names[0]} {fmt(fast)} above {self._names[1]} {fmt(slow)}")
-        return want(state, -1, f"{self._names[0]} {fmt(fast)} below {self._names[1]} {fmt(slow)}")
+            return None if state[DIRECTION] == 1 else self._decide(state, fast, slow)
+        if fast < slow:
+            return None if state[DIRECTION] == -1 else self._decide(state, fast, slow)
+        return None
+
+    def _filling(self, state: State, buf: list[float], x: float) -> Target | None:
+        """Until `slow` closes are in, the buffer is in time order (oldest first) and grows."""
+        k = self._fast
+        buf.append(x)
+        state["fast_sum"] += x - (buf[-k - 1] if len(buf) > k else 0.0)
+        state["slow_sum"] += x
+        if len(buf) < self._slow:
+            return None
+        return self._decide(state, state["fast_sum"] / k, state["slow_sum"] / self._slow)
+
+    def _decide(self, state: State, fast: float, slow: float) -> Target | None:
+        if fast == slow:
+            return None
+        direction: Direction = 1 if fast > slow else -1
+        where = "above" if direction == 1 else "below"
+        return want(state, direction, f"{self._names[0]} {{}} {where} {self._names[1]} {{}}", fast, slow)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from tp_strategy.builtin.base import DIRECTION, StrictParams, fmt, want
+from tp_strategy.builtin.base import DIRECTION, StrictParams, want
 from tp_strategy.indicators import rsi_state, rsi_update
 from tp_strategy.interface import BarInput, State, Target
 
@@ -46,7 +46,7 @@ class RsiReversion:
             return None
         p = self.params
         if rsi < p.oversold:
-            return want(state, 1, f"rsi({p.period}) {fmt(rsi)} below {fmt(p.oversold)}")
+            return want(state, 1, f"rsi({p.period}) {{}} below {{}}", rsi, p.oversold)
         if rsi > p.overbought:
-            return want(state, -1, f"rsi({p.period}) {fmt(rsi)} above {fmt(p.overbought)}")
+            return want(state, -1, f"rsi({p.period}) {{}} above {{}}", rsi, p.overbought)
         return None

@@ -1,0 +1,237 @@
+"""The backtest loop: bars one at a time through a strategy, its targets sized and filled like the paper venue.
+
+Per bar, in this order:
+1. with `fill_at="next_open"`, the order decided on the previous bar fills at this bar's open;
+2. the strategy sees the closed bar and may answer a target;
+3. a target is sized (`sizing.order_qty`) at the close, with the equity and cash of that moment, and
+   either fills at once at the close (`fill_at="close"`) or waits for the next bar's open;
+4. equity is marked at the close.
+
+Fills come from `tradeplane.fill_model` (the paper venue's module): a market order at a price pays
+slippage, and the commission is its `FeeSchedule` (bps of notional per side, rounded up to the cent);
+`fixed_fee` is added per order. A buy that opens or adds to a long never spends more than the cash
+(it is cut to what the cash affords at the fill price); shorts are not bounded by a margin model.
+An order decided on the last bar has no next open and is left unfilled (reported as `pending`).
+
+The loop stays cheap on bars without orders: one strategy call, one Decimal multiply-add for equity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+
+from tradeplane.fill_model import FeeSchedule, FillConfig, Order, on_arrival
+
+from tp_strategy.backtest.config import BacktestConfig
+from tp_strategy.interface import BarInput, Strategy
+from tp_strategy.sizing import FRACTION, WHOLE, order_qty
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A round trip: opened by one fill, closed (wholly or in part) by a later one. Fees are both sides'."""
+
+    side: str  # long | short
+    qty: Decimal
+    entry_ts: datetime
+    entry_price: Decimal
+    exit_ts: datetime
+    exit_price: Decimal
+    fees: Decimal
+    pnl: Decimal  # net of fees
+    bars: int
+
+    @property
+    def return_pct(self) -> float:
+        cost = self.qty * self.entry_price
+        return float(self.pnl / cost * 100) if cost else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One filled order."""
+
+    ts: datetime
+    side: str  # buy | sell
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    reason: str
+
+
+@dataclass
+class _Open:
+    sign: int
+    qty: Decimal
+    entry_ts: datetime
+    entry_price: Decimal
+    entry_fee: Decimal
+    entry_bar: int
+
+
+@dataclass
+class Ledger:
+    """Cash, position and the trade book as fills arrive."""
+
+    cash: Decimal
+    position: Decimal = ZERO
+    open: _Open | None = None
+    trades: list[Trade] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+
+    def apply(self, ts: datetime, bar: int, qty: Decimal, price: Decimal, fee: Decimal, reason: str) -> None:
+        sign = 1 if qty > 0 else -1
+        size = abs(qty)
+        self.cash -= qty * price + fee
+        self.executions.append(Execution(ts, "buy" if sign > 0 else "sell", size, price, fee, reason))
+        held = self.open
+        closing = min(size, held.qty) if held is not None and held.sign != sign else ZERO
+        if held is not None and closing:
+            close_fee = fee * closing / size
+            entry_fee = held.entry_fee * closing / held.qty
+            pnl = (price - held.entry_price) * closing * held.sign - entry_fee - close_fee
+            self.trades.append(
+                Trade(
+                    "long" if held.sign > 0 else "short",
+                    closing,
+                    held.entry_ts,
+                    held.entry_price,
+                    ts,
+                    price,
+                    entry_fee + close_fee,
+                    pnl,
+                    bar - held.entry_bar,
+                )
+            )
+            held.qty -= closing
+            held.entry_fee -= entry_fee
+            if not held.qty:
+                self.open = held = None
+        opening = size - closing
+        if opening:
+            open_fee = fee * opening / size
+            if held is None:
+                self.open = _Open(sign, opening, ts, price, open_fee, bar)
+            else:  # adding to the same side: average the entry
+                held.entry_price = (held.entry_price * held.qty + price * opening) / (held.qty + opening)
+                held.qty += opening
+                held.entry_fee += open_fee
+        self.position += qty
+
+
+@dataclass
+class Run:
+    """What the loop produced; `metrics.summarize` turns it into the report."""
+
+    config: BacktestConfig
+    timestamps: list[datetime]
+    equity: list[Decimal]
+    exposed_bars: int
+    ledger: Ledger
+    signals: int
+    pending: Decimal  # an order decided on the last bar, never filled
+    last_close: Decimal | None
+
+
+class _Filler:
+    """The paper venue's fill model for market orders, plus the per-order fixed fee and the cash cap on buys."""
+
+    def __init__(self, config: BacktestConfig) -> None:
+        self.fill_config = FillConfig(slippage_bps=config.slippage_bps, fees=FeeSchedule(bps=config.commission_bps))
+        self.fixed_fee = config.fixed_fee
+        self.step = FRACTION if config.sizing.fractional else WHOLE
+
+    def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
+        decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
+        if not decision.fills:
+            return None
+        fill = decision.fills[0]
+        return fill.price, fill.fee + self.fixed_fee
+
+    def execute(self, ledger: Ledger, ts: datetime, bar: int, qty: Decimal, price: Decimal, reason: str) -> None:
+        filled = self._fill(qty, price)
+        if filled is None:
+            return
+        fill_price, fee = filled
+        if qty > 0 and ledger.position + qty > 0 and qty * fill_price + fee > ledger.cash:
+            qty = self._affordable(ledger, qty, fill_price, price)
+            if qty <= 0 or (filled := self._fill(qty, price)) is None:
+                return
+            fill_price, fee = filled
+        ledger.apply(ts, bar, qty, fill_price, fee, reason)
+
+    def _affordable(self, ledger: Ledger, qty: Decimal, fill_price: Decimal, price: Decimal) -> Decimal:
+        """The largest buy the cash pays for, fees included (the cent rounding can cost one more step)."""
+        per_unit = fill_price * (1 + self.fill_config.fees.bps / 10_000)
+        qty = min(qty, ((ledger.cash - self.fixed_fee) / per_unit).quantize(self.step, rounding=ROUND_DOWN))
+        while qty > 0:
+            filled = self._fill(qty, price)
+            if filled is not None and qty * filled[0] + filled[1] <= ledger.cash:
+                break
+            qty -= self.step
+        return qty
+
+
+def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
+    """Drive `strategy` over `bars` (time order; a bar out of order is refused) and book what it asks for."""
+    ledger = Ledger(cash=config.cash)
+    filler = _Filler(config)
+    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    state = strategy.initial_state()
+    on_bar = strategy.on_bar
+    timestamps: list[datetime] = []
+    equity: list[Decimal] = []
+    add_ts, add_equity = timestamps.append, equity.append
+    pending: tuple[Decimal, str] | None = None
+    cash, position = ledger.cash, ZERO  # mirrors of the ledger's, refreshed after each fill
+    exposed = signals = 0
+    last_ts = datetime.min.replace(tzinfo=UTC)
+    bar: BarInput | None = None
+    for i, bar in enumerate(bars):
+        ts = bar.ts
+        if ts <= last_ts:
+            raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
+        last_ts = ts
+        if pending is not None:
+            filler.execute(ledger, ts, i, pending[0], bar.open, pending[1])
+            pending = None
+            cash, position = ledger.cash, ledger.position
+        target = on_bar(state, bar)
+        if target is not None:
+            signals += 1
+            close = bar.close
+            qty = order_qty(
+                sizing,
+                target.direction,
+                price=close,
+                equity=cash + position * close,
+                cash=cash,
+                position=position,
+                allow_short=allow_short,
+            )
+            if qty and at_close:
+                filler.execute(ledger, ts, i, qty, close, target.reason)
+                cash, position = ledger.cash, ledger.position
+            elif qty:
+                pending = (qty, target.reason)
+        add_ts(ts)
+        if position:
+            exposed += 1
+            add_equity(cash + position * bar.close)
+        else:
+            add_equity(cash)
+    return Run(
+        config,
+        timestamps,
+        equity,
+        exposed,
+        ledger,
+        signals,
+        pending[0] if pending else ZERO,
+        bar.close if bar is not None else None,
+    )
