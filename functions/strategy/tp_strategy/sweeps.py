@@ -2,16 +2,16 @@
 
 POST stores the sweep (its resolved base job and grid) and starts one execution of the `sweep` state
 machine, named after the sweep (a retried start is the same execution), whose Distributed Map
-hands each cell index to `sweep_cell`; `sweep_finish` closes the sweep. A cell's parameters are the
-base parameters overlaid with one combination of the grid, in a fixed order (`cell_params`), so any
-worker can rebuild cell `i` from the stored sweep alone and its input stays a list of integers. Each
-cell writes its row once (`primary key (sweep_id, cell)`), so a retried cell changes nothing.
-Results are ranked when read: by `rank_by`, best first (smallest drawdown first for max_drawdown).
+hands each cell index to `sweep_cell`; `sweep_finish` closes the sweep. The grid, a cell's run and the
+ranking are strat-lib's (`tp_strategy.sweep`, shared with the CLI's local sweep): cell `i` is the
+`i`-th combination of the stored grid (names sorted), so any worker rebuilds it from the sweep alone
+and the execution's input stays a list of integers. Each cell writes its row once (`primary key
+(sweep_id, cell)`), so a retried cell changes nothing. Results are ranked when read, best first; a
+refused cell (its strategy rejects the combination, or no bars) is stored with its reason, ranked last.
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,12 +27,10 @@ from tp_strategy.access import READ, account_for_write, visible_accounts
 from tp_strategy.api.models import MAX_SWEEP_CELLS, BacktestSpec, SweepCellResult, SweepRequest, SweepView
 from tp_strategy.backtest_jobs import resolve_spec
 from tp_strategy.param_check import checked_params
+from tp_strategy.sweep import CellResult, SweepError, expand_grid, rank
 
-__all__ = ["Started", "cell_params", "finish_sweep", "get_sweep", "run_cell", "start_sweep"]
+__all__ = ["Started", "finish_sweep", "get_sweep", "grid_cells", "run_cell", "start_sweep"]
 
-# Ranking direction per metric: larger values first, except the drawdown (a positive percent: smaller
-# is better).
-_RANK_DESC = {"max_drawdown_pct": False}
 _COLUMNS = "id, account_id, status, cells, rank_by, error, created_at, started_at, finished_at, request"
 
 StartExecution = Callable[[dict[str, Any], str], str]
@@ -44,30 +42,23 @@ class Started:
     replayed: bool
 
 
-def cell_params(base: dict[str, Any], grid: dict[str, list[Any]], cell: int) -> dict[str, Any]:
-    """Cell `cell`'s parameters: `base` overlaid with the `cell`-th combination of the grid (names sorted)."""
-    names = sorted(grid)
-    combination = next(itertools.islice(itertools.product(*(grid[n] for n in names)), cell, None))
-    return {**base, **dict(zip(names, combination, strict=True))}
-
-
-def _cell_count(grid: dict[str, list[Any]]) -> int:
-    count = 1
-    for values in grid.values():
-        count *= len(values)
-    return count
+def grid_cells(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The grid's cells in their one order (names sorted: the stored JSON does not keep the client's order)."""
+    try:
+        return expand_grid({name: grid[name] for name in sorted(grid)}, max_cells=MAX_SWEEP_CELLS)
+    except SweepError as exc:
+        raise unprocessable(str(exc), errors=[{"loc": "body.grid", "msg": str(exc), "type": "grid"}]) from None
 
 
 def start_sweep(caller: Principal, request: SweepRequest, key: str | None, start: StartExecution) -> Started:
-    cells = _cell_count(request.grid)
-    if cells > MAX_SWEEP_CELLS:
-        raise unprocessable(f"the grid has {cells} cells; at most {MAX_SWEEP_CELLS}")
+    combinations = grid_cells(request.grid)
+    cells = len(combinations)
     with transaction() as conn:
         account = account_for_write(conn, caller, request.base.account_id)
         spec = resolve_spec(conn, caller, request.base)
         # Every cell's parameters are checked now: a bad grid value is a 422 naming it, not a failed cell.
-        for cell in range(cells):
-            checked_params(spec.type, cell_params(spec.params, request.grid, cell), where=f"body.grid[cell {cell}]")
+        for cell, params in enumerate(combinations):
+            checked_params(spec.type, {**spec.params, **params}, where=f"body.grid[cell {cell}]")
         stored = Jsonb({"base": spec.model_dump(mode="json"), "grid": request.grid})
         row = conn.execute(
             f"""insert into strategy.sweeps (id, account_id, request, rank_by, cells, idempotency_key)
@@ -117,22 +108,18 @@ def get_sweep(caller: Principal, sweep_id: uuid.UUID, limit: int) -> SweepView:
         ).fetchone()
         if row is None:
             raise not_found(f"sweep {sweep_id} not found")
-        metric = str(row["rank_by"])
-        order = "desc" if _RANK_DESC.get(metric, True) else "asc"
-        results = conn.execute(
-            f"""select cell, params, metrics, count(*) over () as completed from strategy.sweep_results
-                where sweep_id = %s
-                order by (metrics ->> %s)::double precision {order} nulls last, cell limit %s""",
-            (sweep_id, metric, limit),
+        rows = conn.execute(
+            "select cell, params, metrics from strategy.sweep_results where sweep_id = %s", (sweep_id,)
         ).fetchall()
-    ranked = [
-        SweepCellResult(rank=i + 1, cell=r["cell"], params=r["params"], metrics=r["metrics"])
-        for i, r in enumerate(results)
+    results = [
+        CellResult(r["cell"], r["params"], None if "error" in r["metrics"] else r["metrics"], r["metrics"].get("error"))
+        for r in rows
     ]
-    completed = int(results[0]["completed"]) if results else 0
-    if not results:
-        completed = 0
-    return _view(dict(row), ranked, completed)
+    ranked = [
+        SweepCellResult(rank=i + 1, cell=c.cell, params=c.params, metrics=c.metrics or {"error": c.error})
+        for i, c in enumerate(rank(results, str(row["rank_by"]))[:limit])
+    ]
+    return _view(dict(row), ranked, len(rows))
 
 
 def run_cell(sweep_id: uuid.UUID, cell: int) -> str:
@@ -149,9 +136,10 @@ def run_cell(sweep_id: uuid.UUID, cell: int) -> str:
     if done is not None:
         return "skipped"
     base = BacktestSpec.model_validate(sweep["request"]["base"])
-    params = cell_params(base.params, sweep["request"]["grid"], cell)
+    params = grid_cells(sweep["request"]["grid"])[cell]
     try:
-        metrics = job_runner.run_spec(base.model_copy(update={"params": params})).result["metrics"]
+        result = job_runner.run_cell(base, cell, params)
+        metrics = result.metrics if result.metrics is not None else {"error": result.error}
     except job_runner.JobRefusedError as exc:
         metrics = {"error": str(exc)}  # e.g. no bars: recorded (ranked last), not retried
     with transaction() as conn:

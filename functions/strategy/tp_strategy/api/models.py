@@ -220,7 +220,15 @@ class BacktestView(BaseModel):
 
 GridValue = bool | int | float | str
 RankBy = Literal[
-    "sharpe", "sortino", "total_return_pct", "cagr_pct", "final_equity", "max_drawdown_pct", "win_rate_pct"
+    "sharpe",
+    "sortino",
+    "total_return_pct",
+    "cagr_pct",
+    "final_equity",
+    "win_rate_pct",
+    "avg_trade",
+    "max_drawdown_pct",
+    "volatility_pct",
 ]
 MAX_SWEEP_CELLS = 10_000
 
