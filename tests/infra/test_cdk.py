@@ -42,6 +42,7 @@ def expected_env(s: Synth, fn: FunctionSpec) -> dict[str, str]:
         secret_ids=dict.fromkeys(m.secrets, "token"),
         bucket_names=dict.fromkeys(m.buckets, "token"),
         service_urls=dict.fromkeys(callees, "token"),
+        state_machine_arns=dict.fromkeys(m.state_machines, "token"),
     )
     return environment_for(m, fn, bindings)
 

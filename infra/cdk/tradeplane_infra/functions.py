@@ -6,7 +6,7 @@ Nothing is per function in code: each value comes from the manifest (through the
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,12 +15,13 @@ from tradeplane_tools.manifest import Bindings, FunctionSpec, environment_for
 
 from .backends import Backends
 from .deployment import Deployment, retention
-from .iam import object_wildcard_findings, statements_for
+from .iam import object_wildcard_findings, state_machine_arn, statements_for
 from .nag import RUNTIME_PINNED, WILDCARD_ENI, WILDCARD_XRAY, acknowledge
 
 
-def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str]) -> Bindings:
+def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str], stack: Stack) -> Bindings:
     """Where resources are, as CDK tokens; `environment_for` turns them into TP_* variables."""
+    m = d.manifest
     return Bindings(
         stage=d.config.stage,
         db_dsn=b.db_dsn,
@@ -33,6 +34,10 @@ def bindings_for(d: Deployment, b: Backends, service_urls: dict[str, str]) -> Bi
         secret_ids={name: secret.secret_arn for name, secret in b.secrets.items()},
         bucket_names={name: bucket.bucket_name for name, bucket in b.buckets.items()},
         service_urls=service_urls,
+        function_names={
+            name: d.function_name(m.function(name)) for fn in m.functions.values() for name in fn.uses.invokes
+        },
+        state_machine_arns={name: state_machine_arn(d, name, stack) for name in m.state_machines},
     )
 
 
@@ -52,7 +57,7 @@ class Functions(Construct):
         self.architecture = (
             lambda_.Architecture.ARM_64 if m.project.architecture == "arm64" else lambda_.Architecture.X86_64
         )
-        bindings = bindings_for(d, backends, service_urls)
+        bindings = bindings_for(d, backends, service_urls, Stack.of(self))
 
         used = {layer for fn in m.functions.values() for layer in m.layers_of(fn)}
         self.layers: dict[str, lambda_.LayerVersion] = {
