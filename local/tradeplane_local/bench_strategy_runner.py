@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 from tradeplane_tools.manifest import Bindings, domain_paths
 
 from tradeplane_local import events, servers
+from tradeplane_local.bench_etl import _Context as _EtlContext
 from tradeplane_local.bench_etl import _reset
 from tradeplane_local.data_cli import DEFAULT_SYMBOLS, synth_rows
 
@@ -138,14 +139,24 @@ def _runner_handler(bindings: Bindings) -> Any:
     return module
 
 
-class _Context:
+class _Context(_EtlContext):
     function_name = "strategy_runner"
-    memory_limit_in_mb = 512
-    aws_request_id = "bench"
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:strategy_runner"
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+
+@contextlib.contextmanager
+def _data_servers(state: Path) -> Iterator[tuple[servers.Server, ...]]:
+    """Kafka, Redis and a non-durable PostgreSQL of the bench's own, stopped in reverse order."""
+    started: list[servers.Server] = []
+    try:
+        started.append(servers.start("kafka", state / "kafka"))
+        started.append(servers.start("redis", state / "redis"))
+        started.append(servers.start("postgres", state / "postgres", durable=False))
+        yield tuple(started)
+    finally:
+        _reset()
+        for srv in reversed(started):
+            servers.stop(srv)
 
 
 def _events(bars: list[Any], bootstrap: str) -> list[dict[str, Any]]:
@@ -174,12 +185,8 @@ def bench_strategy_runner(quick: bool, row: Row, header: Callable[[str], None]) 
     bare_s = _bare_loop(bars)
     bare_rate = len(bars) / bare_s
     with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp)
-        state.chmod(0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
-        started = [servers.start("kafka", state / "kafka"), servers.start("redis", state / "redis"),
-                   servers.start("postgres", state / "postgres", durable=False)]  # fmt: skip
-        kafka, redis, postgres = started
-        try:
+        Path(tmp).chmod(0o755)  # PostgreSQL may run as another user (pgserver) and must reach its folder
+        with _data_servers(Path(tmp)) as (kafka, redis, postgres):
             apply_migrations(postgres.url)
             strategies = _seed(postgres.url, bars)
             bindings = Bindings(
@@ -192,15 +199,9 @@ def bench_strategy_runner(quick: bool, row: Row, header: Callable[[str], None]) 
                 t0 = time.perf_counter()
                 outs = [module.handler(e, _Context()) for e in batches]
                 runner_s = time.perf_counter() - t0
-            runs, signals = sum(o["runs"] for o in outs), sum(o["signals"] for o in outs)
-            rate = len(bars) / runner_s
-            row("bare strategy loop (no I/O)", f"{bare_rate:,.0f} bars/s", "", "",
-                f"{len(bars) * strategies:,} on_bar calls in memory")  # fmt: skip
-            row("strategy_runner handler", f"{rate:,.0f} bars/s", f"{bare_rate:,.0f} bars/s",
-                f"{rate / bare_rate:.3f}x",
-                f"{runs:,} strategy runs, {signals} signals stored+published+ordered (stub Core API), "
-                f"batches of {BATCH}")  # fmt: skip
-        finally:
-            _reset()
-            for srv in reversed(started):
-                servers.stop(srv)
+    runs, signals = sum(o["runs"] for o in outs), sum(o["signals"] for o in outs)
+    rate = len(bars) / runner_s
+    row("bare strategy loop (no I/O)", f"{bare_rate:,.0f} bars/s", "", "",
+        f"{len(bars) * strategies:,} on_bar calls in memory")  # fmt: skip
+    note = f"{runs:,} strategy runs, {signals} signals stored+published+ordered (stub Core API), batches of {BATCH}"
+    row("strategy_runner handler", f"{rate:,.0f} bars/s", f"{bare_rate:,.0f} bars/s", f"{rate / bare_rate:.3f}x", note)

@@ -5,8 +5,8 @@ signals, orders and fills the strategy caused, then a backtest of the same store
       -> market.bars -> strategy_runner -> strategy.signals + `signals`
       -> Core API (service token for the strategy's account) -> orders.submitted -> executor -> fills
 
-The strategy is stored straight into `strategy.strategies` (the row the strategy API would write), so
-this step does not depend on the API's routes being up.
+The strategy is registered through the strategy API (`POST /v1/strategies` with the account's API
+key); its P&L is read back through `GET /v1/strategies/{id}/pnl`.
 """
 
 from __future__ import annotations
@@ -42,17 +42,13 @@ def _query(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
         return conn.execute(sql, args).fetchall()
 
 
-def _register(dsn: str, account_id: str) -> uuid.UUID:
-    sid = uuid.uuid4()
-    import psycopg
-
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            """insert into strategy.strategies (id, account_id, name, type, params, symbols, timeframe, sizing, enabled)
-               values (%s, %s, 'demo ma crossover', 'ma_crossover', %s, %s, '1m', %s, true)""",
-            (sid, account_id, json.dumps(PARAMS), [SYMBOL], json.dumps(SIZING)),
-        )
-    return sid
+def _register(api: httpx.Client, keys: dict[str, str]) -> uuid.UUID:
+    body = {"name": "demo ma crossover", "type": "ma_crossover", "params": PARAMS, "symbols": [SYMBOL],
+            "timeframe": "1m", "sizing": SIZING, "enabled": True}  # fmt: skip
+    reply = api.post("/v1/strategies", json=body, headers=keys)
+    if reply.status_code != 201:
+        raise stack.StackError(f"demo FAILED: POST /v1/strategies answered {reply.status_code}: {reply.text[:300]}")
+    return uuid.UUID(reply.json()["id"])
 
 
 def _settled(dsn: str, sid: uuid.UUID) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -99,9 +95,8 @@ def show_strategy(state_dir: Path) -> bool:
     paper = paper_account(state_dir, Decimal("100000"))
     keys = {"APCA-API-KEY-ID": paper["APCA_API_KEY_ID"], "APCA-API-SECRET-KEY": paper["APCA_API_SECRET_KEY"]}
     with httpx.Client(base_url=gateway, timeout=30, verify=False) as api:  # noqa: S501 - local self-signed TLS
-        account_id = api.get("/v2/account", headers=keys).json()["id"]
-    sid = _register(dsn, account_id)
-    print(f"strategy {sid}: ma_crossover {PARAMS} on {SYMBOL} 1m bars, sizing {SIZING}, account {account_id[:8]}…")
+        sid = _register(api, keys)
+    print(f"POST /v1/strategies -> 201: strategy {sid}, ma_crossover {PARAMS} on {SYMBOL} 1m bars, sizing {SIZING}")
 
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,6 +138,9 @@ def show_strategy(state_dir: Path) -> bool:
         "  (live fills are at the latest trade when the executor took the order; the replay runs 200x, so that is\n"
         "   a little after the next bar's open: the exact pairing is proven by the parity test, where it is not raced)"
     )
+    with httpx.Client(base_url=gateway, timeout=30, verify=False) as api:  # noqa: S501 - local self-signed TLS
+        pnl = api.get(f"/v1/strategies/{sid}/pnl", headers=keys)
+    print(f"\nGET /v1/strategies/{{id}}/pnl -> {pnl.status_code}: {json.dumps(pnl.json())[:400]}")
     live, tested = [f["side"] for f in fills], [x.side for x in result.executions]
     common = min(len(live), len(tested))
     return bool(signals) and bool(fills) and live[:common] == tested[:common]
