@@ -5,7 +5,7 @@ no I/O) in the same run.
 The runner's figure includes all of its own I/O: MSK event parsing, the enabled-strategy lookups, state
 in Redis (one MGET and one pipelined write per batch), the state rebuild of the first batch from stored
 bars, signals stored in PostgreSQL and published to Kafka. The Core API is a stub answering at once
-(account, no position, order accepted): its own cost is measured in the Core API's bench, and here it
+(account, no position, no open order, order accepted): its own cost is measured in the Core API's bench, and here it
 would only measure the gateway. Wall-clock figures on a shared machine: compare the ratio.
 """
 
@@ -117,6 +117,8 @@ def _stub_core(method: str, url: str, headers: Mapping[str, str], body: bytes | 
         return Response(200, b'{"equity": "100000", "cash": "100000"}')
     if "/v2/positions/" in url:
         return Response(404, b'{"message": "position does not exist"}')
+    if method == "GET":  # open orders
+        return Response(200, b"[]")
     return Response(200, b"{}")
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
@@ -189,6 +189,22 @@ class CoreClient:
         body = self._ok(reply)
         qty = Decimal(str(body["qty"]))
         return -abs(qty) if body.get("side") == "short" else qty
+
+    def open_order_qty(self, account_id: str, symbol: str) -> Decimal:
+        """The signed quantity still to fill on the account's open orders in `symbol` (buys +, sells -).
+
+        An order sent on an earlier bar may not have filled yet (the executor is asynchronous): sizing
+        against the position alone would then buy twice or skip an exit.
+        """
+        query = urlencode({"status": "open", "symbols": symbol, "limit": 500})
+        body = self._ok(self._call(account_id, "GET", f"/v2/orders?{query}"))
+        total = Decimal(0)
+        for order in body or []:
+            if order.get("qty") is None:
+                continue  # a notional order: the runner never sends one
+            left = Decimal(str(order["qty"])) - Decimal(str(order.get("filled_qty") or 0))
+            total += left if order.get("side") == "buy" else -left
+        return total
 
     def submit_market(self, account_id: str, symbol: str, side: str, qty: Decimal, client_order_id: str) -> bool:
         """Submit a day market order; True when this or an earlier attempt created it.

@@ -179,7 +179,8 @@ class Runner:
         """Size the target against the account now and write the order down before it is sent."""
         account_id = str(strategy.account_id)
         account = self.core.account(account_id)
-        position = self.core.position_qty(account_id, bar.symbol)
+        # What the account will hold once its open orders fill: an earlier signal's order may still be open.
+        position = self.core.position_qty(account_id, bar.symbol) + self.core.open_order_qty(account_id, bar.symbol)
         qty = self.size(strategy, target, bar.close, account, position)
         with self.transaction() as conn:
             if qty == 0:

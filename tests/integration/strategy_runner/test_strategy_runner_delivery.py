@@ -128,7 +128,7 @@ def test_core_outage_is_retried_then_redelivered_without_a_duplicate_order(
         assert strategy_orders(core_env["dsn"], trader.account_id) == []
         # Kafka delivers the bar again; the gateway 503s twice, then the order's answer is lost once after
         # the order was made: retried inside the call, the Core API answers the same order.
-        module.RUNNER.core.transport = Outage(healthy, [503, 503, "pass", "pass", "lost"])
+        module.RUNNER.core.transport = Outage(healthy, [503, 503, "pass", "pass", "pass", "lost"])
         out = run(module, bar_event(bars[first_signal : first_signal + 1], core_env["kafka"], first_signal))
         module.RUNNER.core.transport = healthy
     assert out["submitted"] == 1

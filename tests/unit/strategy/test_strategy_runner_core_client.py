@@ -129,3 +129,15 @@ def test_minted_service_token_is_bound_to_the_account_with_trading_scopes() -> N
     assert claims.sub == "svc:strategy_runner"
     assert set(claims.scope) == {"service", "trading:read", "trading:write"}
     assert claims.extra()["account_id"] == "5f0b0cf5-8b5e-4f55-9d2e-8b3b8a1a0d11"
+
+
+def test_open_orders_count_toward_the_position_they_will_make() -> None:
+    clock = Clock()
+    orders = [
+        {"side": "buy", "qty": "10", "filled_qty": "4"},
+        {"side": "sell", "qty": "3", "filled_qty": "0"},
+        {"side": "buy", "qty": None, "notional": "500", "filled_qty": "0"},  # notional: not counted
+    ]
+    script = Script(ok(orders))
+    assert client(script, clock).open_order_qty("acc-1", "BRK.B") == Decimal(3)
+    assert script.calls[0][1] == "http://core/v2/orders?status=open&symbols=BRK.B&limit=500"
