@@ -26,8 +26,8 @@ from tradeplane_local.data_cli import gateway_poster, open_text, print_summary, 
 from tradeplane_local.devtokens import local_token
 
 SYMBOL = "SPY"
-MINUTES = 20
-SPEED = 200.0  # data time runs this much faster than the wall clock: 20 minutes of trades in 6 s
+MINUTES = 15
+SPEED = 60.0  # data time runs this much faster than the wall clock: 15 minutes of trades in 15 s
 PARAMS = {"fast": 3, "slow": 8}
 SIZING = {"kind": "fixed_qty", "qty": "10"}
 
@@ -61,21 +61,28 @@ def _settled(dsn: str, sid: uuid.UUID) -> tuple[list[dict[str, Any]], list[dict[
     return signals, fills
 
 
-def _wait(dsn: str, sid: uuid.UUID, last_bar: datetime, timeout: float = 60) -> tuple[list[Any], list[Any]]:
-    """Until the runner has seen the last bar and every order it sent has filled (or the time is up)."""
+def _closed_bars(dsn: str, start: datetime, timeout: float = 30) -> int:
+    """Until the aggregator (and, for the last minute, bar_closer) closed the window's bars."""
+    deadline, n = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        n = _query(dsn, "select count(*) as n from market.bars where symbol = %s and interval = '1m' and closed"
+                   " and bucket_start >= %s", SYMBOL, start)[0]["n"]  # fmt: skip
+        if n >= MINUTES - 1:
+            break
+        time.sleep(0.5)
+    return int(n)
+
+
+def _wait(dsn: str, sid: uuid.UUID, expected: int, timeout: float = 60) -> tuple[list[Any], list[Any]]:
+    """Until the runner raised the signals the backtest raised and every order it sent has filled."""
     deadline = time.monotonic() + timeout
     signals: list[Any] = []
     fills: list[Any] = []
     while time.monotonic() < deadline:
         signals, fills = _settled(dsn, sid)
-        seen = _query(dsn, "select count(*) as n from market.bars where symbol = %s and closed"
-                      " and bucket_start >= %s", SYMBOL, last_bar)[0]["n"]  # fmt: skip
         sent = [s for s in signals if s["status"] == "submitted"]
-        if seen and all(s["status"] != "raised" for s in signals) and len(fills) >= len(sent):
-            time.sleep(1.0)  # one more runner batch may still be on its way
-            again = _settled(dsn, sid)
-            if len(again[0]) == len(signals):
-                return again
+        if len(signals) >= expected and all(s["status"] != "raised" for s in signals) and len(fills) >= len(sent):
+            break
         time.sleep(0.5)
     return signals, fills
 
@@ -112,7 +119,14 @@ def show_strategy(state_dir: Path) -> bool:
     print(f"tradeplane data replay --speed {SPEED:g}:", end=" ")
     print_summary(summary)
 
-    signals, fills = _wait(dsn, sid, start + timedelta(minutes=MINUTES - 2))
+    _closed_bars(dsn, start)
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        bars = list(bars_between(conn, SYMBOL, "1m", start, start + timedelta(minutes=MINUTES + 1)))
+    config = BacktestConfig.model_validate({"cash": "100000", "fill_at": "next_open", "sizing": SIZING})
+    result = backtest(build("ma_crossover", PARAMS), bars, config)
+    signals, fills = _wait(dsn, sid, result.metrics["signals"])
     print(f"\nsignals raised by strategy_runner ({len(signals)}; stored in strategy.signals, published to `signals`):")
     for s in signals:
         order = f"{s['order_side']} {s['order_qty']:g} as {s['client_order_id']}" if s["order_qty"] else "-"
@@ -121,19 +135,13 @@ def show_strategy(state_dir: Path) -> bool:
     for f in fills:
         print(f"  {f['occurred_at']:%H:%M:%S}  {f['side']:<4} {f['qty']:g} @ {f['price']:.4f}  {f['client_order_id']}")
 
-    import psycopg
-
-    with psycopg.connect(dsn) as conn:
-        bars = list(bars_between(conn, SYMBOL, "1m", start, start + timedelta(minutes=MINUTES + 1)))
-    config = BacktestConfig.model_validate({"cash": "100000", "fill_at": "next_open", "sizing": SIZING})
-    result = backtest(build("ma_crossover", PARAMS), bars, config)
     m = result.metrics
     print(f"\nbacktest of the same {len(bars)} stored bars (strat-lib engine, fill at the next bar's open):")
     for x in result.executions:
         print(f"  {x.ts:%H:%M}  {x.side:<4} {x.qty:g} @ {x.price:.4f}  {x.reason}")
     print(f"  {m['trades']} trades, final equity {m['final_equity']:.2f}, return {m['total_return_pct']:.4f}%")
     print(
-        "  (live fills are at the latest trade when the executor took the order; the replay runs 200x, so that is\n"
+        "  (live fills are at the latest trade when the executor took the order; the replay runs 60x, so that is\n"
         "   a little after the next bar's open: the exact pairing is proven by the parity test, where it is not raced)"
     )
     live, tested = [f["side"] for f in fills], [x.side for x in result.executions]
