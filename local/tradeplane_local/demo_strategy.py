@@ -27,7 +27,7 @@ from tradeplane_local.devtokens import local_token
 
 SYMBOL = "SPY"
 MINUTES = 15
-SPEED = 60.0  # data time runs this much faster than the wall clock: 15 minutes of trades in 15 s
+SPEED = 30.0  # data time runs this much faster than the wall clock: 15 minutes of trades in 30 s
 PARAMS = {"fast": 3, "slow": 8}
 SIZING = {"kind": "fixed_qty", "qty": "10"}
 
@@ -141,7 +141,7 @@ def show_strategy(state_dir: Path) -> bool:
         print(f"  {x.ts:%H:%M}  {x.side:<4} {x.qty:g} @ {x.price:.4f}  {x.reason}")
     print(f"  {m['trades']} trades, final equity {m['final_equity']:.2f}, return {m['total_return_pct']:.4f}%")
     print(
-        "  (live fills are at the latest trade when the executor took the order; the replay runs 60x, so that is\n"
+        "  (live fills are at the latest trade when the executor took the order; the replay runs 30x, so that is\n"
         "   a little after the next bar's open: the exact pairing is proven by the parity test, where it is not raced)"
     )
     live, tested = [f["side"] for f in fills], [x.side for x in result.executions]
