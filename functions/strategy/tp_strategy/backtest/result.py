@@ -77,11 +77,10 @@ def jsonable(value: Any) -> Any:
 def backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> BacktestResult:
     """Run `strategy` over `bars` and report: the one call the CLI, the API's worker and sweeps make."""
     run = run_backtest(strategy, bars, config)
-    equity = list(map(float, run.equity))
-    dd = drawdowns(run.timestamps, equity)
+    dd = drawdowns(run.timestamps, run.equity_f)
     return BacktestResult(
         config,
-        summarize(run, equity, dd),
+        summarize(run, dd),
         run.timestamps,
         run.equity,
         dd.series,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from tp_strategy.builtin.base import DIRECTION, StrictParams, want
+from tp_strategy.fast_path import Prices, Signals
 from tp_strategy.indicators import ema_state, ema_update
 from tp_strategy.interface import BarInput, Direction, State, Target
 
@@ -80,6 +82,54 @@ class MaCrossover:
         if len(buf) < self._slow:
             return None
         return self._decide(state, state["fast_sum"] / k, state["slow_sum"] / self._slow)
+
+    def signals(self, prices: Prices) -> Signals:
+        """`on_bar` over the whole series (the backtester's fast path): the same float operations in the same order."""
+        state: State = {DIRECTION: 0}
+        out: Signals = []
+        held = 0
+        averages = self._ema_averages(prices.close) if self._ema else self._sma_averages(prices.close)
+        for t, fast, slow in averages:
+            wanted = 1 if fast > slow else -1 if fast < slow else held
+            if wanted != held and (target := self._decide(state, fast, slow)) is not None:
+                out.append((t, target))
+                held = wanted
+        return out
+
+    def _sma_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
+        k, n = self._fast, self._slow
+        fast_sum = slow_sum = 0.0
+        for t, x in enumerate(closes):
+            if t < n:  # as `_filling`: the sums grow (`+=` of the difference)
+                fast_sum += x - (closes[t - k] if t >= k else 0.0)
+                slow_sum += x
+                if t < n - 1:
+                    continue
+            else:  # as the ring buffer: add the new close, then take off the one leaving
+                fast_sum = fast_sum + x - closes[t - k]
+                slow_sum = slow_sum + x - closes[t - n]
+            yield t, fast_sum / k, slow_sum / n
+
+    def _ema_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
+        """As `ema_update`: seeded with the mean of the first `n` closes, then `value += alpha * (x - value)`."""
+        k, n = self._fast, self._slow
+        fast_alpha, slow_alpha = 2.0 / (k + 1), 2.0 / (n + 1)
+        fast_seed = slow_seed = fast = slow = 0.0
+        for t, x in enumerate(closes):
+            if t < k:
+                fast_seed += x
+                if t == k - 1:
+                    fast = fast_seed / k
+            else:
+                fast += fast_alpha * (x - fast)
+            if t < n:
+                slow_seed += x
+                if t < n - 1:
+                    continue
+                slow = slow_seed / n
+            else:
+                slow += slow_alpha * (x - slow)
+            yield t, fast, slow
 
     def _decide(self, state: State, fast: float, slow: float) -> Target | None:
         if fast == slow:
