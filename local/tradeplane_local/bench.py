@@ -10,6 +10,8 @@
 - the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
   several producers while its containers are killed and its source restarted,
   conservation checked, throughput against a bare consumer draining the same records.
+- the strategy API's FastAPI route functions' init against a bare FastAPI + Mangum hello, and one app
+  holding every strategy route (`bench_strategy_api`; goal at most 1.3x).
 - `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
   (`bench_orders`).
 - scaling out (`bench_scaling`): an I/O-bound Kafka consumer at 1, 2, 4 and 6 partitions against
@@ -381,6 +383,9 @@ def run_benchmarks(quick: bool = False) -> int:
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)
+    from tradeplane_local.bench_strategy_api import bench_strategy_api
+
+    bench_strategy_api(quick, _row, _header)
     from tradeplane_local.bench_orders import bench_orders
 
     bench_orders(quick, _row, _header)
