@@ -266,6 +266,17 @@ def _sample_init(cfg: FunctionConfig, into: _InitSamples) -> None:
     into.cpu_ms.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
 
 
+def sample_inits(targets: list[tuple[Manifest, FunctionSpec, Path]], rounds: int) -> dict[str, _InitSamples]:
+    """Each target's init, `rounds + 1` times round-robin (the first round compiles .pyc files: skip it)."""
+    configs = [_init_config(m, fn, path) for m, fn, path in targets]
+    samples = {cfg.name: _InitSamples() for cfg in configs}
+    for _ in range(rounds + 1):
+        for cfg in configs:
+            if not samples[cfg.name].failed:
+                _sample_init(cfg, samples[cfg.name])
+    return samples
+
+
 def bench_init(rounds: int) -> None:
     """Each function's init against a bare Powertools HTTP resolver with validation (goal: at most 1.3x).
 
@@ -278,12 +289,7 @@ def bench_init(rounds: int) -> None:
     bench_manifest = load_manifest(BENCH_MANIFEST)
     targets = [(bench_manifest, bench_manifest.function(n), BENCH_MANIFEST) for n in ("noop_http", "hello_http")]
     targets += [(manifest, fn, DEFAULT_MANIFEST) for fn in manifest.functions.values()]
-    configs = [_init_config(m, fn, path) for m, fn, path in targets]
-    samples = {cfg.name: _InitSamples() for cfg in configs}
-    for _ in range(rounds + 1):
-        for cfg in configs:
-            if not samples[cfg.name].failed:
-                _sample_init(cfg, samples[cfg.name])
+    samples = sample_inits(targets, rounds)
     base = statistics.median(samples["hello_http"].cpu_ms[1:])
     for name, got in samples.items():
         if got.failed or len(got.cpu_ms) < 2:

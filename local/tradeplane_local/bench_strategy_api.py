@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from tradeplane_tools.manifest import DEFAULT_MANIFEST, load_manifest
 
-from tradeplane_local.bench import BENCH_MANIFEST, _init_config, _InitSamples, _sample_init
+from tradeplane_local.bench import BENCH_MANIFEST, sample_inits
 
 Row = Callable[..., None]
 
@@ -28,12 +28,7 @@ def bench_strategy_api(quick: bool, row: Row, header: Callable[[str], None]) -> 
     targets += [
         (manifest, fn, DEFAULT_MANIFEST) for fn in manifest.functions.values() if "deps-web" in manifest.layers_of(fn)
     ]
-    configs = [_init_config(m, fn, path) for m, fn, path in targets]
-    samples = {cfg.name: _InitSamples() for cfg in configs}
-    for _ in range(rounds + 1):
-        for cfg in configs:
-            if not samples[cfg.name].failed:
-                _sample_init(cfg, samples[cfg.name])
+    samples = sample_inits(targets, rounds)
     base = statistics.median(samples["fastapi_hello"].cpu_ms[1:])
     worst = 0.0
     for name, got in samples.items():

@@ -11,7 +11,7 @@ from tp_strategy import catalog
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import StrategyCreate, StrategyView
-from tp_strategy.api.responses import CONFLICT, replayed
+from tp_strategy.api.responses import CONFLICT, mark_replayed, replayed
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -28,9 +28,7 @@ app = new_app()
 )
 def strategies_create(body: StrategyCreate, who: CALLER, response: Response) -> StrategyView:
     created = catalog.create_strategy(who, body)
-    if created.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, created.replayed)
     return created.strategy
 
 

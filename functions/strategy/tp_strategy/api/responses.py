@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CONFLICT", "NOT_FOUND", "UNAVAILABLE", "replayed"]
+from fastapi import Response
+
+__all__ = ["CONFLICT", "NOT_FOUND", "UNAVAILABLE", "mark_replayed", "replayed"]
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -16,3 +18,10 @@ UNAVAILABLE: Responses = {503: {"description": "The job was stored but could not
 def replayed(model: type[Any]) -> Responses:
     """A retried create (same definition or Idempotency-Key): the stored resource, `Idempotent-Replayed: true`."""
     return {200: {"model": model, "description": "A retry: the stored resource (header Idempotent-Replayed: true)"}}
+
+
+def mark_replayed(response: Response, replayed: bool) -> None:
+    """A retried create answers 200 (not 201/202) with `Idempotent-Replayed: true`, as Core's POST routes do."""
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
