@@ -65,9 +65,11 @@ def test_sweep_is_a_distributed_map_over_the_cell_function(aws_real: Synth) -> N
     item = fan_out["ItemProcessor"]["States"][fan_out["ItemProcessor"]["StartAt"]]
     assert item["Type"] == "Task" and item["Retry"][0]["MaxAttempts"] == spec.item_retries
     finish = asl["States"][fan_out["Next"]]
-    assert finish["Parameters"]["Payload"]["outcome"] == "succeeded"
+    # payload_response_only: the task's Parameters are the function's event itself.
+    assert finish["Parameters"] == {**{f"{k}.$": v for k, v in spec.finish_payload.items()}, "outcome": "succeeded"}
     catcher = fan_out["Catch"][0]
-    assert asl["States"][catcher["Next"]]["Parameters"]["Payload"]["outcome"] == "failed"
+    assert catcher["ErrorEquals"] == ["States.ALL"]
+    assert asl["States"][catcher["Next"]]["Parameters"]["outcome"] == "failed"
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
 
@@ -89,7 +91,7 @@ def test_machine_role_invokes_its_functions_and_starts_child_executions(aws_real
 def test_starters_and_invokers_get_exactly_their_targets(aws_real: Synth) -> None:
     d = aws_real.deployment
     functions = {
-        f["Properties"]["FunctionName"]: f for f in aws_real.resources("service", "AWS::Lambda::Function").values()
+        f["Properties"].get("FunctionName"): f for f in aws_real.resources("service", "AWS::Lambda::Function").values()
     }
     for fn in d.manifest.functions.values():
         props = functions[d.function_name(fn)]["Properties"]
