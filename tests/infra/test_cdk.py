@@ -370,7 +370,7 @@ def test_every_acknowledgment_has_a_reason(aws_fixture: Synth, prod_edge: Synth)
 
 def test_localstack_has_no_managed_data_services(localstack_fixture: Synth) -> None:
     s = localstack_fixture
-    assert set(s.templates) == {"state", "service", "service/Monitoring"}
+    assert set(s.templates) == {"state", "service", "service/Monitoring", "service/Api"}
     assert not s.resources("service", "AWS::EC2::SecurityGroup")
     fns = functions_by_name(s)
     for fn in s.deployment.manifest.functions.values():

@@ -60,14 +60,16 @@ def test_sweep_is_a_distributed_map_over_the_cell_function(aws_real: Synth) -> N
     assert fan_out["ItemsPath"] == spec.items_path
     assert fan_out["ItemSelector"] == {f"{k}.$": v for k, v in spec.item_selector.items()}
     assert fan_out["MaxConcurrency"] == spec.max_concurrency
-    assert fan_out["ToleratedFailurePercentage"] == spec.tolerated_failure_percentage
+    assert fan_out.get("ToleratedFailurePercentage", 0) == spec.tolerated_failure_percentage
     assert fan_out["ResultPath"] is None  # cells store their own results; nothing grows the state
     item = fan_out["ItemProcessor"]["States"][fan_out["ItemProcessor"]["StartAt"]]
     assert item["Type"] == "Task" and item["Retry"][0]["MaxAttempts"] == spec.item_retries
     finish = asl["States"][fan_out["Next"]]
-    assert finish["Parameters"]["Payload"]["outcome"] == "succeeded"
+    # payload_response_only: the task's Parameters are the function's event itself.
+    assert finish["Parameters"] == {**{f"{k}.$": v for k, v in spec.finish_payload.items()}, "outcome": "succeeded"}
     catcher = fan_out["Catch"][0]
-    assert asl["States"][catcher["Next"]]["Parameters"]["Payload"]["outcome"] == "failed"
+    assert catcher["ErrorEquals"] == ["States.ALL"]
+    assert asl["States"][catcher["Next"]]["Parameters"]["outcome"] == "failed"
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
 
@@ -80,15 +82,16 @@ def test_machine_role_invokes_its_functions_and_starts_child_executions(aws_real
     assert "states:StartExecution" in acts  # Distributed Map runs each batch of items as a child execution
     invoked = json.dumps([st["Resource"] for st in statements if "lambda:InvokeFunction" in _actions([st])])
     functions = aws_real.resources("service", "AWS::Lambda::Function")
-    cell = next(k for k, f in functions.items() if f["Properties"]["FunctionName"].endswith("-sweep-cell"))
-    finish = next(k for k, f in functions.items() if f["Properties"]["FunctionName"].endswith("-sweep-finish"))
+    names = {k: str(f["Properties"].get("FunctionName", "")) for k, f in functions.items()}
+    cell = next(k for k, name in names.items() if name.endswith("-sweep-cell"))
+    finish = next(k for k, name in names.items() if name.endswith("-sweep-finish"))
     assert cell in invoked and finish in invoked
 
 
 def test_starters_and_invokers_get_exactly_their_targets(aws_real: Synth) -> None:
     d = aws_real.deployment
     functions = {
-        f["Properties"]["FunctionName"]: f for f in aws_real.resources("service", "AWS::Lambda::Function").values()
+        f["Properties"].get("FunctionName"): f for f in aws_real.resources("service", "AWS::Lambda::Function").values()
     }
     for fn in d.manifest.functions.values():
         props = functions[d.function_name(fn)]["Properties"]

@@ -527,10 +527,11 @@ def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dic
     env.update({f"TP_BUCKET_{env_key(k)}": b.bucket_names[k] for k in u.buckets if k in b.bucket_names})
     components = {manifest.functions[callee].component for callee in u.calls}
     env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
-    # Locally a function's deployed name is its manifest name.
+    # Unless bound otherwise (CDK), a function's deployed name is its manifest name and a state machine
+    # is the local runtime's (`local_state_machine_arn`).
     env.update({f"TP_FUNCTION_NAME_{env_key(f)}": b.function_names.get(f, f) for f in u.invokes})
     env.update(
-        {f"TP_STATE_MACHINE_{env_key(s)}": b.state_machine_arns[s] for s in u.starts if s in b.state_machine_arns}
+        {f"TP_STATE_MACHINE_{env_key(s)}": b.state_machine_arns.get(s) or local_state_machine_arn(s) for s in u.starts}
     )
     return env
 

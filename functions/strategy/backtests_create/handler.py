@@ -13,6 +13,7 @@ from tp_strategy import backtest_jobs
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER, IDEMPOTENCY_KEY
 from tp_strategy.api.models import BacktestRequest, BacktestView
+from tp_strategy.api.responses import NOT_FOUND, UNAVAILABLE, mark_replayed, replayed
 from tradeplane.aws_async import invoke_async
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
@@ -31,12 +32,15 @@ def start_worker(backtest_id: uuid.UUID) -> None:
     invoke_async(SETTINGS.function_name_backtest_worker, {"backtest_id": str(backtest_id)})
 
 
-@app.post("/v1/backtests", status_code=202, response_model=BacktestView)
+@app.post(
+    "/v1/backtests",
+    status_code=202,
+    response_model=BacktestView,
+    responses={**replayed(BacktestView), **NOT_FOUND, **UNAVAILABLE},
+)
 def backtests_create(body: BacktestRequest, who: CALLER, key: IDEMPOTENCY_KEY, response: Response) -> BacktestView:
     queued = backtest_jobs.queue_backtest(who, body, key, start_worker)
-    if queued.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, queued.replayed)
     return queued.backtest
 
 

@@ -8,6 +8,7 @@ from tp_strategy import backtest_jobs
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import BacktestView
+from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -19,7 +20,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.get("/v1/backtests/{backtest_id}", response_model=BacktestView)
+@app.get("/v1/backtests/{backtest_id}", response_model=BacktestView, responses=NOT_FOUND)
 def backtests_get(backtest_id: uuid.UUID, who: CALLER) -> BacktestView:
     return backtest_jobs.get_backtest(who, backtest_id)
 

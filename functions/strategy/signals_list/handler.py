@@ -11,6 +11,7 @@ from tp_strategy import activity
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import SignalList
+from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -22,7 +23,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.get("/v1/strategies/{strategy_id}/signals", response_model=SignalList)
+@app.get("/v1/strategies/{strategy_id}/signals", response_model=SignalList, responses=NOT_FOUND)
 def signals_list(
     strategy_id: uuid.UUID,
     who: CALLER,

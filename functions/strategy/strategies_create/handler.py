@@ -11,6 +11,7 @@ from tp_strategy import catalog
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import StrategyCreate, StrategyView
+from tp_strategy.api.responses import CONFLICT, mark_replayed, replayed
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -22,12 +23,12 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.post("/v1/strategies", status_code=201, response_model=StrategyView)
+@app.post(
+    "/v1/strategies", status_code=201, response_model=StrategyView, responses={**replayed(StrategyView), **CONFLICT}
+)
 def strategies_create(body: StrategyCreate, who: CALLER, response: Response) -> StrategyView:
     created = catalog.create_strategy(who, body)
-    if created.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, created.replayed)
     return created.strategy
 
 

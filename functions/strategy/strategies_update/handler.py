@@ -8,6 +8,7 @@ from tp_strategy import catalog
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import StrategyUpdate, StrategyView
+from tp_strategy.api.responses import CONFLICT, NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -19,7 +20,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.patch("/v1/strategies/{strategy_id}", response_model=StrategyView)
+@app.patch("/v1/strategies/{strategy_id}", response_model=StrategyView, responses={**NOT_FOUND, **CONFLICT})
 def strategies_update(strategy_id: uuid.UUID, body: StrategyUpdate, who: CALLER) -> StrategyView:
     return catalog.update_strategy(who, strategy_id, body)
 

@@ -10,6 +10,7 @@ from tp_strategy import activity
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import OrderList
+from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -21,7 +22,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.get("/v1/strategies/{strategy_id}/orders", response_model=OrderList)
+@app.get("/v1/strategies/{strategy_id}/orders", response_model=OrderList, responses=NOT_FOUND)
 def strategy_orders(strategy_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> OrderList:
     return OrderList(orders=activity.list_orders(who, strategy_id, limit))
 

@@ -8,6 +8,7 @@ from tp_strategy import pnl
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import PnlView
+from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -19,7 +20,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.get("/v1/strategies/{strategy_id}/pnl", response_model=PnlView)
+@app.get("/v1/strategies/{strategy_id}/pnl", response_model=PnlView, responses=NOT_FOUND)
 def strategy_pnl(strategy_id: uuid.UUID, who: CALLER) -> PnlView:
     return pnl.strategy_pnl(who, strategy_id)
 

@@ -13,6 +13,7 @@ from tp_strategy import sweeps
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER, IDEMPOTENCY_KEY
 from tp_strategy.api.models import SweepRequest, SweepView
+from tp_strategy.api.responses import NOT_FOUND, UNAVAILABLE, mark_replayed, replayed
 from tradeplane.aws_async import start_execution
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
@@ -31,12 +32,15 @@ def start(execution_input: dict[str, Any], name: str) -> str:
     return start_execution(SETTINGS.state_machine_sweep, execution_input, name=name)
 
 
-@app.post("/v1/sweeps", status_code=202, response_model=SweepView)
+@app.post(
+    "/v1/sweeps",
+    status_code=202,
+    response_model=SweepView,
+    responses={**replayed(SweepView), **NOT_FOUND, **UNAVAILABLE},
+)
 def sweeps_create(body: SweepRequest, who: CALLER, key: IDEMPOTENCY_KEY, response: Response) -> SweepView:
     started = sweeps.start_sweep(who, body, key, start)
-    if started.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, started.replayed)
     return started.sweep
 
 

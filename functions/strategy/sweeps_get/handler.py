@@ -10,6 +10,7 @@ from tp_strategy import sweeps
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import SweepView
+from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 
 
@@ -21,7 +22,7 @@ SETTINGS = load_settings(Settings)
 app = new_app()
 
 
-@app.get("/v1/sweeps/{sweep_id}", response_model=SweepView)
+@app.get("/v1/sweeps/{sweep_id}", response_model=SweepView, responses=NOT_FOUND)
 def sweeps_get(sweep_id: uuid.UUID, who: CALLER, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> SweepView:
     return sweeps.get_sweep(who, sweep_id, limit)
 

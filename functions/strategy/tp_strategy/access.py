@@ -9,12 +9,13 @@ routes use), since a strategy submits orders on the account.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tradeplane.auth import Principal
 from tradeplane.db import DbConnection
 from tradeplane.problems import Problem, forbidden, not_found
 
-__all__ = ["READ", "WRITE", "account_for_write", "visible_accounts"]
+__all__ = ["READ", "WRITE", "account_for_write", "owned_row", "visible_accounts"]
 
 READ, WRITE = "trading:read", "trading:write"
 
@@ -51,3 +52,14 @@ def account_for_write(conn: DbConnection, caller: Principal, requested: uuid.UUI
     if row is None or row["status"] != "ACTIVE":
         raise forbidden(f"account {requested} is closed")
     return requested
+
+
+def owned_row(
+    conn: DbConnection, caller: Principal, scope: str, what: str, select: str, row_id: uuid.UUID, live: str = ""
+) -> dict[str, Any]:
+    """`select` ("<columns> from <table>") of the caller's row `row_id`: 404 for another account's."""
+    accounts = visible_accounts(conn, caller, scope)
+    row = conn.execute(f"select {select} where id = %s and account_id = any(%s){live}", (row_id, accounts)).fetchone()
+    if row is None:
+        raise not_found(f"{what} {row_id} not found")
+    return dict(row)

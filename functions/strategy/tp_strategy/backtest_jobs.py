@@ -20,12 +20,13 @@ from psycopg.types.json import Jsonb
 from tradeplane.auth import Principal
 from tradeplane.db import DbConnection, transaction
 from tradeplane.observability import logger
-from tradeplane.problems import Problem, conflict, not_found, unprocessable
+from tradeplane.problems import Problem, conflict, unprocessable
 
 from tp_strategy import job_runner
-from tp_strategy.access import READ, account_for_write, visible_accounts
+from tp_strategy.access import READ, account_for_write, owned_row
 from tp_strategy.api.models import BacktestRequest, BacktestSpec, BacktestView
 from tp_strategy.catalog import strategy_row
+from tp_strategy.job_store import insert_once
 from tp_strategy.param_check import checked_params
 from tp_strategy.sizing import SizingRule
 
@@ -90,21 +91,16 @@ def queue_backtest(
         account = account_for_write(conn, caller, request.account_id)
         spec = resolve_spec(conn, caller, request)
         stored = Jsonb(spec.model_dump(mode="json"))
-        row = conn.execute(
-            f"""insert into strategy.backtests (id, account_id, request, idempotency_key) values (%s, %s, %s, %s)
-                on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
-                returning {_COLUMNS}""",
-            (uuid.uuid4(), account, stored, key),
-        ).fetchone()
-        if row is None:
-            earlier = conn.execute(
-                f"select {_COLUMNS} from strategy.backtests where account_id = %s and idempotency_key = %s",
-                (account, key),
-            ).fetchone()
-            assert earlier is not None
-            if earlier["request"] != stored.obj:
+        row, replayed = insert_once(
+            conn,
+            "strategy.backtests",
+            _COLUMNS,
+            {"id": uuid.uuid4(), "account_id": account, "request": stored, "idempotency_key": key},
+        )
+        if replayed:
+            if row["request"] != stored.obj:
                 raise unprocessable("this Idempotency-Key was used for another backtest request")
-            return Queued(_view(earlier), replayed=True)
+            return Queued(_view(row), replayed=True)
     job = _view(row)
     try:
         start_worker(job.id)
@@ -117,14 +113,7 @@ def queue_backtest(
 
 def _job(caller: Principal, backtest_id: uuid.UUID, columns: str = _COLUMNS) -> dict[str, Any]:
     with transaction() as conn:
-        accounts = visible_accounts(conn, caller, READ)
-        row = conn.execute(
-            f"select {columns} from strategy.backtests where id = %s and account_id = any(%s)",
-            (backtest_id, accounts),
-        ).fetchone()
-    if row is None:
-        raise not_found(f"backtest {backtest_id} not found")
-    return dict(row)
+        return owned_row(conn, caller, READ, "backtest", f"{columns} from strategy.backtests", backtest_id)
 
 
 def get_backtest(caller: Principal, backtest_id: uuid.UUID) -> BacktestView:

@@ -17,9 +17,9 @@ from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from tradeplane.auth import Principal
 from tradeplane.db import DbConnection, transaction
-from tradeplane.problems import conflict, not_found
+from tradeplane.problems import conflict
 
-from tp_strategy.access import READ, WRITE, account_for_write, visible_accounts
+from tp_strategy.access import READ, WRITE, account_for_write, owned_row, visible_accounts
 from tp_strategy.api.models import StrategyCreate, StrategyUpdate, StrategyView
 from tp_strategy.param_check import checked_params
 
@@ -106,15 +106,8 @@ def strategy_row(
     conn: DbConnection, caller: Principal, strategy_id: uuid.UUID, scope: str, *, deleted: bool = False
 ) -> dict[str, Any]:
     """The caller's strategy (404 for another account's, and for a deleted one unless `deleted`)."""
-    accounts = visible_accounts(conn, caller, scope)
     live = "" if deleted else " and deleted_at is null"
-    row = conn.execute(
-        f"select {COLUMNS} from strategy.strategies where id = %s and account_id = any(%s){live}",
-        (strategy_id, accounts),
-    ).fetchone()
-    if row is None:
-        raise not_found(f"strategy {strategy_id} not found")
-    return dict(row)
+    return owned_row(conn, caller, scope, "strategy", f"{COLUMNS} from strategy.strategies", strategy_id, live)
 
 
 def get_strategy(caller: Principal, strategy_id: uuid.UUID) -> StrategyView:

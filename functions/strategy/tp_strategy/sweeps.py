@@ -21,11 +21,12 @@ from psycopg.types.json import Jsonb
 from tradeplane.auth import Principal
 from tradeplane.db import transaction
 from tradeplane.observability import logger
-from tradeplane.problems import Problem, not_found, unprocessable
+from tradeplane.problems import Problem, unprocessable
 
-from tp_strategy.access import READ, account_for_write, visible_accounts
+from tp_strategy.access import READ, account_for_write, owned_row
 from tp_strategy.api.models import MAX_SWEEP_CELLS, BacktestSpec, SweepCellResult, SweepRequest, SweepView
 from tp_strategy.backtest_jobs import resolve_spec
+from tp_strategy.job_store import insert_once
 from tp_strategy.param_check import checked_params
 from tp_strategy.sweep import CellResult, SweepError, expand_grid, rank
 
@@ -60,22 +61,14 @@ def start_sweep(caller: Principal, request: SweepRequest, key: str | None, start
         for cell, params in enumerate(combinations):
             checked_params(spec.type, {**spec.params, **params}, where=f"body.grid[cell {cell}]")
         stored = Jsonb({"base": spec.model_dump(mode="json"), "grid": request.grid})
-        row = conn.execute(
-            f"""insert into strategy.sweeps (id, account_id, request, rank_by, cells, idempotency_key)
-                values (%s, %s, %s, %s, %s, %s)
-                on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
-                returning {_COLUMNS}""",
-            (uuid.uuid4(), account, stored, request.rank_by, cells, key),
-        ).fetchone()
-        if row is None:
-            earlier = conn.execute(
-                f"select {_COLUMNS} from strategy.sweeps where account_id = %s and idempotency_key = %s",
-                (account, key),
-            ).fetchone()
-            assert earlier is not None
-            if earlier["request"] != stored.obj or earlier["rank_by"] != request.rank_by:
+        values = {"id": uuid.uuid4(), "account_id": account, "request": stored, "rank_by": request.rank_by}
+        row, replayed = insert_once(
+            conn, "strategy.sweeps", _COLUMNS, {**values, "cells": cells, "idempotency_key": key}
+        )
+        if replayed:
+            if row["request"] != stored.obj or row["rank_by"] != request.rank_by:
                 raise unprocessable("this Idempotency-Key was used for another sweep request")
-            return Started(_view(dict(earlier), []), replayed=True)
+            return Started(_view(row, []), replayed=True)
     sweep_id = row["id"]
     try:
         execution = start({"sweep_id": str(sweep_id), "cells": list(range(cells))}, str(sweep_id))
@@ -84,16 +77,15 @@ def start_sweep(caller: Principal, request: SweepRequest, key: str | None, start
         finish_sweep(sweep_id, "failed", "the sweep could not be started; submit again")
         raise Problem(503, slug="unavailable", detail="the sweep could not be started; retry") from None
     with transaction() as conn:
-        row = (
-            conn.execute(
-                f"""update strategy.sweeps set status = 'running', execution = %s, started_at = now()
-                where id = %s and status = 'queued' returning {_COLUMNS}""",
-                (execution, sweep_id),
-            ).fetchone()
-            or conn.execute(f"select {_COLUMNS} from strategy.sweeps where id = %s", (sweep_id,)).fetchone()
+        # Queued -> running, unless a fast execution already finished it (then it stays as it is).
+        conn.execute(
+            """update strategy.sweeps set status = 'running', execution = %s, started_at = now()
+               where id = %s and status = 'queued'""",
+            (execution, sweep_id),
         )
-    assert row is not None
-    return Started(_view(dict(row), []), replayed=False)
+        now = conn.execute(f"select {_COLUMNS} from strategy.sweeps where id = %s", (sweep_id,)).fetchone()
+    assert now is not None
+    return Started(_view(dict(now), []), replayed=False)
 
 
 def _view(row: dict[str, Any], results: list[SweepCellResult], completed: int = 0) -> SweepView:
@@ -102,12 +94,7 @@ def _view(row: dict[str, Any], results: list[SweepCellResult], completed: int = 
 
 def get_sweep(caller: Principal, sweep_id: uuid.UUID, limit: int) -> SweepView:
     with transaction(read_only=True) as conn:
-        accounts = visible_accounts(conn, caller, READ)
-        row = conn.execute(
-            f"select {_COLUMNS} from strategy.sweeps where id = %s and account_id = any(%s)", (sweep_id, accounts)
-        ).fetchone()
-        if row is None:
-            raise not_found(f"sweep {sweep_id} not found")
+        row = owned_row(conn, caller, READ, "sweep", f"{_COLUMNS} from strategy.sweeps", sweep_id)
         rows = conn.execute(
             "select cell, params, metrics from strategy.sweep_results where sweep_id = %s", (sweep_id,)
         ).fetchall()

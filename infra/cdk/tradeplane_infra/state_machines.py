@@ -73,8 +73,13 @@ class StateMachines(Construct):
         self, d: Deployment, spec: StateMachineSpec, functions: dict[str, lambda_.Function]
     ) -> sfn.StateMachine:
         scope = Construct(self, spec.name)
+        # The item's retries are the manifest's (the local runtime retries the same way), not CDK's default six.
         item = tasks.LambdaInvoke(
-            scope, "Item", lambda_function=functions[spec.item_function], payload_response_only=True
+            scope,
+            "Item",
+            lambda_function=functions[spec.item_function],
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
         )
         if spec.item_retries:
             item.add_retry(

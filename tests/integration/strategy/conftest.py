@@ -7,9 +7,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
-from support.core_api import Api, Trader, new_trader
-
 _DOMAIN = str(Path(__file__).resolve().parents[3] / "functions" / "strategy")
 if _DOMAIN not in sys.path:
     sys.path.insert(0, _DOMAIN)
@@ -22,11 +19,5 @@ core_env = _core.core_env
 api = _core.api
 
 
-@pytest.fixture
-def trader(api: Api) -> Trader:
-    return new_trader(api)
-
-
-@pytest.fixture
-def other(api: Api) -> Trader:
-    return new_trader(api)
+trader = _core.trader
+other = _core.other

@@ -69,6 +69,8 @@ def _rate_limited(event: Mapping[str, Any], settings: RateLimitSettings) -> tupl
 def lambda_handler(app: FastAPI, settings: FunctionSettings, *, authenticated: bool = True) -> LambdaHandler:
     """The function's Lambda handler: platform checks, then `app` through Mangum."""
     mangum = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
+    # What the handler enforces, readable as on the platform's resolvers (tests and tools check it).
+    app.authenticated = authenticated  # type: ignore[attr-defined]
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refusal = anonymous_response(event) if authenticated else None
