@@ -7,8 +7,8 @@ For each bar, in the order Kafka delivered them (one symbol's bars share a parti
    decision for one bar, and the signal key (strategy, symbol, bar) allows one. The revision
    is in `market.bars`, so a later rebuild of the state reads the corrected values.
 2. The enabled strategies of the bar's symbol and timeframe (`enabled`, cached briefly).
-3. Each one's working state from Redis, rebuilt from stored bars when missing
-   (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
+3. Each one's working state from Redis, rebuilt from stored bars and the direction of its last
+   stored signal when missing (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
    it changes nothing.
 4. `on_bar`; a target becomes a signal (`signals`), stored, published, then sized against
    the account and position the Core API reports, and sent as a market order whose
@@ -79,6 +79,7 @@ class Runner:
     core: CoreClient
     build: Callable[[EnabledStrategy], Strategy]
     history: History
+    last_direction: Callable[[uuid.UUID, str, datetime], int | None]  # of the last stored signal before a bar
     size: Sizer
     transaction: Callable[[], AbstractContextManager[Connection[Any]]]
     publish: Callable[[str, str, Envelope], None]
@@ -109,7 +110,8 @@ class Runner:
                 working = states.get(key)
                 if working is None:
                     history = self.history(bar.symbol, bar.interval, bar.bucket_start, instance.warmup)
-                    working = states[key] = rebuild(instance, history)
+                    held = self.last_direction(strategy.id, bar.symbol, bar.bucket_start)
+                    working = states[key] = rebuild(instance, history, held)
                     out.rebuilt += 1
                 if working.seen(bar.bucket_start):
                     out.seen += 1
@@ -228,6 +230,10 @@ def live_runner(
         with db.connection() as conn:
             return bar_history.last_closed_bars(conn, symbol, timeframe, before, count)
 
+    def last_direction(strategy_id: uuid.UUID, symbol: str, before: datetime) -> int | None:
+        with db.connection() as conn:
+            return signals.last_direction(conn, strategy_id, symbol, before)
+
     def build(strategy: EnabledStrategy) -> Strategy:
         return registry.build(strategy.type, strategy.params, module_prefixes=module_prefixes)
 
@@ -241,6 +247,7 @@ def live_runner(
         core=CoreClient(service_url, tokens, timeout_s=core_timeout_s),
         build=build,
         history=history,
+        last_direction=last_direction,
         size=size_order,
         transaction=db.transaction,
         publish=publish,

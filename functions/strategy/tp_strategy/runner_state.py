@@ -78,10 +78,21 @@ class StateStore:
         pipe.execute()
 
 
-def rebuild(strategy: Strategy, history: Iterable[BarInput]) -> Working:
-    """A fresh state fed the stored bars before the current one, oldest first (their targets are dropped)."""
+DIRECTION = "direction"  # where the built-ins keep the position they last asked for (tp_strategy.builtin.base)
+
+
+def rebuild(strategy: Strategy, history: Iterable[BarInput], last_direction: int | None = None) -> Working:
+    """A fresh state fed the stored bars before the current one, oldest first (their targets are dropped),
+    then told the direction of the strategy's last stored signal.
+
+    `warmup` bars restore the indicators, not the position a strategy holds: a reversion or breakout
+    rule's direction depends on the whole path (strat-lib's rebuild contract, docs/strategies.md). The
+    last signal is that position; without one the strategy never asked for any, so flat.
+    """
     working = Working(strategy.initial_state())
     for bar in history:
         strategy.on_bar(working.state, bar)
         working.last_ts = bar.ts
+    if DIRECTION in working.state:
+        working.state[DIRECTION] = last_direction or 0
     return working

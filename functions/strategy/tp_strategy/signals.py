@@ -102,6 +102,16 @@ def record(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, bar_ts: d
     return _signal(row)
 
 
+def last_direction(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, before: datetime) -> int | None:
+    """The direction of the strategy's last signal on `symbol` before `before` (None: it never raised one)."""
+    row = conn.execute(
+        "select direction from strategy.signals where strategy_id = %s and symbol = %s and bar_ts < %s"
+        " order by bar_ts desc limit 1",
+        (strategy_id, symbol, before),
+    ).fetchone()
+    return None if row is None else int(row["direction"] if isinstance(row, Mapping) else row[0])
+
+
 def plan(conn: Connection[Any], signal: Signal, qty: Decimal, side: Side, order_id: str) -> Signal:
     """Write the order the signal will send; a signal planned already keeps its first plan."""
     row = conn.execute(

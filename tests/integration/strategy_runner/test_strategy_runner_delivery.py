@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -55,9 +56,9 @@ CLOSES = [
 ]
 
 
-def expected_targets(bars: list[Bar], params: dict[str, Any]) -> list[tuple[Any, int]]:
+def expected_targets(bars: list[Bar], params: dict[str, Any], kind: str = "ma_crossover") -> list[tuple[Any, int]]:
     """The reference: the strategy over every bar in memory, no I/O."""
-    strategy = build("ma_crossover", params)
+    strategy = build(kind, params)
     state = strategy.initial_state()
     out = []
     for b in bars:
@@ -174,12 +175,23 @@ class LoseAfterOrder:
         return reply
 
 
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("ma_crossover", {"fast": 2, "slow": 4}), ("bollinger_reversion", {"period": 4, "k": 1.0})],
+)
 def test_redis_flush_rebuilds_state_from_stored_bars_and_the_same_signals_follow(
-    core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
-) -> None:
+    core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any, kind: str,
+    params: dict[str, Any],
+) -> None:  # fmt: skip
+    """A reversion rule's held direction depends on the whole path: the rebuild takes it from the last signal."""
     sym, bars = market()
-    sid = insert_strategy(core_env["dsn"], trader.account_id, [sym], allow_short=True)
-    flushed_at = {6, 11, 15}  # in the middle of each swing
+    sid = insert_strategy(core_env["dsn"], trader.account_id, [sym], type=kind, params=params, allow_short=True)
+    want = expected_targets(bars, params, kind)
+    assert len(want) >= 3
+    # Flush in the middle of each held position (between two signals), where only the last signal knows it.
+    signal_bars = [i for i, b in enumerate(bars) if b.bucket_start in {ts for ts, _ in want}]
+    flushed_at = {(a + b + 1) // 2 for a, b in pairwise(signal_bars) if b - a > 1}
+    assert flushed_at
     rebuilt = 0
     with strategy_runner(bindings, api) as module:
         for i, b in enumerate(bars):
@@ -188,4 +200,4 @@ def test_redis_flush_rebuilds_state_from_stored_bars_and_the_same_signals_follow
             rebuilt += run(module, bar_event([b], core_env["kafka"], i))["rebuilt"]
     assert rebuilt == 1 + len(flushed_at)
     stored = signals_of(core_env["dsn"], sid)
-    assert [(s["bar_ts"], s["direction"]) for s in stored] == expected_targets(bars, {"fast": 2, "slow": 4})
+    assert [(s["bar_ts"], s["direction"]) for s in stored] == want

@@ -106,7 +106,7 @@ def setup() -> tuple[Runner, Counter, FakeRedis, list[datetime]]:
     runner = Runner(
         enabled=EnabledCache(lambda s, tf: [strategy] if (s, tf) == ("AAPL", "1m") else []).get,
         states=StateStore(lambda: redis), core=CoreClient("http://unused", no, transport=no), build=lambda s: counter,
-        history=history, size=no, transaction=no, publish=no, flush=lambda: None,
+        history=history, last_direction=lambda *a: None, size=no, transaction=no, publish=no, flush=lambda: None,
     )  # fmt: skip
     return runner, counter, redis, history_asked
 
@@ -158,3 +158,14 @@ def test_a_strategy_that_no_longer_builds_is_skipped_not_retried_forever(setup: 
     runner.build = broken
     out = runner.run([bar(0), bar(1)], budget_s=10)
     assert (out.broken, out.runs) == (2, 0) and not redis.data
+
+
+def test_a_rebuilt_state_holds_the_direction_of_the_last_signal() -> None:
+    class Holder(Counter):
+        def initial_state(self) -> State:
+            return {"n": 0, "direction": 0}
+
+    history = [BarInput("AAPL", T0, *[Decimal(1)] * 5)]
+    assert rebuild(Holder(), history, -1).state == {"n": 1, "direction": -1}
+    assert rebuild(Holder(), history, None).state["direction"] == 0
+    assert "direction" not in rebuild(Counter(), history, 1).state  # a strategy without one is left alone
