@@ -111,13 +111,18 @@ def test_a_batch_delivered_twice_raises_each_signal_once_and_orders_once(
     assert {env.id for env in signal_events} == {str(s["id"]) for s in stored}
 
 
+def long_only_until_first_signal(core_env: dict[str, Any], trader: Trader, market: Any) -> tuple[Any, list[Bar], int]:
+    """A long-only crossover on a fresh symbol: its id, the bars, and the index of the bar of its first signal."""
+    sym, bars = market()
+    sid = insert_strategy(core_env["dsn"], trader.account_id, [sym])
+    first = expected_targets(bars, {"fast": 2, "slow": 4})[0][0]
+    return sid, bars, next(i for i, b in enumerate(bars) if b.bucket_start == first)
+
+
 def test_core_outage_is_retried_then_redelivered_without_a_duplicate_order(
     core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
 ) -> None:
-    sym, bars = market()
-    sid = insert_strategy(core_env["dsn"], trader.account_id, [sym])
-    want = expected_targets(bars, {"fast": 2, "slow": 4})
-    first_signal = next(i for i, b in enumerate(bars) if b.bucket_start == want[0][0])
+    sid, bars, first_signal = long_only_until_first_signal(core_env, trader, market)
     # The gateway down for the budget (2 s after the margin): the batch fails, nothing is sent.
     with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
         healthy = module.RUNNER.core.transport
@@ -142,10 +147,8 @@ def test_core_outage_is_retried_then_redelivered_without_a_duplicate_order(
 def test_order_lost_after_it_was_made_is_not_made_again_on_redelivery(
     core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
 ) -> None:
-    sym, bars = market()
-    sid = insert_strategy(core_env["dsn"], trader.account_id, [sym])
-    want = expected_targets(bars, {"fast": 2, "slow": 4})
-    upto = next(i for i, b in enumerate(bars) if b.bucket_start == want[0][0]) + 1
+    sid, bars, first_signal = long_only_until_first_signal(core_env, trader, market)
+    upto = first_signal + 1
     with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
         healthy = module.RUNNER.core.transport
         # account and position answered; the order reaches the Core API and every answer after it is lost
