@@ -48,6 +48,11 @@ def assert_same(fast: Any, loop: Any) -> None:
     assert fast.ledger.executions == loop.ledger.executions
     assert fast.ledger.trades == loop.ledger.trades
     assert fast.equity == loop.equity  # Decimal, per bar, exactly
+    assert list(fast.equity) == loop.equity and fast.equity[::7] == loop.equity[::7]
+    if loop.equity:
+        assert fast.equity[-1] == loop.equity[-1]
+    with pytest.raises(IndexError):
+        fast.equity[len(loop.equity)]
     assert fast.timestamps == loop.timestamps
     assert (fast.signals, fast.exposed_bars, fast.pending, fast.last_close) == (
         loop.signals,

@@ -18,17 +18,19 @@ The loop stays cheap on bars without orders: one strategy call, one Decimal mult
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import overload
 
 import numpy as np
 from tradeplane.fill_model import FeeSchedule, FillConfig, Order, on_arrival
 
 from tp_strategy.backtest.config import BacktestConfig
 from tp_strategy.fast_path import FastSignals, Prices, Signals
-from tp_strategy.interface import BarInput, Strategy
+from tp_strategy.interface import BarInput, Direction, Strategy
 from tp_strategy.sizing import FRACTION, WHOLE, order_qty
 
 ZERO = Decimal(0)
@@ -133,7 +135,7 @@ class Run:
 
     config: BacktestConfig
     timestamps: list[datetime]
-    equity: list[Decimal]
+    equity: Sequence[Decimal]  # a list, or a MarkedCurve (the fast path)
     equity_f: list[float]  # the same as floats, for the metrics (flat stretches cost no conversion)
     exposed_bars: int
     ledger: Ledger
@@ -149,6 +151,19 @@ class _Filler:
         self.fill_config = FillConfig(slippage_bps=config.slippage_bps, fees=FeeSchedule(bps=config.commission_bps))
         self.fixed_fee = config.fixed_fee
         self.step = FRACTION if config.sizing.fractional else WHOLE
+        self.sizing, self.allow_short = config.sizing, config.allow_short
+
+    def size(self, direction: Direction, close: Decimal, cash: Decimal, position: Decimal) -> Decimal:
+        """The order a target means at this close (`sizing.order_qty`, as the live runner sizes)."""
+        return order_qty(
+            self.sizing,
+            direction,
+            price=close,
+            equity=cash + position * close,
+            cash=cash,
+            position=position,
+            allow_short=self.allow_short,
+        )
 
     def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
         decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
@@ -220,9 +235,8 @@ def _run_signals(
     """
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
-    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
-    equity: list[Decimal] = []
-    stretches: list[tuple[int, Decimal, Decimal]] = []  # (bars, cash, position) in time order
+    at_close = config.fill_at == "close"
+    stretches: list[tuple[int, Decimal, Decimal]] = []  # (first bar, cash, position) in time order
     cash, position = ledger.cash, ZERO
     start = exposed = 0
     pending: tuple[Decimal, str, int] | None = None  # qty, reason, the bar whose open fills it
@@ -234,10 +248,7 @@ def _run_signals(
             return
         if position:
             exposed += end - start
-            equity.extend([cash + position * bar.close for bar in series[start:end]])
-        else:
-            equity.extend([cash] * (end - start))
-        stretches.append((end - start, cash, position))
+        stretches.append((start, cash, position))
         start = end
 
     for i, target in signals:
@@ -247,15 +258,7 @@ def _run_signals(
             cash, position, pending = ledger.cash, ledger.position, None
         mark(i)
         close = series[i].close
-        qty = order_qty(
-            sizing,
-            target.direction,
-            price=close,
-            equity=cash + position * close,
-            cash=cash,
-            position=position,
-            allow_short=allow_short,
-        )
+        qty = filler.size(target.direction, close, cash, position)
         if qty and at_close:
             filler.execute(ledger, timestamps[i], i, qty, close, target.reason)
             cash, position = ledger.cash, ledger.position
@@ -269,7 +272,7 @@ def _run_signals(
     return Run(
         config,
         timestamps,
-        equity,
+        MarkedCurve(stretches, series),
         _float_curve(stretches, prices),
         exposed,
         ledger,
@@ -283,18 +286,54 @@ def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) 
     """Per bar `cash + position * close` in floats (for the metrics only; the money is the Decimal curve)."""
     if not stretches:
         return []
-    lengths = [n for n, _, _ in stretches]
+    lengths = np.diff([first for first, _, _ in stretches] + [len(prices.bars)])
     cash = np.repeat(np.array([float(c) for _, c, _ in stretches]), lengths)
     position = np.repeat(np.array([float(p) for _, _, p in stretches]), lengths)
     curve: list[float] = (cash + position * np.asarray(prices.close)).tolist()
     return curve
 
 
+class MarkedCurve(Sequence[Decimal]):
+    """The Decimal equity per bar, `cash + position * close`, worked out when read: a report reads a few
+    thousand points of a long curve and the metrics only the last one, so most bars never need the Decimal sum."""
+
+    def __init__(self, stretches: list[tuple[int, Decimal, Decimal]], bars: Sequence[BarInput]) -> None:
+        self._firsts = [first for first, _, _ in stretches]
+        self._stretches = stretches
+        self._bars = bars
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    @overload
+    def __getitem__(self, i: int) -> Decimal: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Decimal]: ...
+    def __getitem__(self, i: int | slice) -> Decimal | list[Decimal]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("equity index out of range")
+        _, cash, position = self._stretches[bisect_right(self._firsts, i) - 1]
+        return cash + position * self._bars[i].close if position else cash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(self) == len(other)
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
     """Every bar through `on_bar`: user strategies, and the reference the fast path is tested against."""
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
-    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    at_close = config.fill_at == "close"
     state = strategy.initial_state()
     on_bar = strategy.on_bar
     timestamps: list[datetime] = []
@@ -321,15 +360,7 @@ def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConf
         if target is not None:
             signals += 1
             close = bar.close
-            qty = order_qty(
-                sizing,
-                target.direction,
-                price=close,
-                equity=cash + position * close,
-                cash=cash,
-                position=position,
-                allow_short=allow_short,
-            )
+            qty = filler.size(target.direction, close, cash, position)
             if qty and at_close:
                 filler.execute(ledger, ts, i, qty, close, target.reason)
                 cash, position = ledger.cash, ledger.position

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -85,30 +85,45 @@ class MaCrossover:
 
     def signals(self, prices: Prices) -> Signals:
         """`on_bar` over the whole series (the backtester's fast path): the same float operations in the same order."""
+        if self._ema:
+            return self._changes(self._ema_averages(prices.close))
+        return self._changes(self._sma_averages(prices.close))
+
+    def _changes(self, averages: Iterable[tuple[int, float, float]]) -> Signals:
         state: State = {DIRECTION: 0}
         out: Signals = []
         held = 0
-        averages = self._ema_averages(prices.close) if self._ema else self._sma_averages(prices.close)
         for t, fast, slow in averages:
-            wanted = 1 if fast > slow else -1 if fast < slow else held
-            if wanted != held and (target := self._decide(state, fast, slow)) is not None:
-                out.append((t, target))
-                held = wanted
+            if (fast > slow and held != 1) or (fast < slow and held != -1):
+                target = self._decide(state, fast, slow)
+                if target is not None:
+                    out.append((t, target))
+                    held = target.direction
         return out
 
-    def _sma_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
+    def _sma_averages(self, closes: list[float]) -> list[tuple[int, float, float]]:
+        """Only the bars where the order of the averages differs from the bar before (or is the first one)
+        can change the direction, so only those are handed on."""
         k, n = self._fast, self._slow
         fast_sum = slow_sum = 0.0
-        for t, x in enumerate(closes):
-            if t < n:  # as `_filling`: the sums grow (`+=` of the difference)
-                fast_sum += x - (closes[t - k] if t >= k else 0.0)
-                slow_sum += x
-                if t < n - 1:
-                    continue
-            else:  # as the ring buffer: add the new close, then take off the one leaving
-                fast_sum = fast_sum + x - closes[t - k]
-                slow_sum = slow_sum + x - closes[t - n]
-            yield t, fast_sum / k, slow_sum / n
+        for t in range(min(n, len(closes))):  # as `_filling`: the sums grow (`+=` of the difference)
+            x = closes[t]
+            fast_sum += x - (closes[t - k] if t >= k else 0.0)
+            slow_sum += x
+        if len(closes) < n:
+            return []
+        out = [(n - 1, fast_sum / k, slow_sum / n)]
+        above = fast_sum / k > slow_sum / n
+        below = fast_sum / k < slow_sum / n
+        # as the ring buffer: add the new close, then take off the one leaving
+        for t, x, fast_old, slow_old in zip(range(n, len(closes)), closes[n:], closes[n - k :], closes, strict=False):
+            fast_sum = fast_sum + x - fast_old
+            slow_sum = slow_sum + x - slow_old
+            fast, slow = fast_sum / k, slow_sum / n
+            if (fast > slow) is not above or (fast < slow) is not below:
+                above, below = fast > slow, fast < slow
+                out.append((t, fast, slow))
+        return out
 
     def _ema_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
         """As `ema_update`: seeded with the mean of the first `n` closes, then `value += alpha * (x - value)`."""
