@@ -10,6 +10,8 @@
 - the Kafka source under chaos (issue 8): the manifest's bar_aggregator fed by
   several producers while its containers are killed and its source restarted,
   conservation checked, throughput against a bare consumer draining the same records.
+- the strategy API's FastAPI route functions' init against a bare FastAPI + Mangum hello, and one app
+  holding every strategy route (`bench_strategy_api`; goal at most 1.3x).
 - `POST /v2/orders` through the gateway with 8 clients, against pgbench on the same PostgreSQL
   (`bench_orders`).
 - scaling out (`bench_scaling`): an I/O-bound Kafka consumer at 1, 2, 4 and 6 partitions against
@@ -267,6 +269,17 @@ def _sample_init(cfg: FunctionConfig, into: _InitSamples) -> None:
     into.cpu_ms.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
 
 
+def sample_inits(targets: list[tuple[Manifest, FunctionSpec, Path]], rounds: int) -> dict[str, _InitSamples]:
+    """Each target's init, `rounds + 1` times round-robin (the first round compiles .pyc files: skip it)."""
+    configs = [_init_config(m, fn, path) for m, fn, path in targets]
+    samples = {cfg.name: _InitSamples() for cfg in configs}
+    for _ in range(rounds + 1):
+        for cfg in configs:
+            if not samples[cfg.name].failed:
+                _sample_init(cfg, samples[cfg.name])
+    return samples
+
+
 def bench_init(rounds: int) -> None:
     """Each function's init against a bare Powertools HTTP resolver with validation (goal: at most 1.3x).
 
@@ -279,12 +292,7 @@ def bench_init(rounds: int) -> None:
     bench_manifest = load_manifest(BENCH_MANIFEST)
     targets = [(bench_manifest, bench_manifest.function(n), BENCH_MANIFEST) for n in ("noop_http", "hello_http")]
     targets += [(manifest, fn, DEFAULT_MANIFEST) for fn in manifest.functions.values()]
-    configs = [_init_config(m, fn, path) for m, fn, path in targets]
-    samples = {cfg.name: _InitSamples() for cfg in configs}
-    for _ in range(rounds + 1):
-        for cfg in configs:
-            if not samples[cfg.name].failed:
-                _sample_init(cfg, samples[cfg.name])
+    samples = sample_inits(targets, rounds)
     base = statistics.median(samples["hello_http"].cpu_ms[1:])
     for name, got in samples.items():
         if got.failed or len(got.cpu_ms) < 2:
@@ -384,6 +392,9 @@ def run_benchmarks(quick: bool = False) -> int:
         finally:
             servers.stop(kafka)
     bench_init(rounds=2 if quick else 5)
+    from tradeplane_local.bench_strategy_api import bench_strategy_api
+
+    bench_strategy_api(quick, _row, _header)
     from tradeplane_local.bench_orders import bench_orders
 
     bench_orders(quick, _row, _header)
@@ -402,6 +413,9 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_stream import bench_stream
 
     bench_stream(quick, _row, _header)
+    from tradeplane_local.bench_strategy_runner import bench_strategy_runner
+
+    bench_strategy_runner(quick, _row, _header)
     from tradeplane_local.bench_backtest import bench_backtest
 
     bench_backtest(quick, _row, _header)

@@ -3,7 +3,8 @@
 It grows with the platform: today ticks -> ingest_http -> market.ticks ->
 bar_aggregator -> Postgres + market.bars; orders
 submitted through the API (an unchanged alpaca-py bot) -> orders.submitted ->
-executor -> fills, positions, cash -> orders.events; strategies join as they land.
+executor -> fills, positions, cash -> orders.events; a strategy trading replayed data
+(strategy_runner on market.bars), then a backtest of the same bars.
 """
 
 from __future__ import annotations
@@ -139,6 +140,28 @@ def _alpaca_bot(state_dir: Path) -> int:
     ).returncode
 
 
+def _trading_steps(state_dir: Path, bootstrap: str) -> int:
+    """Orders from an unchanged alpaca-py bot, reads, an order's trace, then a strategy trading live."""
+    if _alpaca_bot(state_dir) != 0:
+        print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
+        return 1
+    if not _show_confirmations(bootstrap):
+        print("demo FAILED: no fill confirmation arrived")
+        return 1
+    _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
+    print("\n".join(replica_reads.section(state_dir)))
+    if log_cli.show_order_trace(state_dir) != 0:
+        print("demo FAILED: the order's trace was not found in the aggregated logs")
+        return 1
+    _step("Strategies: a moving-average crossover trading SPY live, then a backtest of the same bars")
+    from tradeplane_local.demo_strategy import show_strategy
+
+    if not show_strategy(state_dir):
+        print("demo FAILED: the strategy raised no signal, or its orders did not fill as the backtest did")
+        return 1
+    return 0
+
+
 def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int:
     started_here = False
     if not (reuse and stack.read_state(state_dir.resolve())):
@@ -232,19 +255,7 @@ def run_demo(state_dir: Path, *, keep: bool = False, reuse: bool = False) -> int
                 return 1
             _step("History: tradeplane data synth | tradeplane data replay, read back with alpaca-py's data client")
             show_history(state_dir, {s: float(p) for s, p in SYMBOLS.items()})  # raises if any bar is missing
-            if _alpaca_bot(state_dir) != 0:
-                print("demo FAILED: the alpaca-py bot did not run, or its market order did not fill")
-                return 1
-            if not _show_confirmations(bootstrap):
-                print("demo FAILED: no fill confirmation arrived")
-                return 1
-            _step("Reads and the streaming replica (database checkouts per function, from their metrics)")
-            print("\n".join(replica_reads.section(state_dir)))
-            if log_cli.show_order_trace(state_dir) != 0:
-                print("demo FAILED: the order's trace was not found in the aggregated logs")
-                return 1
-            _step("Next in the pipeline: strategies turn bars into signals (coming with their component)")
-        return 0
+            return _trading_steps(state_dir, bootstrap)
     finally:
         if started_here and not keep:
             _step("Stopping everything `up` started")

@@ -32,10 +32,12 @@ from tradeplane_tools.manifest import (
     S3Trigger,
     environment_for,
     load_manifest,
+    local_state_machine_arn,
 )
 from tradeplane_tools.wiring import wiring
 
 from tradeplane_local import events
+from tradeplane_local.aws_apis import AwsApis
 from tradeplane_local.gateway import (
     AsgiServer,
     EdgeSettings,
@@ -98,7 +100,11 @@ class Runtime:
         self.manifest = manifest or load_manifest(self.manifest_path)
         self.wiring = wiring(self.manifest)
         self.state_dir = Path(config.state_dir)
-        self.bindings = self._with_websocket_endpoint(config.bindings_obj())
+        bindings = config.bindings_obj()
+        # The runtime answers for the manifest's state machines itself (`aws_apis`), at local ARNs.
+        local_arns = {name: local_state_machine_arn(name) for name in self.manifest.state_machines}
+        bindings = replace(bindings, state_machine_arns={**local_arns, **bindings.state_machine_arns})
+        self.bindings = self._with_websocket_endpoint(bindings)
         self.logs = LogRouter(self.state_dir / "logs" / "functions.jsonl")
         self.hosts: dict[str, FunctionHost] = {
             fn.name: FunctionHost(self._function_config(fn.name), self.logs) for fn in self.manifest.functions.values()
@@ -117,6 +123,12 @@ class Runtime:
             self.scheduler.add(schedule)
         for subscription in self.wiring.log_subscriptions:
             self.logs.subscribe(subscription, self.hosts[subscription.subscriber].invoke)
+        self.aws_apis = AwsApis(
+            self.manifest,
+            lambda fn, ev: self.hosts[fn].invoke(ev),
+            lambda fn: self.hosts[fn].cfg.max_concurrency,
+            self.runtime_log,
+        )
         self.gateway_server: GatewayServer | None = None
         self.admin_server: AsgiServer | None = None
         self.started_at = time.time()
@@ -188,14 +200,21 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def _point_aws_apis_at_admin(self) -> None:
+        """Lambda Invoke and Step Functions go to the admin server (`aws_apis`), before any function starts."""
+        endpoints = {"AWS_ENDPOINT_URL_LAMBDA": self.admin_url, "AWS_ENDPOINT_URL_SFN": self.admin_url}
+        for host in self.hosts.values():
+            host.cfg = replace(host.cfg, environment={**host.cfg.environment, **endpoints})
+
     def start(self) -> None:
         cert = self_signed_certificate(self.state_dir / "tls") if self.config.tls else None
+        self.admin_server = _admin_server(self, self.config.admin_port)
+        self.admin_server.start()
+        self._point_aws_apis_at_admin()
         self.gateway_server = GatewayServer(
             self.gateway, self.config.gateway_host, self.config.gateway_port, cert, self.runtime_log
         )
         self.gateway_server.start()
-        self.admin_server = _admin_server(self, self.config.admin_port)
-        self.admin_server.start()
 
         for cfg in self.source_configs() if self.bindings.kafka_bootstrap else []:
             assert self.bindings.kafka_bootstrap is not None
@@ -249,6 +268,7 @@ class Runtime:
                 server.stop()
         if self.websocket is not None:
             self.websocket.close()
+        self.aws_apis.wait_idle()
         self.logs.stop()  # its last flush invokes the log subscribers: before their containers go
         for host in self.hosts.values():
             host.shutdown()
@@ -308,6 +328,11 @@ def _admin_server(runtime: Runtime, port: int) -> AsgiServer:
     """`tradeplane local status|invoke` talk to this, on loopback, through the same server as the gateway."""
 
     async def handle(req: events.HttpRequest) -> Response:
+        headers = {name.lower(): value for name, value in req.headers}
+        if runtime.aws_apis.handles(req.method, req.path, headers):
+            return await asyncio.get_running_loop().run_in_executor(
+                None, runtime.aws_apis.handle, req.path, headers, req.body
+            )
         if req.method == "GET" and req.path == "/status":
             return _json(200, runtime.status())
         name = req.path.removeprefix("/invoke/")

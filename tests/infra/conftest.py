@@ -32,7 +32,11 @@ class Synth:
     outdir: Path  # the cloud assembly (templates + manifest.json), linted by test_cfn_lint.py
 
     def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.raw[stack]["Resources"].items() if v["Type"] == type_}
+        """Resources of a type in a stack and its nested stacks (e.g. "service" and "service/Api")."""
+        found: dict[str, dict[str, Any]] = {}
+        for name in [stack, *(n for n in self.raw if n.startswith(f"{stack}/"))] if "/" not in stack else [stack]:
+            found.update({k: v for k, v in self.raw[name]["Resources"].items() if v["Type"] == type_})
+        return found
 
 
 def synthesize(outdir: Path, context: dict[str, str]) -> Synth:

@@ -44,6 +44,7 @@ def expected_env(s: Synth, fn: FunctionSpec) -> dict[str, str]:
         bucket_names=dict.fromkeys(m.buckets, "token"),
         service_urls=dict.fromkeys(callees, "token"),
         websocket_endpoint="token" if m.websocket_routes() else None,
+        state_machine_arns=dict.fromkeys(m.state_machines, "token"),
     )
     return environment_for(m, fn, bindings)
 
@@ -380,7 +381,7 @@ def test_every_acknowledgment_has_a_reason(aws_fixture: Synth, prod_edge: Synth)
 
 def test_localstack_has_no_managed_data_services(localstack_fixture: Synth) -> None:
     s = localstack_fixture
-    assert set(s.templates) == {"state", "service", "service/Monitoring"}
+    assert set(s.templates) == {"state", "service", "service/Monitoring", "service/Api"}
     assert not s.resources("service", "AWS::EC2::SecurityGroup")
     fns = functions_by_name(s)
     for fn in s.deployment.manifest.functions.values():

@@ -19,6 +19,8 @@ def reset_all() -> None:
         sys.modules["tradeplane.redis_client"].close_client()
     if "tradeplane.kafka_producer" in sys.modules:
         sys.modules["tradeplane.kafka_producer"].close_producer()
+    if "tradeplane.aws_async" in sys.modules:
+        sys.modules["tradeplane.aws_async"].reset_clients()
     if "aws_lambda_powertools.utilities.parameters" in sys.modules:
         sys.modules["aws_lambda_powertools.utilities.parameters"].clear_caches()
     from tradeplane.settings import reset_settings

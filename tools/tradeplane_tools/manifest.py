@@ -160,6 +160,10 @@ class Uses(_Strict):
     calls: tuple[str, ...] = ()
     # Posts to WebSocket connections (API Gateway management API): TP_WS_ENDPOINT, execute-api:ManageConnections.
     websocket: bool = False
+    # Functions it invokes asynchronously (Lambda `Event` invocations): it gets TP_FUNCTION_NAME_<NAME>.
+    invokes: tuple[str, ...] = ()
+    # State machines it starts executions of (`[state_machines.*]`): it gets TP_STATE_MACHINE_<NAME>.
+    starts: tuple[str, ...] = ()
 
 
 class FunctionSpec(_Strict):
@@ -268,6 +272,28 @@ class BucketSpec(_Strict):
     description: str = ""
 
 
+class StateMachineSpec(_Strict):
+    """A Step Functions fan-out: a Distributed Map of `item_function` over the items at `items_path` of the
+    execution's input, then `finish_function` (told "succeeded" or "failed"). The CDK app builds it; the
+    local runtime runs the same definition through its own invoke (docs/strategy-api.md)."""
+
+    name: str = ""
+    description: str = ""
+    items_path: Annotated[str, Field(pattern=r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
+    # Each item's event: key -> "$.<input field>", "$$.Map.Item.Value" or "$$.Map.Item.Index".
+    item_selector: Mapping[
+        str, Annotated[str, Field(pattern=r"^(\$(\.[A-Za-z_][A-Za-z0-9_]*)+|\$\$\.Map\.Item\.(Value|Index))$")]
+    ]
+    item_function: str
+    item_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    finish_function: str
+    # The finish event: key -> "$.<input field>"; "outcome" (and "error" on failure) are added.
+    finish_payload: Mapping[str, Annotated[str, Field(pattern=r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")]]
+    max_concurrency: Annotated[int, Field(ge=1, le=10_000)] = 40
+    tolerated_failure_percentage: Annotated[int, Field(ge=0, le=100)] = 0
+    timeout_minutes: Annotated[int, Field(ge=1, le=525_600)] = 60
+
+
 class Project(_Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")] = "tradeplane"
     runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
@@ -283,13 +309,16 @@ class Manifest(_Strict):
     secrets: Mapping[str, SecretSpec] = Field(default_factory=dict)
     buckets: Mapping[Annotated[str, Field(pattern=r"^[a-z0-9-]{3,40}$")], BucketSpec] = Field(default_factory=dict)
     functions: Mapping[Annotated[str, Field(pattern=NAME_RE)], FunctionSpec]
+    state_machines: Mapping[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")], StateMachineSpec] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _names_from_keys(cls, data: Any) -> Any:
         # Each table's key is its name; copy it in so specs can be passed around alone.
         if isinstance(data, dict):
-            for section in ("layers", "topics", "secrets", "buckets", "functions"):
+            for section in ("layers", "topics", "secrets", "buckets", "functions", "state_machines"):
                 table = data.get(section)
                 if isinstance(table, dict):
                     data[section] = {k: ({**v, "name": k} if isinstance(v, dict) else v) for k, v in table.items()}
@@ -369,6 +398,7 @@ class Manifest(_Strict):
         for fn in self.functions.values():
             problems += self._layer_problems(fn) + self._uses_problems(fn)
             problems += self._trigger_problems(fn, routes, has_authorizer=bool(authorizers))
+        problems += self._state_machine_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -392,6 +422,17 @@ class Manifest(_Strict):
         ]
         return problems
 
+    def _state_machine_problems(self) -> list[str]:
+        problems: list[str] = []
+        for sm in self.state_machines.values():
+            for field_name in ("item_function", "finish_function"):
+                callee = getattr(sm, field_name)
+                if callee not in self.functions:
+                    problems.append(f"state_machines.{sm.name}.{field_name}: unknown function {callee!r}")
+                elif self.functions[callee].triggers:
+                    problems.append(f"state_machines.{sm.name}.{field_name}: {callee!r} has triggers of its own")
+        return problems
+
     def _layer_problems(self, fn: FunctionSpec) -> list[str]:
         where, layers = f"functions.{fn.name}.layers", self.layers_of(fn)
         problems = [f"{where}: unknown layer {layer!r}" for layer in layers if layer not in self.layers]
@@ -411,6 +452,8 @@ class Manifest(_Strict):
             for callee in u.calls
             if callee not in self.functions or not self.functions[callee].triggers_of(HttpTrigger)
         ]
+        problems += [f"{where}.invokes: unknown function {c!r}" for c in u.invokes if c not in self.functions]
+        problems += [f"{where}.starts: unknown state machine {s!r}" for s in u.starts if s not in self.state_machines]
         return problems
 
     def _trigger_problems(
@@ -466,6 +509,9 @@ class Bindings:
     service_urls: Mapping[str, str] = field(default_factory=dict)  # component -> base URL
     # The WebSocket API's management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
     websocket_endpoint: str | None = None
+    # Logical -> deployed names: functions another invokes, state machines' ARNs (see `invokes`, `starts`).
+    function_names: Mapping[str, str] = field(default_factory=dict)
+    state_machine_arns: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -481,7 +527,13 @@ def placeholder_bindings(manifest: Manifest) -> Bindings:
         secret_ids={name: f"tradeplane/local/{name}" for name in manifest.secrets},
         bucket_names={name: f"tradeplane-local-{name}" for name in manifest.buckets},
         websocket_endpoint="http://127.0.0.1:1",
+        state_machine_arns={name: local_state_machine_arn(name) for name in manifest.state_machines},
     )
+
+
+def local_state_machine_arn(name: str) -> str:
+    """The ARN the local runtime answers to for a state machine (its own Step Functions path)."""
+    return f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
 
 
 def _data_environment(fn: FunctionSpec, b: Bindings, topics: Mapping[str, TopicSpec]) -> dict[str, str]:
@@ -517,6 +569,12 @@ def _named_environment(manifest: Manifest, fn: FunctionSpec, b: Bindings) -> dic
         env["TP_WS_ENDPOINT"] = b.websocket_endpoint
     components = {manifest.functions[callee].component for callee in u.calls}
     env.update({f"TP_SERVICE_URL_{env_key(c)}": b.service_urls[c] for c in sorted(components) if c in b.service_urls})
+    # Unless bound otherwise (CDK), a function's deployed name is its manifest name and a state machine
+    # is the local runtime's (`local_state_machine_arn`).
+    env.update({f"TP_FUNCTION_NAME_{env_key(f)}": b.function_names.get(f, f) for f in u.invokes})
+    env.update(
+        {f"TP_STATE_MACHINE_{env_key(s)}": b.state_machine_arns.get(s) or local_state_machine_arn(s) for s in u.starts}
+    )
     return env
 
 

@@ -122,7 +122,7 @@ def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str
         sys.path.insert(0, domain)
     with _function_environment(environment_for(manifest, fn, placeholder_bindings(manifest))):
         module = importlib.import_module(f"{fn.folder}.{fn.module}")
-        document = json.loads(module.app.get_openapi_json_schema(title=TITLE))
+        document = _document_of(module.app)
         limited = isinstance(getattr(module, "SETTINGS", None), RateLimitSettings)
         extras: Mapping[str, Mapping[str, Any]] = getattr(module, "OPENAPI_EXTRAS", {})
     for route, extra in extras.items():
@@ -133,6 +133,13 @@ def _spec_of(manifest: Manifest, fn: FunctionSpec, root: Path) -> tuple[dict[str
         operation.update({k: v for k, v in extra.items() if k != "components"})
         document.setdefault("components", {}).setdefault("schemas", {}).update(extra.get("components", {}))
     return document, limited
+
+
+def _document_of(app: Any) -> dict[str, Any]:
+    """A Powertools resolver's document, or a FastAPI app's (the strategy service's route functions)."""
+    if hasattr(app, "get_openapi_json_schema"):
+        return dict(json.loads(app.get_openapi_json_schema(title=TITLE)))
+    return dict(app.openapi())
 
 
 def _problem_content() -> dict[str, Any]:

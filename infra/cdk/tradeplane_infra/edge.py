@@ -166,7 +166,7 @@ class Routes(Construct):
             self.stage.node.add_dependency(route)  # route settings name routes that must exist
         if http.domain is not None:
             apigw.CfnApiMapping(self, "Mapping", api_id=api.api_id, domain_name=http.domain.name, stage=self.stage.ref)
-        CfnOutput(Stack.of(self), "ApiUrl", value=http.url)
+        CfnOutput(Stack.of(http), "ApiUrl", value=http.url)  # the parent stack's output
 
 
 class GlobalEdge(Construct):

@@ -6,7 +6,7 @@ Nothing is per function in code: each value comes from the manifest (through the
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,14 +15,15 @@ from tradeplane_tools.manifest import Bindings, FunctionSpec, environment_for
 
 from .backends import Backends
 from .deployment import Deployment, retention
-from .iam import object_wildcard_findings, statements_for
+from .iam import object_wildcard_findings, state_machine_arn, statements_for
 from .nag import RUNTIME_PINNED, WILDCARD_ENI, WILDCARD_XRAY, acknowledge
 
 
 def bindings_for(
-    d: Deployment, b: Backends, service_urls: dict[str, str], websocket_endpoint: str | None = None
+    d: Deployment, b: Backends, service_urls: dict[str, str], stack: Stack, websocket_endpoint: str | None = None
 ) -> Bindings:
     """Where resources are, as CDK tokens; `environment_for` turns them into TP_* variables."""
+    m = d.manifest
     return Bindings(
         stage=d.config.stage,
         db_dsn=b.db_dsn,
@@ -36,6 +37,10 @@ def bindings_for(
         bucket_names={name: bucket.bucket_name for name, bucket in b.buckets.items()},
         service_urls=service_urls,
         websocket_endpoint=websocket_endpoint,
+        function_names={
+            name: d.function_name(m.function(name)) for fn in m.functions.values() for name in fn.uses.invokes
+        },
+        state_machine_arns={name: state_machine_arn(d, name, stack) for name in m.state_machines},
     )
 
 
@@ -56,7 +61,7 @@ class Functions(Construct):
         self.architecture = (
             lambda_.Architecture.ARM_64 if m.project.architecture == "arm64" else lambda_.Architecture.X86_64
         )
-        bindings = bindings_for(d, backends, service_urls, websocket_endpoint)
+        bindings = bindings_for(d, backends, service_urls, Stack.of(self), websocket_endpoint)
 
         used = {layer for fn in m.functions.values() for layer in m.layers_of(fn)}
         self.layers: dict[str, lambda_.LayerVersion] = {

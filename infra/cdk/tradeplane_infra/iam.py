@@ -85,6 +85,39 @@ def _secret_statements(d: Deployment, fn: FunctionSpec, backends: Backends, stac
     return out
 
 
+def function_arn(d: Deployment, name: str, stack: Stack) -> str:
+    """A manifest function's ARN from its deterministic name (no reference to the function: no cycle)."""
+    return stack.format_arn(
+        service="lambda",
+        resource="function",
+        resource_name=d.function_name(d.manifest.function(name)),
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def state_machine_arn(d: Deployment, name: str, stack: Stack) -> str:
+    """A manifest state machine's ARN from its deterministic name."""
+    return stack.format_arn(
+        service="states", resource="stateMachine", resource_name=d.name(name), arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+
+
+def _handoff_statements(d: Deployment, fn: FunctionSpec, stack: Stack) -> list[iam.PolicyStatement]:
+    """`uses.invokes`: invoke exactly those functions; `uses.starts`: start exactly those state machines."""
+    out = []
+    if fn.uses.invokes:
+        out.append(
+            _allow("InvokeFunctions", ["lambda:InvokeFunction"], [function_arn(d, f, stack) for f in fn.uses.invokes])
+        )
+    if fn.uses.starts:
+        out.append(
+            _allow(
+                "StartExecutions", ["states:StartExecution"], [state_machine_arn(d, s, stack) for s in fn.uses.starts]
+            )
+        )
+    return out
+
+
 def statements_for(
     d: Deployment, fn: FunctionSpec, backends: Backends, log_group: logs.ILogGroup
 ) -> list[iam.PolicyStatement]:
@@ -94,6 +127,7 @@ def statements_for(
         out.append(_allow("VpcEni", VPC_ENI, ["*"]))
 
     out += _secret_statements(d, fn, backends, Stack.of(log_group))
+    out += _handoff_statements(d, fn, Stack.of(log_group))
 
     for i, (name, mode) in enumerate(sorted(u.buckets.items())):
         bucket = backends.buckets[name]

@@ -3,9 +3,10 @@
 One stack because these change together on every release, and keeping the API,
 its integrations and the functions side by side avoids cross-stack exports that
 would pin function ARNs. Alarms, their topic and the dashboard sit in a nested
-stack of it: about two alarms per function would otherwise push the stack past
-CloudFormation's 500 resources per stack, and a nested stack deploys with its
-parent (references become parameters, not exports).
+stack of it, and so do the routes with their integrations and permissions
+(`Api`): about two alarms and three route resources per function would otherwise
+push the stack past CloudFormation's 500 resources per stack, and a nested stack
+deploys with its parent (references become parameters, not exports).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .functions import Functions
 from .nag import acknowledge
 from .observability import Observability
 from .state import StateStack
+from .state_machines import StateMachines
 from .triggers import Triggers
 from .websocket import WebSocketEdge
 
@@ -66,7 +68,14 @@ class ServiceStack(Stack):
             service_urls=service_urls,
             websocket_endpoint=self.websocket.endpoint if self.websocket else None,
         )
-        self.routes = Routes(self, "Routes", deployment=d, http=self.http, functions=self.functions.functions)
+        self.state_machines = StateMachines(self, "StateMachines", deployment=d, functions=self.functions.functions)
+        # Routes, their integrations and invoke permissions (about three resources per route) live in a
+        # nested stack, as the alarms do: beside one function, role, policy, log group and subscription
+        # each, they would push this stack past CloudFormation's 500 resources.
+        self.api_routes = NestedStack(self, "Api")
+        self.routes = Routes(
+            self.api_routes, "Routes", deployment=d, http=self.http, functions=self.functions.functions
+        )
         if self.websocket is not None:
             self.websocket.add_routes(d, self.functions.functions)
         self.triggers = Triggers(self, "Triggers", deployment=d, backends=backends, functions=self.functions)

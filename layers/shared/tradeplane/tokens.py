@@ -213,9 +213,24 @@ def issue(
     )
 
 
-def issue_service_token(keyset: Mapping[str, Any], caller: str, audience: str, *, ttl_s: int = 300) -> str:
-    """A short-lived token for function `caller` to call service `audience` (subject "svc:<caller>")."""
-    return issue(keyset, f"svc:{caller}", audience, ttl_s=ttl_s, scope=("service",))
+def issue_service_token(
+    keyset: Mapping[str, Any],
+    caller: str,
+    audience: str,
+    *,
+    ttl_s: int = 300,
+    account_id: str | None = None,
+    scope: Iterable[str] = (),
+) -> str:
+    """A short-lived token for function `caller` to call service `audience` (subject "svc:<caller>").
+
+    With `account_id` (and the `scope` it needs, e.g. "trading:read trading:write") the token acts on that
+    one account's /v2 routes, as an account-bound user token does: the strategy runner trades for the
+    account that owns a strategy. Scope "service" is always present, so a service never passes for a user.
+    """
+    extra = {"account_id": account_id} if account_id else None
+    scopes = ("service", *(s for s in scope if s != "service"))
+    return issue(keyset, f"svc:{caller}", audience, ttl_s=ttl_s, scope=scopes, extra_claims=extra)
 
 
 # PyJWT's errors -> our reasons; order matters (subclasses first).

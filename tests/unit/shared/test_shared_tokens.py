@@ -68,6 +68,17 @@ def test_service_token_audience(keyset: dict[str, Any]) -> None:
     assert reason(keyset, token, "strategy") == "wrong_audience"  # services reject tokens meant for others
 
 
+def test_service_token_acting_for_one_account(keyset: dict[str, Any]) -> None:
+    plain = verify(keyset, tokens.issue_service_token(keyset, "strategy_runner", "core"), "core")
+    assert "account_id" not in plain.extra() and plain.scope == ("service",)
+    token = tokens.issue_service_token(
+        keyset, "strategy_runner", "core", account_id="acc-1", scope=("trading:read", "service", "trading:write")
+    )
+    claims = verify(keyset, token, "core")
+    assert claims.extra()["account_id"] == "acc-1"
+    assert claims.scope == ("service", "trading:read", "trading:write")  # "service" always, once
+
+
 def test_expired(keyset: dict[str, Any]) -> None:
     token = issue(keyset, "u", "core", ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1))
     assert reason(keyset, token) == "expired"

@@ -1,0 +1,1 @@
+"""The strategy service's HTTP surface: one FastAPI app factory every route function shares (Mangum)."""

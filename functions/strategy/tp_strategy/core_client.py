@@ -1,0 +1,227 @@
+"""The Core API over HTTP, as the strategy runner's service: account, position, market orders.
+
+Each call carries a service token (`svc:strategy_runner`, audience = the API's) bound to the
+strategy's account with the trading scopes, so the Core authorizer and routes treat it as
+that account's credential: the same checks (active account, allowlist, risk) apply as to a
+user's program. Tokens are minted locally from the signing keyset and reused until a minute
+before they expire.
+
+Outages (connection errors, timeouts, 429 and 5xx) are retried with capped exponential
+backoff and full jitter for as long as the caller's time budget allows, then `CoreUnavailableError`
+is raised: the runner fails the batch and Kafka delivers the bar again. Retrying an order is
+safe because it carries its client_order_id: the Core API answers a repeat with the order the
+first attempt created. Any other 4xx is `CoreRefusedError` (it will not get better by retrying).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
+
+
+class CoreUnavailableError(Exception):
+    """The Core API did not answer usefully within the time budget."""
+
+
+class CoreRefusedError(Exception):
+    """The Core API refused the request (a 4xx other than a throttle): retrying cannot help."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def message(self) -> str:
+        try:
+            body = self.json()
+        except ValueError:
+            return self.body[:200].decode(errors="replace")
+        if isinstance(body, dict):
+            return str(body.get("message") or body.get("detail") or body.get("title") or "")[:300]
+        return ""
+
+
+class Transport(Protocol):
+    def __call__(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
+    ) -> Response: ...
+
+
+def urllib_transport(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Response:
+    """HTTP with the standard library (no client library in the function's layers for three calls)."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("the Core API is reached over http(s) only")
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310 - checked above
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - checked above
+            return Response(reply.status, reply.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read())
+
+
+@dataclass(frozen=True)
+class Retry:
+    base_s: float = 0.2
+    cap_s: float = 3.0
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
+        return float(rng() * min(self.cap_s, self.base_s * 2**attempt))
+
+
+class TokenCache:
+    """One account-bound service token per account, reused until `renew_before_s` before it expires."""
+
+    def __init__(
+        self,
+        mint: Callable[[str, int], str],
+        ttl_s: int = 300,
+        renew_before_s: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._mint, self.ttl_s, self.renew_before_s, self._clock = mint, ttl_s, renew_before_s, clock
+        self._tokens: dict[str, tuple[float, str]] = {}
+
+    def __call__(self, account_id: str) -> str:
+        now = self._clock()
+        hit = self._tokens.get(account_id)
+        if hit is not None and hit[0] - self.renew_before_s > now:
+            return hit[1]
+        token = self._mint(account_id, self.ttl_s)
+        self._tokens[account_id] = (now + self.ttl_s, token)
+        return token
+
+
+def minter(keyset: Callable[[], Mapping[str, Any]], caller: str, audience: str) -> Callable[[str, int], str]:
+    """Mint account-bound service tokens with the trading scopes (`tradeplane.tokens.issue_service_token`)."""
+    from tradeplane.tokens import issue_service_token
+
+    def mint(account_id: str, ttl_s: int) -> str:
+        return issue_service_token(
+            keyset(), caller, audience, ttl_s=ttl_s, account_id=account_id, scope=("trading:read", "trading:write")
+        )
+
+    return mint
+
+
+@dataclass(frozen=True)
+class Account:
+    equity: Decimal
+    cash: Decimal
+
+
+class CoreClient:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: Callable[[str], str],
+        *,
+        transport: Transport = urllib_transport,
+        timeout_s: float = 3.0,
+        retry: Retry = Retry(),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._tokens, self.transport, self.timeout_s = tokens, transport, timeout_s
+        self._retry, self._sleep, self._clock = retry, sleep, clock
+        self.deadline: float = float("inf")  # monotonic time after which no new attempt starts
+        self.attempts = 0  # every HTTP attempt, retries included (metrics and tests)
+
+    def _call(self, account_id: str, method: str, path: str, body: Any = None) -> Response:
+        headers = {"Authorization": f"Bearer {self._tokens(account_id)}", "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        attempt, last = 0, "no attempt"
+        while True:
+            timeout = min(self.timeout_s, self.deadline - self._clock())
+            if timeout <= 0.05:
+                raise CoreUnavailableError(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
+            self.attempts += 1
+            try:
+                reply = self.transport(method, self.base_url + path, headers, payload, timeout)
+            except (OSError, TimeoutError) as exc:  # refused, reset, DNS, timeout (URLError is an OSError)
+                last = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                if reply.status not in RETRYABLE:
+                    return reply
+                last = f"HTTP {reply.status}"
+            pause = self._retry.delay(attempt)
+            attempt += 1
+            if self._clock() + pause >= self.deadline:
+                raise CoreUnavailableError(f"{method} {path}: out of time after {attempt} attempt(s); last: {last}")
+            self._sleep(pause)
+
+    def _ok(self, reply: Response) -> Any:
+        if 200 <= reply.status < 300:
+            return reply.json()
+        raise CoreRefusedError(reply.status, reply.message())
+
+    def account(self, account_id: str) -> Account:
+        body = self._ok(self._call(account_id, "GET", "/v2/account"))
+        return Account(Decimal(str(body["equity"])), Decimal(str(body["cash"])))
+
+    def position_qty(self, account_id: str, symbol: str) -> Decimal:
+        """The signed position (negative when short); zero when the account holds none."""
+        reply = self._call(account_id, "GET", f"/v2/positions/{quote(symbol, safe='')}")
+        if reply.status == 404:
+            return Decimal(0)
+        body = self._ok(reply)
+        qty = Decimal(str(body["qty"]))
+        return -abs(qty) if body.get("side") == "short" else qty
+
+    def open_order_qty(self, account_id: str, symbol: str) -> Decimal:
+        """The signed quantity still to fill on the account's open orders in `symbol` (buys +, sells -).
+
+        An order sent on an earlier bar may not have filled yet (the executor is asynchronous): sizing
+        against the position alone would then buy twice or skip an exit.
+        """
+        query = urlencode({"status": "open", "symbols": symbol, "limit": 500})
+        body = self._ok(self._call(account_id, "GET", f"/v2/orders?{query}"))
+        total = Decimal(0)
+        for order in body or []:
+            if order.get("qty") is None:
+                continue  # a notional order: the runner never sends one
+            left = Decimal(str(order["qty"])) - Decimal(str(order.get("filled_qty") or 0))
+            total += left if order.get("side") == "buy" else -left
+        return total
+
+    def submit_market(self, account_id: str, symbol: str, side: str, qty: Decimal, client_order_id: str) -> bool:
+        """Submit a day market order; True when this or an earlier attempt created it.
+
+        A 422 "client_order_id must be unique" means an order with that id exists already (sent by an
+        earlier delivery of the same bar): done, never a second order.
+        """
+        body = {
+            "symbol": symbol,
+            "qty": str(qty),
+            "side": side,
+            "type": "market",
+            "time_in_force": "day",
+            "client_order_id": client_order_id,
+        }
+        reply = self._call(account_id, "POST", "/v2/orders", body)
+        if reply.status == 422 and DUPLICATE_CLIENT_ORDER_ID in reply.message():
+            return True
+        self._ok(reply)
+        return True

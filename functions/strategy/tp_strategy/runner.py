@@ -1,0 +1,255 @@
+"""The live strategy runner: closed bars in, signals stored and published, orders sent through the Core API.
+
+For each bar, in the order Kafka delivered them (one symbol's bars share a partition):
+
+1. A revised bar (`revision > 0`: a late tick changed a bar already published) is not run.
+   The strategy acted on the bar as first closed; running it again would mean a second
+   decision for one bar, and the signal key (strategy, symbol, bar) allows one. The revision
+   is in `market.bars`, so a later rebuild of the state reads the corrected values.
+2. The enabled strategies of the bar's symbol and timeframe (`enabled`, cached briefly).
+3. Each one's working state from Redis, rebuilt from stored bars and the direction of its last
+   stored signal when missing (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
+   it changes nothing.
+4. `on_bar`; a target becomes a signal (`signals`), stored, published, then sized against
+   the account and position the Core API reports, and sent as a market order whose
+   client_order_id is derived from strategy, symbol and bar.
+5. After the whole batch: the producer is flushed, then the states are written. A batch that
+   fails anywhere leaves every state where it was, so its redelivery recomputes the same
+   targets and finds their signals (and planned orders) already stored.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from psycopg import Connection
+from tradeplane.contracts.market import Bar
+from tradeplane.contracts.topics import SIGNALS
+from tradeplane.envelope import Envelope
+
+from tp_strategy import signals
+from tp_strategy.core_client import Account, CoreClient, CoreRefusedError
+from tp_strategy.enabled import EnabledStrategy
+from tp_strategy.interface import BarInput, Strategy, Target
+from tp_strategy.runner_state import StateStore, Working, rebuild, state_key
+
+PRODUCER = "strategy_runner"
+
+
+class Sizer(Protocol):
+    def __call__(
+        self, strategy: EnabledStrategy, target: Target, price: Decimal, account: Account, position: Decimal
+    ) -> Decimal:
+        """The signed order quantity that takes `position` to `target` (0: nothing to do)."""
+        ...
+
+
+History = Callable[[str, str, datetime, int], Sequence[BarInput]]  # symbol, timeframe, before, how many
+
+
+@dataclass
+class Outcome:
+    bars: int = 0
+    revisions: int = 0  # revised bars, not run
+    seen: int = 0  # (strategy, bar) pairs already folded into the state: redeliveries
+    runs: int = 0  # on_bar calls
+    rebuilt: int = 0  # states rebuilt from stored bars
+    signals: int = 0
+    submitted: int = 0
+    skipped: int = 0  # sized to nothing: already at the target
+    failed: int = 0  # refused by the Core API (inactive account, risk limits, ...) or a bad sizing rule
+    broken: int = 0  # (strategy, bar) pairs skipped: the stored type or parameters no longer build
+
+
+def bar_input(bar: Bar) -> BarInput:
+    return BarInput(bar.symbol, bar.bucket_start, bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+@dataclass
+class Runner:
+    enabled: Callable[[str, str], list[EnabledStrategy]]
+    states: StateStore
+    core: CoreClient
+    build: Callable[[EnabledStrategy], Strategy]
+    history: History
+    last_direction: Callable[[uuid.UUID, str, datetime], int | None]  # of the last stored signal before a bar
+    size: Sizer
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]]
+    publish: Callable[[str, str, Envelope], None]
+    flush: Callable[[], None]
+    producer: str = PRODUCER
+    clock: Callable[[], float] = time.monotonic
+    _instances: dict[tuple[uuid.UUID, int], Strategy | None] = field(default_factory=dict)
+
+    def run(self, bars: Sequence[Bar], *, budget_s: float, correlation_id: str | None = None) -> Outcome:
+        """Run one batch of closed bars; raises (the batch is redelivered) when the Core API stays down."""
+        self.core.deadline = self.clock() + budget_s
+        out = Outcome()
+        states: dict[str, Working | None] = {}
+        dirty: dict[str, Working] = {}
+        for bar in bars:
+            out.bars += 1
+            if bar.revision > 0:
+                out.revisions += 1
+                continue
+            strategies = self.enabled(bar.symbol, bar.interval)
+            keys = [state_key(s.id, s.version, bar.symbol) for s in strategies]
+            states.update(self.states.load([k for k in keys if k not in states]))
+            for strategy, key in zip(strategies, keys, strict=True):
+                instance = self._instance(strategy)
+                if instance is None:
+                    out.broken += 1
+                    continue
+                working = states.get(key)
+                if working is None:
+                    history = self.history(bar.symbol, bar.interval, bar.bucket_start, instance.warmup)
+                    held = self.last_direction(strategy.id, bar.symbol, bar.bucket_start)
+                    working = states[key] = rebuild(instance, history, held)
+                    out.rebuilt += 1
+                if working.seen(bar.bucket_start):
+                    out.seen += 1
+                    continue
+                target = instance.on_bar(working.state, bar_input(bar))
+                working.last_ts = bar.bucket_start
+                dirty[key] = working
+                out.runs += 1
+                if target is not None:
+                    self._act(strategy, bar, target, correlation_id, out)
+        self.flush()  # every signal acknowledged before any state moves past its bar
+        self.states.save(dirty)
+        return out
+
+    def _instance(self, strategy: EnabledStrategy) -> Strategy | None:
+        """The strategy object (kept per version); None when its stored type or parameters do not build.
+
+        The API validates both before it stores them, so this only happens when a type was removed or
+        its parameters changed meaning; retrying the batch cannot fix it, so that strategy is skipped.
+        """
+        key = (strategy.id, strategy.version)
+        if key in self._instances:
+            return self._instances[key]
+        if len(self._instances) > 1_000:
+            self._instances.clear()
+        try:
+            found: Strategy | None = self.build(strategy)
+        except ValueError as exc:  # registry.StrategyError
+            from tradeplane.observability import logger
+
+            logger.error("strategy does not build", extra={"strategy_id": str(strategy.id), "error": str(exc)[:300]})
+            found = None
+        self._instances[key] = found
+        return found
+
+    def _act(
+        self, strategy: EnabledStrategy, bar: Bar, target: Target, correlation_id: str | None, out: Outcome
+    ) -> None:
+        with self.transaction() as conn:
+            signal = signals.record(conn, strategy.id, bar.symbol, bar.bucket_start, target)
+        out.signals += 1
+        envelope = signals.signal_envelope(
+            signal, strategy.account_id, producer=self.producer, correlation_id=correlation_id
+        )
+        self.publish(SIGNALS, str(strategy.id), envelope)
+        if signal.final:
+            return
+        account_id = str(strategy.account_id)
+        try:
+            if not signal.planned:
+                signal = self._plan(strategy, bar, target, signal)
+                if signal.final:
+                    out.skipped += 1
+                    return
+            assert signal.order_side is not None and signal.order_qty is not None and signal.client_order_id
+            self.core.submit_market(account_id, bar.symbol, signal.order_side, signal.order_qty, signal.client_order_id)
+        except (CoreRefusedError, ValueError) as exc:  # a refusal, or a stored sizing rule that does not parse
+            with self.transaction() as conn:
+                signals.finish(conn, signal, "failed", f"{type(exc).__name__}: {exc}")
+            out.failed += 1
+            return
+        with self.transaction() as conn:
+            signals.finish(conn, signal, "submitted")
+        out.submitted += 1
+
+    def _plan(self, strategy: EnabledStrategy, bar: Bar, target: Target, signal: signals.Signal) -> signals.Signal:
+        """Size the target against the account now and write the order down before it is sent."""
+        account_id = str(strategy.account_id)
+        account = self.core.account(account_id)
+        # What the account will hold once its open orders fill: an earlier signal's order may still be open.
+        position = self.core.position_qty(account_id, bar.symbol) + self.core.open_order_qty(account_id, bar.symbol)
+        qty = self.size(strategy, target, bar.close, account, position)
+        with self.transaction() as conn:
+            if qty == 0:
+                return signals.finish(conn, signal, "skipped", f"position {position} already meets the target")
+            side: signals.Side = "buy" if qty > 0 else "sell"
+            order_id = signals.client_order_id(strategy.id, bar.symbol, bar.bucket_start)
+            return signals.plan(conn, signal, abs(qty), side, order_id)
+
+
+def size_order(
+    strategy: EnabledStrategy, target: Target, price: Decimal, account: Account, position: Decimal
+) -> Decimal:
+    """`tp_strategy.sizing` with the strategy's rule, at the bar's close (the backtester sizes the same way)."""
+    from tp_strategy.sizing import SizingRule, order_qty
+
+    rule = SizingRule.model_validate(strategy.sizing)
+    return order_qty(
+        rule, target.direction, price=price, equity=account.equity, cash=account.cash, position=position,
+        allow_short=strategy.allow_short,
+    )  # fmt: skip
+
+
+def live_runner(
+    *,
+    service_url: str,
+    keyset: Callable[[], Any],
+    audience: str,
+    enabled_ttl_s: float,
+    state_ttl_s: int,
+    core_timeout_s: float,
+    module_prefixes: Sequence[str] | None = None,
+) -> Runner:
+    """The runner on the container's Postgres, Redis, Kafka producer and the Core API at `service_url`."""
+    from tradeplane import db, kafka_producer, redis_client
+
+    from tp_strategy import bar_history, registry
+    from tp_strategy.core_client import TokenCache, minter
+    from tp_strategy.enabled import EnabledCache, load_enabled
+
+    def enabled(symbol: str, timeframe: str) -> list[EnabledStrategy]:
+        with db.connection() as conn:  # the primary: a strategy enabled a moment ago runs on the next bar
+            return load_enabled(conn, symbol, timeframe)
+
+    def history(symbol: str, timeframe: str, before: datetime, count: int) -> Sequence[BarInput]:
+        with db.connection() as conn:
+            return bar_history.last_closed_bars(conn, symbol, timeframe, before, count)
+
+    def last_direction(strategy_id: uuid.UUID, symbol: str, before: datetime) -> int | None:
+        with db.connection() as conn:
+            return signals.last_direction(conn, strategy_id, symbol, before)
+
+    def build(strategy: EnabledStrategy) -> Strategy:
+        return registry.build(strategy.type, strategy.params, module_prefixes=module_prefixes)
+
+    def publish(topic: str, key: str, envelope: Envelope) -> None:
+        kafka_producer.publish(topic, key, envelope)
+
+    tokens = TokenCache(minter(keyset, PRODUCER, audience))
+    return Runner(
+        enabled=EnabledCache(enabled, enabled_ttl_s).get,
+        states=StateStore(redis_client.client, state_ttl_s),
+        core=CoreClient(service_url, tokens, timeout_s=core_timeout_s),
+        build=build,
+        history=history,
+        last_direction=last_direction,
+        size=size_order,
+        transaction=db.transaction,
+        publish=publish,
+        flush=kafka_producer.flush,
+    )

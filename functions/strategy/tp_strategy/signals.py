@@ -1,0 +1,159 @@
+"""Signals: stored once per (strategy, symbol, bar) in `strategy.signals`, published to `signals`.
+
+A signal row is also the runner's record of the order it leads to. Its life:
+
+    raised ──(sized to 0)──> skipped
+       │
+       └─(order planned: qty, side, client_order_id written)──> submitted | failed
+
+The order is planned (written) *before* it is sent, so a redelivered bar re-sends exactly the
+order it planned, with the same client_order_id, instead of sizing again against a position
+the first attempt may already have changed. The Core API answers a repeated identical order
+with the order it created, so re-sending is safe.
+
+Publishing is an idempotent produce, not an outbox: the event id is the signal's id (derived
+from strategy, symbol and bar), and the runner publishes it every time it handles the bar,
+before it advances the strategy's state. A crash after the insert and before Kafka's ack
+leaves the state behind, so the redelivered bar raises the same signal, finds the row and
+publishes the same event again; consumers drop the copies by envelope id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from psycopg import Connection
+from tradeplane.envelope import Envelope
+
+from tp_strategy.interface import Target
+
+SIGNAL_EVENT = "strategy.signal"
+FINAL = frozenset({"submitted", "skipped", "failed"})
+_NAMESPACE = uuid.UUID("6f6b3f5e-3c0a-4a53-9d2e-5b1e0c7d2a10")  # signal ids: uuid5 in this namespace
+
+Side = Literal["buy", "sell"]
+
+
+def signal_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{strategy_id}|{symbol}|{bar_ts.isoformat()}")
+
+
+def client_order_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> str:
+    """`st-<24 hex>-<YYYYmmddHHMM>` (39 chars, within Alpaca's 48): one per strategy, symbol and bar.
+
+    The hash covers strategy, symbol and the exact bar start, so no two signals share it; the
+    bar time stays readable for whoever looks at the order.
+    """
+    digest = hashlib.sha256(f"{strategy_id}|{symbol}|{bar_ts.isoformat()}".encode()).hexdigest()[:24]
+    return f"st-{digest}-{bar_ts:%Y%m%d%H%M}"
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: uuid.UUID
+    strategy_id: uuid.UUID
+    symbol: str
+    bar_ts: datetime
+    direction: int
+    reason: str
+    status: str
+    client_order_id: str | None = None
+    order_qty: Decimal | None = None
+    order_side: Side | None = None
+    detail: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def planned(self) -> bool:
+        return self.order_qty is not None
+
+
+_COLUMNS = "id, strategy_id, symbol, bar_ts, direction, reason, status, client_order_id, order_qty, order_side, detail"
+
+
+def _signal(row: Mapping[str, Any]) -> Signal:
+    return Signal(**{k: row[k] for k in _COLUMNS.split(", ")})
+
+
+def record(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, bar_ts: datetime, target: Target) -> Signal:
+    """Store the signal, or return the one a previous delivery of the same bar stored (unchanged)."""
+    sid = signal_id(strategy_id, symbol, bar_ts)
+    row = conn.execute(
+        f"""with new as (
+              insert into strategy.signals (id, strategy_id, symbol, bar_ts, direction, reason)
+              values (%s, %s, %s, %s, %s, %s) on conflict (strategy_id, symbol, bar_ts) do nothing
+              returning {_COLUMNS})
+            select * from new
+            union all
+            select {_COLUMNS} from strategy.signals where strategy_id = %s and symbol = %s and bar_ts = %s
+            limit 1""",
+        (sid, strategy_id, symbol, bar_ts, target.direction, target.reason[:500], strategy_id, symbol, bar_ts),
+    ).fetchone()
+    assert row is not None
+    return _signal(row)
+
+
+def last_direction(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, before: datetime) -> int | None:
+    """The direction of the strategy's last signal on `symbol` before `before` (None: it never raised one)."""
+    row = conn.execute(
+        "select direction from strategy.signals where strategy_id = %s and symbol = %s and bar_ts < %s"
+        " order by bar_ts desc limit 1",
+        (strategy_id, symbol, before),
+    ).fetchone()
+    return None if row is None else int(row["direction"] if isinstance(row, Mapping) else row[0])
+
+
+def plan(conn: Connection[Any], signal: Signal, qty: Decimal, side: Side, order_id: str) -> Signal:
+    """Write the order the signal will send; a signal planned already keeps its first plan."""
+    row = conn.execute(
+        f"""update strategy.signals set order_qty = coalesce(order_qty, %s), order_side = coalesce(order_side, %s),
+                  client_order_id = coalesce(client_order_id, %s)
+             where id = %s returning {_COLUMNS}""",
+        (qty, side, order_id, signal.id),
+    ).fetchone()
+    assert row is not None
+    return _signal(row)
+
+
+def finish(conn: Connection[Any], signal: Signal, status: str, detail: str | None = None) -> Signal:
+    """Mark the signal submitted, skipped or failed (with why); a final status is never changed again."""
+    if status not in FINAL:
+        raise ValueError(f"{status!r} is not a final signal status")
+    row = conn.execute(
+        f"""update strategy.signals set status = case when status = 'raised' then %s else status end,
+                  detail = case when status = 'raised' then %s else detail end
+             where id = %s returning {_COLUMNS}""",
+        (status, detail[:500] if detail else None, signal.id),
+    ).fetchone()
+    assert row is not None
+    return _signal(row)
+
+
+def signal_envelope(signal: Signal, account_id: uuid.UUID, *, producer: str, correlation_id: str | None) -> Envelope:
+    """The `strategy.signal` event, keyed by strategy id; its id is the signal's, so a re-publish is a copy."""
+    data = {
+        "signal_id": signal.id,
+        "strategy_id": signal.strategy_id,
+        "account_id": account_id,
+        "symbol": signal.symbol,
+        "bar_ts": signal.bar_ts,
+        "direction": signal.direction,
+        "reason": signal.reason,
+    }
+    return Envelope.new(
+        SIGNAL_EVENT,
+        data,
+        producer=producer,
+        correlation_id=correlation_id,
+        id=str(signal.id),
+        occurred_at=signal.bar_ts,
+    )
