@@ -10,7 +10,7 @@ from tp_execution.config import PaperVenueSettings, VenueSettings
 from tp_execution.executor import INTENTS, execute
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.venues import Router, powertools_secret
-from tradeplane.latest_price import last_price
+from tradeplane.latest_price import last_price, last_prices
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
@@ -21,7 +21,7 @@ class Settings(PostgresSettings, KafkaSettings, RedisSettings, PaperVenueSetting
 
 
 SETTINGS = load_settings(Settings)
-VENUE = PaperVenue(SETTINGS.fill_config(), last_price)
+VENUE = PaperVenue(SETTINGS.fill_config(), last_price, last_prices)
 ROUTER = Router(
     SETTINGS.secret_prefix_venues, powertools_secret(SETTINGS.venue_secret_max_age_s), SETTINGS.venue_timeout_s
 )
