@@ -28,7 +28,9 @@ from tradeplane.contracts.topics import ORDERS_EVENTS
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Fill
 
+from tp_execution.auctions import AUCTION_TIFS
 from tp_execution.book import _ENDED_AT, _FILL_CASH, _FILL_ROW, COLUMNS, Book, book_fill, execution_id, spec_of
+from tp_execution.paper_venue import PaperVenue
 from tp_execution.position_math import Position
 from tp_execution.venue import Outcome, Venue, VenueOrder, submit_resolved
 
@@ -56,7 +58,12 @@ where account_id = %s and symbol = %s
 
 def is_plain_submission(envelope: Envelope) -> bool:
     data = envelope.data
-    return envelope.type == ORDER_SUBMITTED and data.get("order_class") == "simple" and not data.get("legs")
+    return (
+        envelope.type == ORDER_SUBMITTED
+        and data.get("order_class") == "simple"
+        and not data.get("legs")
+        and data.get("time_in_force") not in AUCTION_TIFS  # held for their auction: the per-intent path
+    )
 
 
 @dataclass
@@ -153,6 +160,8 @@ def apply_run(
         rows = conn.execute(f"select {COLUMNS} from trading.orders where id = any(%s) order by id for update", (ids,))
         orders = {r["id"]: dict(r) for r in rows.fetchall()}
         now = datetime.now(UTC)
+        if isinstance(venue, PaperVenue):  # one price read per symbol for the run
+            venue = venue.priced({o["symbol"] for o in orders.values()})
         decided = []
         for envelope, order_id in zip(fresh, ids, strict=True):
             order = orders.get(order_id)

@@ -31,6 +31,7 @@ from tradeplane.contracts.orders import (
 )
 from tradeplane.envelope import Envelope
 
+from tp_execution.auctions import AUCTION_TIFS
 from tp_execution.batch import apply_run, is_plain_submission
 from tp_execution.book import Book, spec_of
 from tp_execution.follow import settle
@@ -65,6 +66,8 @@ def send(book: Book, order: dict[str, Any], venue: Venue) -> None:
 def _on_submitted(book: Book, venue: Venue, envelope: Envelope, order: dict[str, Any]) -> None:
     if order["status"] != st.ACCEPTED:
         return  # canceled (or replaced) by its owner before it reached the venue: nothing to send
+    if order["time_in_force"] in AUCTION_TIFS and venue.name == PAPER:
+        return  # held `accepted` for its opening or closing auction: `tp_execution.auctions` decides it
     if order["order_class"] == "oco":  # both sides of an OCO work at once
         for leg in book.lock_related(order, frozenset({st.ACCEPTED})):
             book.move(leg, st.NEW, "new")
