@@ -123,7 +123,12 @@ def produce(bootstrap: str, envelopes: list[Any]) -> None:
 
 
 def executor_source(
-    core_env: dict[str, Any], broker: DurableTansu, log: list[str], *, group: str, retry_backoff_s: float,
+    core_env: dict[str, Any],
+    broker: DurableTansu,
+    log: list[str],
+    *,
+    group: str,
+    retry_backoff_s: float,
     **overrides: str,
 ) -> KafkaEventSource:
     """The executor handler behind a local MSK-shaped source on `orders.submitted` (3 retries, then the DLQ)."""
