@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -149,15 +150,30 @@ def executor_source(
     return KafkaEventSource(cfg, broker.bootstrap, invoke, log.append)
 
 
+@dataclass(frozen=True)
+class Rig:
+    """What a restart test drives: the durable broker, and the session's PostgreSQL to stop and start."""
+
+    broker: DurableTansu
+    postgres: servers.Server
+    state: Path
+    request: pytest.FixtureRequest
+
+    def restart_postgres(self, down: Callable[[], None] = lambda: None) -> None:
+        restart_postgres(self.postgres, self.state, self.request, down)
+
+
+@pytest.fixture
+def rig(
+    broker: DurableTansu, postgres_server: servers.Server, server_state: Path, request: pytest.FixtureRequest
+) -> Rig:
+    return Rig(broker, postgres_server, server_state, request)
+
+
 def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
-    core_env: dict[str, Any],
-    trader: Trader,
-    set_price: Any,
-    broker: DurableTansu,
-    postgres_server: servers.Server,
-    server_state: Path,
-    request: pytest.FixtureRequest,
+    core_env: dict[str, Any], trader: Trader, set_price: Any, rig: Rig
 ) -> None:
+    broker = rig.broker
     dsn = core_env["dsn"]
     set_price("AAPL", "50.00")
     for i in range(ORDERS):
@@ -177,7 +193,7 @@ def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
         third = ORDERS // 3
         produce(broker.bootstrap, intents[:third])
         eventually(lambda: filled() == third, "the first third filled")
-        restart_postgres(postgres_server, server_state, request)  # the executor's pooled connections die
+        rig.restart_postgres()  # the executor's pooled connections die
         produce(broker.bootstrap, intents[third : 2 * third])
         eventually(lambda: filled() == 2 * third, "the second third filled after the PostgreSQL restart")
         broker.stop()
@@ -200,13 +216,7 @@ def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
 
 
 def test_a_long_postgres_outage_dead_letters_no_good_order_but_a_bad_record_still_goes(
-    core_env: dict[str, Any],
-    trader: Trader,
-    set_price: Any,
-    broker: DurableTansu,
-    postgres_server: servers.Server,
-    server_state: Path,
-    request: pytest.FixtureRequest,
+    core_env: dict[str, Any], trader: Trader, set_price: Any, rig: Rig
 ) -> None:
     """PostgreSQL is down for many times what 3 retries with backoff last: the executor waits it out inside its
     invocations (tradeplane.outage), so nothing is dead-lettered; a record that can never apply still is."""
@@ -219,7 +229,7 @@ def test_a_long_postgres_outage_dead_letters_no_good_order_but_a_bad_record_stil
     # Quick failures while the server is down: a 1 s pool wait (a pool built for this test), 0.2 s between
     # the source's retries.
     db.close_pools()
-    source = executor_source(core_env, broker, log, group="outage-executor", retry_backoff_s=0.2,
+    source = executor_source(core_env, rig.broker, log, group="outage-executor", retry_backoff_s=0.2,
                              TP_DB_POOL_TIMEOUT_S="1", TP_DB_CONNECT_TIMEOUT_S="1")  # fmt: skip
     source.start()
 
@@ -229,17 +239,17 @@ def test_a_long_postgres_outage_dead_letters_no_good_order_but_a_bad_record_stil
         return int(rows[0]["n"])
 
     def outage() -> None:
-        produce(broker.bootstrap, intents[4:])  # delivered while the database is down
+        produce(rig.broker.bootstrap, intents[4:])  # delivered while the database is down
         time.sleep(12)  # four 1 s attempts 0.2-0.8 s apart would have dead-lettered them within about 6 s
 
     try:
-        produce(broker.bootstrap, intents[:4])
+        produce(rig.broker.bootstrap, intents[:4])
         eventually(lambda: filled() == 4, "the first orders filled")
-        restart_postgres(postgres_server, server_state, request, down=outage)
+        rig.restart_postgres(down=outage)
         eventually(lambda: filled() == 8, "the orders sent during the outage filled once it ended")
         assert source.stats.dead_lettered == 0, log
         poison = intents[0].model_copy(update={"id": "poison-1", "data": {**intents[0].data, "account_id": "x"}})
-        produce(broker.bootstrap, [poison])
+        produce(rig.broker.bootstrap, [poison])
         eventually(lambda: source.stats.dead_lettered == 1, "the bad record dead-lettered after its retries")
     finally:
         source.stop()

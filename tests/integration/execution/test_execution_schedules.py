@@ -66,12 +66,19 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _held(trader: Trader, core_env: dict[str, Any], bindings: Bindings, submitted: str, **order: Any) -> str:
-    """An auction order through the Core API and the executor (which holds it), submitted at `submitted` (UTC)."""
-    order_id = str(submit_and_execute(trader, core_env, bindings, qty="2", **order)["id"])
-    query(core_env["dsn"], "update trading.orders set submitted_at = %s where id = %s returning id",
-          _at(submitted), uuid.UUID(order_id))  # fmt: skip
-    return order_id
+@pytest.fixture
+def held(core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any) -> Any:
+    """Makes auction orders through the Core API and the executor (which holds them), submitted at a given
+    UTC time, with AAPL last traded at 100."""
+    set_price("AAPL", "100")
+
+    def make(submitted: str, **order: Any) -> str:
+        order_id = str(submit_and_execute(trader, core_env, bindings, qty="2", **order)["id"])
+        query(core_env["dsn"], "update trading.orders set submitted_at = %s where id = %s returning id",
+              _at(submitted), uuid.UUID(order_id))  # fmt: skip
+        return order_id
+
+    return make
 
 
 def _run(bindings: Bindings, now: str) -> dict[str, int]:
@@ -79,15 +86,13 @@ def _run(bindings: Bindings, now: str) -> dict[str, int]:
 
 
 def test_opg_and_cls_orders_execute_at_the_open_and_close_of_their_session(
-    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, held: Any
 ) -> None:
     """Mon 2026-03-02: XNYS opens 14:30Z and closes 21:00Z (EST)."""
-    set_price("AAPL", "100")
+    moo = held("2026-03-02T05:00:00", time_in_force="opg", client_order_id="moo")
+    loo = held("2026-03-02T05:00:00", time_in_force="opg", type="limit", limit_price="50", client_order_id="loo")
+    moc = held("2026-03-02T14:00:00", time_in_force="cls", client_order_id="moc")
     dsn = core_env["dsn"]
-    moo = _held(trader, core_env, bindings, "2026-03-02T05:00:00", time_in_force="opg", client_order_id="moo")
-    loo = _held(trader, core_env, bindings, "2026-03-02T05:00:00", time_in_force="opg", type="limit",
-                limit_price="50", client_order_id="loo")  # fmt: skip
-    moc = _held(trader, core_env, bindings, "2026-03-02T14:00:00", time_in_force="cls", client_order_id="moc")
     # The executor holds them `accepted` (nothing reached the venue, nothing filled; the matcher ignores them).
     assert statuses(dsn, moo, loo, moc) == ["accepted", "accepted", "accepted"]
     assert book(dsn, trader.account_id)["fills"] == []
@@ -111,12 +116,11 @@ def test_opg_and_cls_orders_execute_at_the_open_and_close_of_their_session(
 
 
 def test_opg_inside_the_refusal_window_is_rejected_and_a_missed_auction_cancels(
-    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, held: Any
 ) -> None:
-    set_price("AAPL", "100")
+    late = held("2026-03-02T15:00:00", time_in_force="opg", client_order_id="late")
+    missed = held("2026-03-02T05:00:00", time_in_force="opg", client_order_id="missed")
     dsn = core_env["dsn"]
-    late = _held(trader, core_env, bindings, "2026-03-02T15:00:00", time_in_force="opg", client_order_id="late")
-    missed = _held(trader, core_env, bindings, "2026-03-02T05:00:00", time_in_force="opg", client_order_id="missed")
     result = _run(bindings, "2026-03-02T15:00:30")  # 10:00 ET: the open was 30 minutes ago
     assert (result["auction_rejected"], result["auction_canceled"], result["auction_filled"]) == (1, 1, 0)
     assert statuses(dsn, late, missed) == ["rejected", "canceled"]
