@@ -93,13 +93,13 @@ def _executor_worker(env: dict[str, str], envelopes: list[str]) -> tuple[float, 
     from tp_execution.executor import execute
     from tp_execution.paper_venue import PaperVenue
     from tradeplane.envelope import Envelope
-    from tradeplane.latest_price import last_price
+    from tradeplane.latest_price import last_price, last_prices
     from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
     class Settings(PostgresSettings, KafkaSettings, RedisSettings, PaperVenueSettings):
         pass
 
-    venue = PaperVenue(load_settings(Settings).fill_config(), last_price)
+    venue = PaperVenue(load_settings(Settings).fill_config(), last_price, last_prices)
     parsed = [Envelope.from_json(e) for e in envelopes]
     execute(parsed[:1], venue)  # connect and warm up outside the measurement
     start = time.time()

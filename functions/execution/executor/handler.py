@@ -10,9 +10,10 @@ from tp_execution.config import PaperVenueSettings, VenueSettings
 from tp_execution.executor import INTENTS, execute
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.venues import Router, powertools_secret
-from tradeplane.latest_price import last_price
+from tradeplane.latest_price import last_price, last_prices
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
+from tradeplane.outage import ride_out
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
 
@@ -21,7 +22,7 @@ class Settings(PostgresSettings, KafkaSettings, RedisSettings, PaperVenueSetting
 
 
 SETTINGS = load_settings(Settings)
-VENUE = PaperVenue(SETTINGS.fill_config(), last_price)
+VENUE = PaperVenue(SETTINGS.fill_config(), last_price, last_prices)
 ROUTER = Router(
     SETTINGS.secret_prefix_venues, powertools_secret(SETTINGS.venue_secret_max_age_s), SETTINGS.venue_timeout_s
 )
@@ -34,7 +35,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         logger.error("record rejected", extra=bad.__dict__)  # can never succeed: never hold the partition for it
     if intents:
         set_correlation_id(intents[0].correlation_id)
-    result = execute(intents, VENUE, router=ROUTER)
+    # A database outage is waited out here (execute is idempotent), so good orders do not burn the event
+    # source's retries and end in the dead-letter topic; a bad record still fails at once.
+    result = ride_out(lambda: execute(intents, VENUE, router=ROUTER), context.get_remaining_time_in_millis)
     metrics.add_metric(name="IntentsApplied", unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name="IntentsDuplicate", unit=MetricUnit.Count, value=result.duplicates)
     metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))

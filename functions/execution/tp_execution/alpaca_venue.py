@@ -37,7 +37,9 @@ from tradeplane.fill_model import Decision, Fill
 from tp_execution.venue import AMBIGUOUS, Outcome, VenueOrder
 
 # Broker statuses that end an order without (more) fills; `rejected` is answered as a rejection.
-_ENDED = frozenset({"canceled", "expired", "done_for_day", "replaced"})
+# `done_for_day` is not here: Alpaca's order is done for today and resumes next session (the book keeps it
+# working); ending it in the book would release a reservation the broker may still fill against.
+_ENDED = frozenset({"canceled", "expired", "replaced"})
 _REQUESTS: dict[str, type[OrderRequest]] = {
     "market": MarketOrderRequest,
     "limit": LimitOrderRequest,

@@ -28,7 +28,9 @@ from tradeplane.contracts.topics import ORDERS_EVENTS
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Fill
 
-from tp_execution.book import _ENDED_AT, _FILL_CASH, _FILL_ROW, COLUMNS, Book, book_fill, execution_id, spec_of
+from tp_execution.auctions import AUCTION_TIFS
+from tp_execution.book import _ENDED_AT, COLUMNS, Book, book_fill, execution_id, spec_of
+from tp_execution.paper_venue import PaperVenue
 from tp_execution.position_math import Position
 from tp_execution.venue import Outcome, Venue, VenueOrder, submit_resolved
 
@@ -38,15 +40,33 @@ select * from unnest(%s::uuid[], %s::text[]) order by 1, 2
 on conflict (account_id, symbol) do update set updated_at = p.updated_at
 returning account_id, symbol, qty, avg_entry_price, realized_pl
 """
-_ORDER = """
-update trading.orders set status = %s, filled_qty = %s, filled_avg_price = %s, hwm = %s, stop_triggered = %s,
-    updated_at = %s, filled_at = coalesce(%s, filled_at), canceled_at = coalesce(%s, canceled_at),
-    failed_at = coalesce(%s, failed_at)
-where id = %s
+# Set-based writes: one statement per table for the whole run (arrays of column values), so the server
+# parses, plans and executes each once instead of once per row (statements are never prepared: RDS Proxy).
+_FILLS = """
+insert into trading.fills (id, order_id, account_id, symbol, side, qty, price, fee, occurred_at)
+select * from unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::numeric[], %s::numeric[],
+                     %s::numeric[], %s::timestamptz[])
 """
-_RESERVATION = """
-update trading.reservations set amount = greatest(amount - %s, 0), released_at = case when %s then %s::timestamptz end
-where order_id = %s and released_at is null
+_CASH = """
+insert into trading.cash_ledger
+    (id, account_id, entry_type, amount, order_id, idempotency_key, description, occurred_at)
+select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::numeric[], %s::uuid[], %s::text[], %s::text[],
+                     %s::timestamptz[])
+"""
+_ORDERS = """
+update trading.orders o set status = v.status, filled_qty = v.filled_qty, filled_avg_price = v.filled_avg_price,
+    hwm = v.hwm, stop_triggered = v.stop_triggered, updated_at = %s, filled_at = coalesce(v.filled_at, o.filled_at),
+    canceled_at = coalesce(v.canceled_at, o.canceled_at), failed_at = coalesce(v.failed_at, o.failed_at)
+from unnest(%s::uuid[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[], %s::boolean[], %s::timestamptz[],
+            %s::timestamptz[], %s::timestamptz[])
+    as v(id, status, filled_qty, filled_avg_price, hwm, stop_triggered, filled_at, canceled_at, failed_at)
+where o.id = v.id
+"""
+_RESERVATIONS = """
+update trading.reservations r set amount = greatest(r.amount - v.spent, 0),
+    released_at = case when v.ended then %s::timestamptz end
+from unnest(%s::uuid[], %s::numeric[], %s::boolean[]) as v(order_id, spent, ended)
+where r.order_id = v.order_id and r.released_at is null
 """
 _POSITION = """
 update trading.positions set qty = %s, avg_entry_price = %s, realized_pl = %s, updated_at = %s
@@ -54,9 +74,29 @@ where account_id = %s and symbol = %s
 """
 
 
+def _ledger_rows(cash: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """`BookedFill.cash_rows` (the parameters of `book._FILL_CASH`) as ledger rows: the `fill` entry, and the
+    `fee` entry (negative) only when there is a fee, as that statement's filter does."""
+    fill_id, account, amount, order_id, key, what, at, fee_id, _, fee, _, fee_key, _, _ = cash
+    rows = [(fill_id, account, "fill", amount, order_id, key, what, at)]
+    if fee > 0:
+        rows.append((fee_id, account, "fee", -fee, order_id, fee_key, what, at))
+    return rows
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as one list per column: the arrays `unnest` turns back into rows."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 def is_plain_submission(envelope: Envelope) -> bool:
     data = envelope.data
-    return envelope.type == ORDER_SUBMITTED and data.get("order_class") == "simple" and not data.get("legs")
+    return (
+        envelope.type == ORDER_SUBMITTED
+        and data.get("order_class") == "simple"
+        and not data.get("legs")
+        and data.get("time_in_force") not in AUCTION_TIFS  # held for their auction: the per-intent path
+    )
 
 
 @dataclass
@@ -107,19 +147,17 @@ class _Writes:
         order["hwm"], order["stop_triggered"] = decision.hwm, decision.triggered
 
     def write(self, conn: Connection[Any]) -> list[outbox.Staged]:
-        with conn.cursor() as cur:
-            if self.fills:
-                cur.executemany(_FILL_ROW, self.fills)
-                cur.executemany(_FILL_CASH, self.cash)
-            cur.executemany(_ORDER, [self._order_row(o) for o in self.orders.values()])
-            cur.executemany(
-                _RESERVATION,
-                [
-                    (self.spent.get(oid, Decimal(0)), st.is_terminal(o["status"]), self.now, oid)
-                    for oid, o in self.orders.items()
-                ],
-            )
-            if self.fills:
+        if self.fills:
+            conn.execute(_FILLS, _columns(self.fills, 9))
+            conn.execute(_CASH, _columns([row for cash in self.cash for row in _ledger_rows(cash)], 8))
+        orders = [self._order_row(o) for o in self.orders.values()]
+        conn.execute(_ORDERS, (self.now, *_columns(orders, 9)))
+        reservations = [
+            (oid, self.spent.get(oid, Decimal(0)), st.is_terminal(o["status"])) for oid, o in self.orders.items()
+        ]
+        conn.execute(_RESERVATIONS, (self.now, *_columns(reservations, 3)))
+        if self.fills:
+            with conn.cursor() as cur:  # one row per (account, symbol) touched: few
                 cur.executemany(
                     _POSITION,
                     [(p.qty, p.avg_entry_price, p.realized_pl, self.now, a, s) for (a, s), p in self.positions.items()],
@@ -129,8 +167,8 @@ class _Writes:
     def _order_row(self, o: dict[str, Any]) -> tuple[Any, ...]:
         stamps = self.stamps.get(o["id"], {})
         return (
-            o["status"], o["filled_qty"], o["filled_avg_price"], o["hwm"], o["stop_triggered"], self.now,
-            stamps.get("filled_at"), stamps.get("canceled_at"), stamps.get("failed_at"), o["id"],
+            o["id"], o["status"], o["filled_qty"], o["filled_avg_price"], o["hwm"], o["stop_triggered"],
+            stamps.get("filled_at"), stamps.get("canceled_at"), stamps.get("failed_at"),
         )  # fmt: skip
 
 
@@ -153,6 +191,8 @@ def apply_run(
         rows = conn.execute(f"select {COLUMNS} from trading.orders where id = any(%s) order by id for update", (ids,))
         orders = {r["id"]: dict(r) for r in rows.fetchall()}
         now = datetime.now(UTC)
+        if isinstance(venue, PaperVenue):  # one price read per symbol for the run
+            venue = venue.priced({o["symbol"] for o in orders.values()})
         decided = []
         for envelope, order_id in zip(fresh, ids, strict=True):
             order = orders.get(order_id)

@@ -31,10 +31,11 @@ from tradeplane.contracts.orders import (
 )
 from tradeplane.envelope import Envelope
 
+from tp_execution.auctions import AUCTION_TIFS
 from tp_execution.batch import apply_run, is_plain_submission
 from tp_execution.book import Book, spec_of
 from tp_execution.follow import settle
-from tp_execution.venue import Venue, VenueOrder, submit_resolved
+from tp_execution.venue import StillAmbiguousError, Venue, VenueOrder, submit_resolved
 from tp_execution.venues import PAPER, Router
 
 CONSUMER = "executor"
@@ -65,6 +66,8 @@ def send(book: Book, order: dict[str, Any], venue: Venue) -> None:
 def _on_submitted(book: Book, venue: Venue, envelope: Envelope, order: dict[str, Any]) -> None:
     if order["status"] != st.ACCEPTED:
         return  # canceled (or replaced) by its owner before it reached the venue: nothing to send
+    if order["time_in_force"] in AUCTION_TIFS and venue.name == PAPER:
+        return  # held `accepted` for its opening or closing auction: `tp_execution.auctions` decides it
     if order["order_class"] == "oco":  # both sides of an OCO work at once
         for leg in book.lock_related(order, frozenset({st.ACCEPTED})):
             book.move(leg, st.NEW, "new")
@@ -103,12 +106,42 @@ def _on_replace(book: Book, venue: Venue, envelope: Envelope, new: dict[str, Any
         book.move(new, st.REJECTED, "rejected", reason=f"the order to replace is {old['status']}")
         book.emit(old, "order_replace_rejected", reason=f"order is {old['status']}")
         return
+    if old is not None and old["status"] == st.PENDING_REPLACE and venue.name != PAPER:
+        _replace_routed(book, venue, old, new)
+        return
     if old is not None and old["status"] == st.PENDING_REPLACE:
         venue.cancel(old["client_order_id"])
         book.move(old, st.REPLACED, "replaced")
     elif old is not None:
         book.emit(old, "replaced")
     send(book, new, venue)
+
+
+def _replace_routed(book: Book, venue: Venue, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Alpaca's replace: the old order stays `pending_replace` until the broker answers. Accepted: the old
+    order is `replaced` and the broker's new order is booked; refused (it filled or ended first): the old
+    order goes back to what the broker reports and the replacement is rejected. No answer: the event fails
+    (both rows unchanged) and is retried; the retry first asks whether the broker already made the new order,
+    so a replace is never sent twice."""
+    done = venue.query(new["client_order_id"])
+    if done is None or done.kind == "ambiguous":
+        done = venue.replace(old["client_order_id"], VenueOrder(new["client_order_id"], new["symbol"], spec_of(new)))
+    if done.kind == "ambiguous":
+        raise StillAmbiguousError(f"venue {venue.name} gave no answer to replacing {old['client_order_id']}")
+    if done.kind == "rejected":
+        # The Core API released the old order's reservation for its replacement: it is the old order's again,
+        # before a fill that came first draws it down (and its end releases it).
+        book.conn.execute("update trading.reservations set released_at = null where order_id = %s", (old["id"],))
+        settle(book, old, venue.query(old["client_order_id"]))
+        if old["status"] == st.PENDING_REPLACE:  # still working at the broker, unchanged
+            book.move(old, st.PARTIALLY_FILLED if old["filled_qty"] > 0 else st.NEW)
+        book.move(new, st.REJECTED, "rejected", reason=done.reason)
+        book.emit(old, "order_replace_rejected", reason=done.reason)
+        return
+    book.move(old, st.REPLACED, "replaced")
+    book.move(new, st.NEW, "new")
+    book.conn.execute("update trading.orders set venue = %s where id = %s", (venue.name, new["id"]))
+    settle(book, new, done)  # what the broker's new order has filled already
 
 
 _HANDLERS: dict[str, Callable[[Book, Venue, Envelope, dict[str, Any]], None]] = {

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -305,8 +305,17 @@ def _build_code_assets(manifest: Manifest, functions_root: Path, out: Path, inde
         index.sizes[f"function:{fn.name}"] = dir_size(dst)
 
 
-def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, log: bool = True) -> AssetIndex:
+def build(
+    manifest_path: Path = DEFAULT_MANIFEST,
+    out: Path = DEFAULT_OUT,
+    *,
+    log: bool = True,
+    only: Collection[str] | None = None,
+) -> AssetIndex:
+    """Build every asset (or, with `only`, those functions and their layers) and check the Lambda limits."""
     manifest = load_manifest(manifest_path)
+    if only is not None:
+        manifest = subset(manifest, only)
     # Function paths are relative to the manifest's folder, layer sources to the repository.
     functions_root, source_root = manifest_path.parent, REPO_ROOT
     out.mkdir(parents=True, exist_ok=True)
@@ -335,6 +344,14 @@ def build(manifest_path: Path = DEFAULT_MANIFEST, out: Path = DEFAULT_OUT, *, lo
     if problems:
         raise AssetError("Lambda limits exceeded:\n  " + "\n  ".join(problems))
     return index
+
+
+def subset(manifest: Manifest, functions: Collection[str]) -> Manifest:
+    """The manifest with only these functions and the layers they use (a build check of some functions)."""
+    kept = {name: manifest.functions[name] for name in functions}
+    used = {layer for fn in kept.values() for layer in manifest.layers_of(fn)}
+    layers = {name: spec for name, spec in manifest.layers.items() if name in used}
+    return manifest.model_copy(update={"functions": kept, "layers": layers})
 
 
 def _install_cached(resolver: DependencyResolver, pins: dict[str, str], layer_dir: Path) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 import psycopg
 import pytest
 from support.core_api import Api, Trader
-from support.execution import as_function, outbox_envelopes, query, submit
+from support.execution import as_function, outbox_envelopes, query, submit, trade_events
 from tp_execution.alpaca_venue import outcome_of
 from tp_execution.executor import execute
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.reconcile import Report, reconcile
-from tp_execution.venue import AMBIGUOUS, Outcome, VenueOrder
+from tp_execution.venue import AMBIGUOUS, Outcome, StillAmbiguousError, VenueOrder
 from tp_execution.venues import Router, powertools_secret
 from tradeplane.fill_model import FillConfig
 from tradeplane_local.provision import aws_client
@@ -37,6 +37,7 @@ class Broker:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     held: dict[str, Decimal] = field(default_factory=dict)
     submits: list[str] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
     lose_next_answer: bool = False
 
     def submit(self, order: VenueOrder) -> Outcome:
@@ -58,7 +59,18 @@ class Broker:
         return outcome_of(self.orders[client_order_id])
 
     def replace(self, client_order_id: str, new: VenueOrder) -> Outcome:
-        raise AssertionError("not used here")
+        """Alpaca's PATCH: refused once the order ended; else a new order (new id) and the old one `replaced`."""
+        self.replaces.append(client_order_id)
+        old = self.orders[client_order_id]
+        if old["status"] in ("filled", "canceled", "expired", "replaced"):
+            return Outcome.rejected(f"replace refused: order is {old['status']}")
+        old["status"] = "replaced"
+        self.orders[new.client_order_id] = {"id": str(uuid.uuid4()), "status": "new", "filled_qty": "0",
+                                            "filled_avg_price": None}  # fmt: skip
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            return AMBIGUOUS
+        return outcome_of(self.orders[new.client_order_id])
 
     def query(self, client_order_id: str) -> Outcome | None:
         found = self.orders.get(client_order_id)
@@ -233,3 +245,62 @@ def test_an_account_routed_without_a_usable_secret_has_its_orders_refused_with_t
         "venue alpaca unavailable: "
         + ("no venue secret for the account" if secret is None else "the venue secret is malformed (KeyError)")
     ]
+
+
+def replace(trader: Trader, dsn: str, coid: str, new_coid: str) -> None:
+    order_id = order_row(dsn, coid)["id"]
+    body = {"qty": "5", "client_order_id": new_coid}
+    assert trader.api.patch(f"/v2/orders/{order_id}", body, headers=trader.key).status == 200
+    assert order_row(dsn, coid)["status"] == "pending_replace"  # until the broker answers
+
+
+def test_a_routed_replace_waits_for_the_broker_and_a_lost_answer_is_queried_not_resent(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    dsn = core_env["dsn"]
+    placed(core_env, bindings, routed, router, "r-rp")
+    replace(routed, dsn, "r-rp", "r-rp-2")
+    router.broker.lose_next_answer = True
+    with pytest.raises(StillAmbiguousError):  # the broker made the new order, but its answer was lost
+        run_executor(core_env, bindings, routed, router)
+    assert (order_row(dsn, "r-rp")["status"], order_row(dsn, "r-rp-2")["status"]) == ("pending_replace", "accepted")
+    run_executor(core_env, bindings, routed, router)  # the retry asks first: the new order exists
+    assert router.broker.replaces == ["r-rp"]
+    old, new = order_row(dsn, "r-rp"), order_row(dsn, "r-rp-2")
+    assert (old["status"], new["status"], new["venue"]) == ("replaced", "new", "alpaca")
+    router.broker.fill("r-rp-2", "5", "100", "filled")
+    run_reconciler(bindings, router)
+    assert fills(dsn, new["id"]) == [(5, Decimal(100))]
+
+
+def test_a_routed_replace_is_rejected_when_the_broker_filled_the_order_first(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    dsn = core_env["dsn"]
+    placed(core_env, bindings, routed, router, "r-rf")
+    router.broker.fill("r-rf", "10", "100", "filled")  # at the broker, before the replace arrives
+    replace(routed, dsn, "r-rf", "r-rf-2")
+    run_executor(core_env, bindings, routed, router)
+    old, new = order_row(dsn, "r-rf"), order_row(dsn, "r-rf-2")
+    assert (old["status"], old["filled_qty"], new["status"]) == ("filled", 10, "rejected")
+    assert fills(dsn, old["id"]) == [(10, Decimal(100))]
+    assert ("r-rf", "order_replace_rejected", "filled") in trade_events(dsn, routed.account_id)
+    open_reservations = query(dsn, "select count(*) as n from trading.reservations where order_id = any(%s)"
+                              " and released_at is null", [old["id"], new["id"]])  # fmt: skip
+    assert open_reservations[0]["n"] == 0
+
+
+def test_a_refused_routed_replace_leaves_the_old_order_working_with_its_reservation(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, router: BrokerRouter
+) -> None:
+    dsn = core_env["dsn"]
+    placed(core_env, bindings, routed, router, "r-rr")
+    router.broker.fill("r-rr", "2", "100", "partially_filled")
+    replace(routed, dsn, "r-rr", "r-rr-2")
+    # The broker refuses the change (as Alpaca does while the order is still pending there), order untouched.
+    router.broker.replace = lambda _c, _n: Outcome.rejected("replace refused: order is pending")  # type: ignore[method-assign]
+    run_executor(core_env, bindings, routed, router)
+    old, new = order_row(dsn, "r-rr"), order_row(dsn, "r-rr-2")
+    assert (old["status"], old["filled_qty"], new["status"]) == ("partially_filled", 2, "rejected")
+    held = query(dsn, "select amount from trading.reservations where order_id = %s and released_at is null", old["id"])
+    assert len(held) == 1 and held[0]["amount"] > 0  # the old order's reservation is its own again

@@ -15,7 +15,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from support.core_api import Trader
 from support.execution import call, eventually, outbox_envelopes, query, submit
+from tradeplane import db
 from tradeplane.contracts.topics import ORDERS_EVENTS, ORDERS_SUBMITTED
 from tradeplane_local import servers
 from tradeplane_local.host import InvokeResult
@@ -88,12 +90,15 @@ def broker(moto_server: Any, tmp_path: Path) -> Iterator[DurableTansu]:
     tansu.stop()
 
 
-def restart_postgres(server: servers.Server, state: Path, request: pytest.FixtureRequest) -> None:
-    """Stop the session's PostgreSQL and start it again on its port over the same data.
+def restart_postgres(
+    server: servers.Server, state: Path, request: pytest.FixtureRequest, down: Callable[[], None] = lambda: None
+) -> None:
+    """Stop the session's PostgreSQL, call `down` while it is stopped, start it again on its port over the same data.
 
     `servers.start_postgres` would move to another port while the old one has TIME_WAIT sockets
     (its probe binds without SO_REUSEADDR); postgres itself binds with it, so it is started directly."""
     servers.stop(server)
+    down()
     data = state / "postgres" / "postgres" / "data"
     cmd = [str(servers.PG_BIN / "postgres"), "-D", str(data), "-p", str(server.port)]
     proc = servers._spawn(
@@ -118,36 +123,65 @@ def produce(bootstrap: str, envelopes: list[Any]) -> None:
     assert producer.flush(15) == 0
 
 
-def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
+def executor_source(
     core_env: dict[str, Any],
-    trader: Trader,
-    set_price: Any,
     broker: DurableTansu,
-    postgres_server: servers.Server,
-    server_state: Path,
-    request: pytest.FixtureRequest,
+    log: list[str],
+    *,
+    group: str,
+    retry_backoff_s: float,
+    **overrides: str,
+) -> KafkaEventSource:
+    """The executor handler behind a local MSK-shaped source on `orders.submitted` (3 retries, then the DLQ)."""
+    bindings = Bindings(stage="local", db_dsn=core_env["dsn"], kafka_bootstrap=broker.bootstrap,
+                        redis_url=core_env["redis_url"])  # fmt: skip
+
+    def invoke(event: dict[str, Any]) -> InvokeResult:
+        try:
+            return InvokeResult(True, "r", call("executor", bindings, event, **overrides))
+        except Exception as error:  # noqa: BLE001 - a failed invocation, as Lambda reports it
+            return InvokeResult(False, "r", error={"errorType": type(error).__name__, "errorMessage": str(error)})
+
+    cfg = SourceConfig(
+        function="executor", topic=ORDERS_SUBMITTED, group=group, batch_size=4, batching_window_ms=0,
+        starting_position="TRIM_HORIZON", max_retries=3, bisect_on_error=False,
+        dead_letter_topic=f"{ORDERS_SUBMITTED}.dlq", retry_backoff_s=retry_backoff_s, max_concurrency=1,
+    )  # fmt: skip
+    return KafkaEventSource(cfg, broker.bootstrap, invoke, log.append)
+
+
+@dataclass(frozen=True)
+class Rig:
+    """What a restart test drives: the durable broker, and the session's PostgreSQL to stop and start."""
+
+    broker: DurableTansu
+    postgres: servers.Server
+    state: Path
+    request: pytest.FixtureRequest
+
+    def restart_postgres(self, down: Callable[[], None] = lambda: None) -> None:
+        restart_postgres(self.postgres, self.state, self.request, down)
+
+
+@pytest.fixture
+def rig(
+    broker: DurableTansu, postgres_server: servers.Server, server_state: Path, request: pytest.FixtureRequest
+) -> Rig:
+    return Rig(broker, postgres_server, server_state, request)
+
+
+def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
+    core_env: dict[str, Any], trader: Trader, set_price: Any, rig: Rig
 ) -> None:
+    broker = rig.broker
     dsn = core_env["dsn"]
     set_price("AAPL", "50.00")
     for i in range(ORDERS):
         submit(trader, client_order_id=f"rs-{i}", qty="1")
     intents = outbox_envelopes(dsn, trader.account_id)
     assert len(intents) == ORDERS
-    bindings = Bindings(stage="local", db_dsn=dsn, kafka_bootstrap=broker.bootstrap, redis_url=core_env["redis_url"])
-
-    def invoke(event: dict[str, Any]) -> InvokeResult:
-        try:
-            return InvokeResult(True, "r", call("executor", bindings, event))
-        except Exception as error:  # noqa: BLE001 - a failed invocation, as Lambda reports it
-            return InvokeResult(False, "r", error={"errorType": type(error).__name__, "errorMessage": str(error)})
-
-    cfg = SourceConfig(
-        function="executor", topic=ORDERS_SUBMITTED, group="restart-executor", batch_size=4, batching_window_ms=0,
-        starting_position="TRIM_HORIZON", max_retries=3, bisect_on_error=False,
-        dead_letter_topic=f"{ORDERS_SUBMITTED}.dlq", retry_backoff_s=1.0, max_concurrency=1,
-    )  # fmt: skip
     log: list[str] = []
-    source = KafkaEventSource(cfg, broker.bootstrap, invoke, log.append)
+    source = executor_source(core_env, broker, log, group="restart-executor", retry_backoff_s=1.0)
     source.start()
 
     def filled() -> int:
@@ -159,7 +193,7 @@ def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
         third = ORDERS // 3
         produce(broker.bootstrap, intents[:third])
         eventually(lambda: filled() == third, "the first third filled")
-        restart_postgres(postgres_server, server_state, request)  # the executor's pooled connections die
+        rig.restart_postgres()  # the executor's pooled connections die
         produce(broker.bootstrap, intents[third : 2 * third])
         eventually(lambda: filled() == 2 * third, "the second third filled after the PostgreSQL restart")
         broker.stop()
@@ -179,3 +213,45 @@ def test_postgres_and_broker_restarts_mid_stream_lose_and_double_nothing(
     assert (stats.dead_lettered, stats.offset_resets, stats.gaps) == (0, 0, 0), log
     # Every intent handed over once, plus the deliberate redelivery: the group's offset survived the restart.
     assert stats.records == ORDERS + third and stats.committed == {0: ORDERS + third}, (stats, log)
+
+
+def test_a_long_postgres_outage_dead_letters_no_good_order_but_a_bad_record_still_goes(
+    core_env: dict[str, Any], trader: Trader, set_price: Any, rig: Rig
+) -> None:
+    """PostgreSQL is down for many times what 3 retries with backoff last: the executor waits it out inside its
+    invocations (tradeplane.outage), so nothing is dead-lettered; a record that can never apply still is."""
+    dsn = core_env["dsn"]
+    set_price("AAPL", "50.00")
+    for i in range(8):
+        submit(trader, client_order_id=f"out-{i}", qty="1")
+    intents = outbox_envelopes(dsn, trader.account_id)
+    log: list[str] = []
+    # Quick failures while the server is down: a 1 s pool wait (a pool built for this test), 0.2 s between
+    # the source's retries.
+    db.close_pools()
+    source = executor_source(core_env, rig.broker, log, group="outage-executor", retry_backoff_s=0.2,
+                             TP_DB_POOL_TIMEOUT_S="1", TP_DB_CONNECT_TIMEOUT_S="1")  # fmt: skip
+    source.start()
+
+    def filled() -> int:
+        rows = query(dsn, "select count(*) as n from trading.orders where account_id = %s and status = 'filled'",
+                     uuid.UUID(trader.account_id))  # fmt: skip
+        return int(rows[0]["n"])
+
+    def outage() -> None:
+        produce(rig.broker.bootstrap, intents[4:])  # delivered while the database is down
+        time.sleep(12)  # four 1 s attempts 0.2-0.8 s apart would have dead-lettered them within about 6 s
+
+    try:
+        produce(rig.broker.bootstrap, intents[:4])
+        eventually(lambda: filled() == 4, "the first orders filled")
+        rig.restart_postgres(down=outage)
+        eventually(lambda: filled() == 8, "the orders sent during the outage filled once it ended")
+        assert source.stats.dead_lettered == 0, log
+        poison = intents[0].model_copy(update={"id": "poison-1", "data": {**intents[0].data, "account_id": "x"}})
+        produce(rig.broker.bootstrap, [poison])
+        eventually(lambda: source.stats.dead_lettered == 1, "the bad record dead-lettered after its retries")
+    finally:
+        source.stop()
+    fills = query(dsn, "select order_id from trading.fills where account_id = %s", uuid.UUID(trader.account_id))
+    assert len(fills) == 8 and len({f["order_id"] for f in fills}) == 8

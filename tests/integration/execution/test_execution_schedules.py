@@ -60,3 +60,75 @@ def test_relay_publishes_trade_updates_a_crash_left_behind_in_order(
     assert result["published"] >= 3  # the intent, `new` and `fill`
     left = query(dsn, "select count(*) as n from trading.outbox where published_at is null")
     assert left[0]["n"] == 0
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def held(core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any) -> Any:
+    """Makes auction orders through the Core API and the executor (which holds them), submitted at a given
+    UTC time, with AAPL last traded at 100."""
+    set_price("AAPL", "100")
+
+    def make(submitted: str, **order: Any) -> str:
+        order_id = str(submit_and_execute(trader, core_env, bindings, qty="2", **order)["id"])
+        query(core_env["dsn"], "update trading.orders set submitted_at = %s where id = %s returning id",
+              _at(submitted), uuid.UUID(order_id))  # fmt: skip
+        return order_id
+
+    return make
+
+
+def _run(bindings: Bindings, now: str) -> dict[str, int]:
+    return dict(call("order_expiry", bindings, events.scheduled_event("expiry", _at(now))))
+
+
+def test_opg_and_cls_orders_execute_at_the_open_and_close_of_their_session(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, held: Any
+) -> None:
+    """Mon 2026-03-02: XNYS opens 14:30Z and closes 21:00Z (EST)."""
+    moo = held("2026-03-02T05:00:00", time_in_force="opg", client_order_id="moo")
+    loo = held("2026-03-02T05:00:00", time_in_force="opg", type="limit", limit_price="50", client_order_id="loo")
+    moc = held("2026-03-02T14:00:00", time_in_force="cls", client_order_id="moc")
+    dsn = core_env["dsn"]
+    # The executor holds them `accepted` (nothing reached the venue, nothing filled; the matcher ignores them).
+    assert statuses(dsn, moo, loo, moc) == ["accepted", "accepted", "accepted"]
+    assert book(dsn, trader.account_id)["fills"] == []
+
+    assert _run(bindings, "2026-03-02T14:29:59")["auction_filled"] == 0  # before the open
+    opened = _run(bindings, "2026-03-02T14:30:20")
+    assert (opened["auction_filled"], opened["auction_canceled"]) == (1, 1)
+    assert statuses(dsn, moo, loo, moc) == ["filled", "canceled", "accepted"]
+    assert _run(bindings, "2026-03-02T14:31:20")["auction_filled"] == 0  # a retried run changes nothing
+    updates = trade_events(dsn, trader.account_id)
+    assert [e for e in updates if e[0] == "moo"] == [("moo", "new", "new"), ("moo", "fill", "filled")]
+    assert [e for e in updates if e[0] == "loo"] == [("loo", "new", "new"), ("loo", "canceled", "canceled")]
+
+    assert _run(bindings, "2026-03-02T20:59:00")["auction_filled"] == 0
+    assert _run(bindings, "2026-03-02T21:00:30")["auction_filled"] == 1  # at the close
+    assert statuses(dsn, moo, loo, moc) == ["filled", "canceled", "filled"]
+    state = book(dsn, trader.account_id)
+    assert state["positions"] == {"AAPL": 4}
+    assert state["reserved"] == 0
+    assert sorted(f["price"] for f in state["fills"]) == [100, 100]
+
+
+def test_opg_inside_the_refusal_window_is_rejected_and_a_missed_auction_cancels(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, held: Any
+) -> None:
+    late = held("2026-03-02T15:00:00", time_in_force="opg", client_order_id="late")
+    missed = held("2026-03-02T05:00:00", time_in_force="opg", client_order_id="missed")
+    dsn = core_env["dsn"]
+    result = _run(bindings, "2026-03-02T15:00:30")  # 10:00 ET: the open was 30 minutes ago
+    assert (result["auction_rejected"], result["auction_canceled"], result["auction_filled"]) == (1, 1, 0)
+    assert statuses(dsn, late, missed) == ["rejected", "canceled"]
+    reasons = query(dsn, "select envelope->'data'->'order'->>'client_order_id' as c, envelope->'data'->>'reason' as r"
+                    " from trading.outbox where topic = 'orders.events' and key = %s and envelope->'data'->>'event'"
+                    " in ('rejected', 'canceled')", trader.account_id)  # fmt: skip
+    assert {r["c"]: r["r"] for r in reasons} == {
+        "late": "opg orders are not accepted between 09:28 and 19:00 ET",
+        "missed": "the auction passed before the order could take part",
+    }
+    assert book(dsn, trader.account_id)["reserved"] == 0

@@ -35,6 +35,8 @@ def broker(status: str, filled: str = "0", avg: str | None = None) -> dict[str, 
         ("filled", "5", "10.2", "filled", (D(5), D("10.2"))),
         ("canceled", "1", "9", "canceled", (D(1), D(9))),
         ("expired", "0", None, "canceled", None),
+        ("done_for_day", "1", "9", "new", (D(1), D(9))),  # resumes next session: still working
+        ("done_for_day", "0", None, "new", None),
     ],
 )
 def test_a_broker_order_maps_to_an_outcome_with_its_cumulative_fill(
