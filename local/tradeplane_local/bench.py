@@ -18,6 +18,7 @@
   partitions x the 1-partition rate; bar_aggregator ticks/s on 1 and 6 partitions; replica lag under writes.
 - order execution: executor executions/s against pgbench, submit -> filled latency (`bench_execution`).
 - log lines/s stored by log_aggregator against a bare COPY, and logging's cost in a hot handler (`bench_logs`).
+- backtest bars/s of the MA crossover on one core against backtesting.py on the same bars (`bench_backtest`).
 
 Wall-clock figures on a shared 2-core machine: compare the ratios, not the absolutes.
 """
@@ -407,4 +408,7 @@ def run_benchmarks(quick: bool = False) -> int:
     from tradeplane_local.bench_etl import bench_etl
 
     bench_etl(quick, _row, _header)
+    from tradeplane_local.bench_backtest import bench_backtest
+
+    bench_backtest(quick, _row, _header)
     return 0

@@ -1,4 +1,4 @@
-"""The `tradeplane` command: the local platform, migrations, manifest checks, demo and benchmarks."""
+"""The `tradeplane` command: the local platform, migrations, manifest checks, demo, backtests and benchmarks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from tradeplane_tools.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
 
 from tradeplane_local import servers, stack
+from tradeplane_local.backtest_cli import add_backtest_commands
 from tradeplane_local.data_cli import add_data_commands
 
 URL_FLAGS = {"postgres": "--postgres-url", "redis": "--redis-url", "kafka": "--kafka-bootstrap", "moto": "--aws-url"}
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--reuse", action="store_true", help="use an already running platform")
     demo.set_defaults(run=_demo)
     add_data_commands(sub, with_state)
+    add_backtest_commands(sub)
     bench = sub.add_parser("bench", help="run the benchmarks and print figures")
     bench.add_argument("--quick", action="store_true")
     bench.set_defaults(run=_bench)

@@ -41,27 +41,6 @@ def window_push(w: Ind, x: float) -> bool:
     return len(buf) == n
 
 
-def sma_state(n: int) -> Ind:
-    """A simple moving average: the window's values and their running sum (no sum of squares)."""
-    return {"n": n, "buf": [], "i": 0, "sum": 0.0}
-
-
-def sma_update(w: Ind, x: float) -> float | None:
-    # The hot path of the crossover backtest: one dict read per field, no helper calls.
-    buf: list[float] = w["buf"]
-    n: int = w["n"]
-    if len(buf) == n:
-        i = w["i"]
-        total = w["sum"] + x - buf[i]
-        buf[i] = x
-        w["i"] = i + 1 if i + 1 < n else 0
-        w["sum"] = total
-        return float(total / n)
-    buf.append(x)
-    w["sum"] += x
-    return float(w["sum"] / n) if len(buf) == n else None
-
-
 def mean_std(w: Ind) -> tuple[float, float]:
     """Mean and population standard deviation of a full window (ddof=0, as Bollinger defined the bands)."""
     n = w["n"]

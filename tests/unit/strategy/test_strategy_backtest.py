@@ -157,3 +157,12 @@ def test_result_is_json_able_and_thinned() -> None:
         "percent": None,
         "fractional": False,
     }
+
+
+def test_fractional_all_cash_fits_at_once_with_fee_rounding() -> None:
+    # 1000 / 12 fractional with 10 bps: the fee rounds up to the cent; the buy must still fit the cash
+    r = run(fill_at="close", commission_bps=10, fixed_fee="0.5", sizing={"kind": "all_cash", "fractional": True})
+    buy = r.executions[0]
+    assert buy.qty * buy.price + buy.fee <= 1000
+    assert buy.qty * buy.price + buy.fee > D("999.9")  # and spends nearly all of it
+    assert buy.qty != buy.qty.to_integral_value()

@@ -77,3 +77,8 @@ def test_html_report_is_self_contained_and_escaped() -> None:
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert f"Trades ({len(result.trades)})" in html and len(result.trades) > 3
     assert "Sharpe" in html and "Max drawdown %" in html
+
+
+def test_compact_dates_are_dates_not_epochs() -> None:
+    got = read_csv_bars(io.StringIO("date,open,high,low,close\n20260102,1,1,1,1\n20260105,1,1,1,1\n"), symbol="X")
+    assert [b.ts for b in got] == [datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)]

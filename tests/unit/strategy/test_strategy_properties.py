@@ -66,17 +66,39 @@ def test_state_round_trips_through_json_mid_series(
     assert resumed_state == state
 
 
-@settings(max_examples=40, deadline=None)
-@given(closes=st.lists(st.integers(min_value=50, max_value=150), min_size=40, max_size=120))
-def test_sma_state_rebuilt_from_warmup_bars_decides_alike(closes: list[int]) -> None:
-    """The runner rebuilds a lost state from the last `warmup` bars: for a window indicator it is exact."""
-    strategy = build("ma_crossover", {"fast": 3, "slow": 8})
+REBUILD_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("ma_crossover", {"fast": 3, "slow": 8}),
+    ("ma_crossover", {"fast": 3, "slow": 7, "kind": "ema"}),
+    ("rsi_reversion", {"period": 3}),
+    ("donchian_breakout", {"entry": 5, "exit": 3}),
+    ("bollinger_reversion", {"period": 6, "k": 1.0}),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    closes=st.lists(st.integers(min_value=50, max_value=150), min_size=200, max_size=260),
+    case=st.sampled_from(REBUILD_CASES),
+)
+def test_state_rebuilt_from_warmup_bars_decides_alike(closes: list[int], case: tuple[str, dict[str, Any]]) -> None:
+    """The runner rebuilds a lost state from the last `warmup` bars and the last signal's direction:
+    from then on it must decide like the state that never was lost (exact for windows; EMA and Wilder
+    within e^-20 of their weight)."""
+    type_name, params = case
+    strategy = build(type_name, params)
     series = bars(closes)
+    cut = len(series) - 20
     state = strategy.initial_state()
-    for bar in series[:-1]:
+    for bar in series[:cut]:
         strategy.on_bar(state, bar)
     rebuilt = strategy.initial_state()
-    for bar in series[-1 - strategy.warmup : -1]:
+    for bar in series[cut - strategy.warmup : cut]:
         strategy.on_bar(rebuilt, bar)
     rebuilt["direction"] = state["direction"]  # the held position comes from the last stored signal
-    assert strategy.on_bar(rebuilt, series[-1]) == strategy.on_bar(state, series[-1])
+    exact = params.get("kind") != "ema" and type_name != "rsi_reversion"
+    for bar in series[cut:]:
+        got, want = strategy.on_bar(rebuilt, bar), strategy.on_bar(state, bar)
+        if exact:
+            assert got == want
+        else:  # the same decisions; a reason's figures may differ in the last printed digit
+            assert (got and got.direction) == (want and want.direction)

@@ -3,8 +3,8 @@
 Headers are matched case-insensitively, with the common spellings: a time column (`date`, `timestamp`,
 `datetime`, `time`, `ts`, `t`), `open`/`o`, `high`/`h`, `low`/`l`, `close`/`c` (or `adj close` when
 there is no plain close), `volume`/`vol`/`v` (optional: 0 without it) and an optional `symbol`.
-Times: ISO 8601 (`Z` or an offset; naive means UTC), a bare date (midnight UTC), or epoch seconds or
-milliseconds. With a symbol column and a `symbol` asked for, other symbols' rows are skipped.
+Times: ISO 8601 (`Z` or an offset; naive means UTC), a bare date (`2026-01-02` or `20260102`, midnight
+UTC), or epoch seconds or milliseconds. With a symbol column and a `symbol` asked for, other symbols' rows are skipped.
 Rows must be in time order with no repeated time: a bad row is refused with its line.
 """
 
@@ -57,6 +57,8 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 def parse_time(text: str) -> datetime:
     text = text.strip()
+    if len(text) == 8 and text.isdigit():  # 20260102: a compact date, not an epoch in 1970
+        return datetime.strptime(text, "%Y%m%d").replace(tzinfo=UTC)
     if text.replace(".", "", 1).isdigit():
         number = float(text)
         return datetime.fromtimestamp(number / 1000 if number >= EPOCH_MS_ABOVE else number, UTC)

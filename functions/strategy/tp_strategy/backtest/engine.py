@@ -18,18 +18,23 @@ The loop stays cheap on bars without orders: one strategy call, one Decimal mult
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import overload
 
+import numpy as np
 from tradeplane.fill_model import FeeSchedule, FillConfig, Order, on_arrival
 
 from tp_strategy.backtest.config import BacktestConfig
-from tp_strategy.interface import BarInput, Strategy
+from tp_strategy.fast_path import FastSignals, Prices, Signals
+from tp_strategy.interface import BarInput, Direction, Strategy
 from tp_strategy.sizing import FRACTION, WHOLE, order_qty
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +135,8 @@ class Run:
 
     config: BacktestConfig
     timestamps: list[datetime]
-    equity: list[Decimal]
+    equity: Sequence[Decimal]  # a list, or a MarkedCurve (the fast path)
+    equity_f: list[float]  # the same as floats, for the metrics (flat stretches cost no conversion)
     exposed_bars: int
     ledger: Ledger
     signals: int
@@ -145,6 +151,19 @@ class _Filler:
         self.fill_config = FillConfig(slippage_bps=config.slippage_bps, fees=FeeSchedule(bps=config.commission_bps))
         self.fixed_fee = config.fixed_fee
         self.step = FRACTION if config.sizing.fractional else WHOLE
+        self.sizing, self.allow_short = config.sizing, config.allow_short
+
+    def size(self, direction: Direction, close: Decimal, cash: Decimal, position: Decimal) -> Decimal:
+        """The order a target means at this close (`sizing.order_qty`, as the live runner sizes)."""
+        return order_qty(
+            self.sizing,
+            direction,
+            price=close,
+            equity=cash + position * close,
+            cash=cash,
+            position=position,
+            allow_short=self.allow_short,
+        )
 
     def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
         decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
@@ -166,9 +185,13 @@ class _Filler:
         ledger.apply(ts, bar, qty, fill_price, fee, reason)
 
     def _affordable(self, ledger: Ledger, qty: Decimal, fill_price: Decimal, price: Decimal) -> Decimal:
-        """The largest buy the cash pays for, fees included (the cent rounding can cost one more step)."""
+        """The largest buy the cash pays for, fees included.
+
+        The estimate keeps a cent aside for the fee's rounding up, so it fits at once; the loop is a guard.
+        """
         per_unit = fill_price * (1 + self.fill_config.fees.bps / 10_000)
-        qty = min(qty, ((ledger.cash - self.fixed_fee) / per_unit).quantize(self.step, rounding=ROUND_DOWN))
+        room = ledger.cash - self.fixed_fee - CENT
+        qty = min(qty, (room / per_unit).quantize(self.step, rounding=ROUND_DOWN))
         while qty > 0:
             filled = self._fill(qty, price)
             if filled is not None and qty * filled[0] + filled[1] <= ledger.cash:
@@ -177,18 +200,151 @@ class _Filler:
         return qty
 
 
-def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
-    """Drive `strategy` over `bars` (time order; a bar out of order is refused) and book what it asks for."""
+def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig, *, fast: bool = True) -> Run:
+    """Drive `strategy` over `bars` (time order; a bar out of order is refused) and book what it asks for.
+
+    A strategy with the fast path (`FastSignals`, every built-in) decides the whole series at once and the
+    loop visits only the bars with an order; `fast=False` drives `on_bar` bar by bar (the two are tested equal).
+    """
+    if fast and isinstance(strategy, FastSignals):
+        series = bars if isinstance(bars, Sequence) else list(bars)
+        timestamps = _ordered_timestamps(series)
+        prices = Prices(series)
+        return _run_signals(strategy.signals(prices), series, prices, timestamps, config)
+    return _run_bars(strategy, bars, config)
+
+
+def _ordered_timestamps(series: Sequence[BarInput]) -> list[datetime]:
+    timestamps = [bar.ts for bar in series]
+    last_ts = datetime.min.replace(tzinfo=UTC)
+    for ts in timestamps:
+        if ts <= last_ts:
+            raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
+        last_ts = ts
+    return timestamps
+
+
+def _run_signals(
+    signals: Signals, series: Sequence[BarInput], prices: Prices, timestamps: list[datetime], config: BacktestConfig
+) -> Run:
+    """The bar loop's bookkeeping, visiting only the bars where an order is decided or filled.
+
+    Between those bars cash and position do not change, so each stretch of bars is marked at once: the
+    Decimal curve per bar as `cash + position * close` (as the bar loop), the float curve for the metrics
+    with float maths over the whole series at the end.
+    """
     ledger = Ledger(cash=config.cash)
     filler = _Filler(config)
-    sizing, allow_short, at_close = config.sizing, config.allow_short, config.fill_at == "close"
+    at_close = config.fill_at == "close"
+    stretches: list[tuple[int, Decimal, Decimal]] = []  # (first bar, cash, position) in time order
+    cash, position = ledger.cash, ZERO
+    start = exposed = 0
+    pending: tuple[Decimal, str, int] | None = None  # qty, reason, the bar whose open fills it
+
+    def mark(end: int) -> None:
+        """Bars [start, end) end with the current cash and position."""
+        nonlocal start, exposed
+        if end <= start:
+            return
+        if position:
+            exposed += end - start
+        stretches.append((start, cash, position))
+        start = end
+
+    for i, target in signals:
+        if pending is not None:
+            mark(pending[2])
+            filler.execute(ledger, timestamps[pending[2]], pending[2], pending[0], series[pending[2]].open, pending[1])
+            cash, position, pending = ledger.cash, ledger.position, None
+        mark(i)
+        close = series[i].close
+        qty = filler.size(target.direction, close, cash, position)
+        if qty and at_close:
+            filler.execute(ledger, timestamps[i], i, qty, close, target.reason)
+            cash, position = ledger.cash, ledger.position
+        elif qty:
+            pending = (qty, target.reason, i + 1)
+    if pending is not None and pending[2] < len(series):
+        mark(pending[2])
+        filler.execute(ledger, timestamps[pending[2]], pending[2], pending[0], series[pending[2]].open, pending[1])
+        cash, position, pending = ledger.cash, ledger.position, None
+    mark(len(series))
+    return Run(
+        config,
+        timestamps,
+        MarkedCurve(stretches, series),
+        _float_curve(stretches, prices),
+        exposed,
+        ledger,
+        len(signals),
+        pending[0] if pending else ZERO,
+        series[-1].close if series else None,
+    )
+
+
+def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> list[float]:
+    """Per bar `cash + position * close` in floats (for the metrics only; the money is the Decimal curve)."""
+    if not stretches:
+        return []
+    lengths = np.diff([first for first, _, _ in stretches] + [len(prices.bars)])
+    cash = np.repeat(np.array([float(c) for _, c, _ in stretches]), lengths)
+    position = np.repeat(np.array([float(p) for _, _, p in stretches]), lengths)
+    curve: list[float] = (cash + position * np.asarray(prices.close)).tolist()
+    return curve
+
+
+class MarkedCurve(Sequence[Decimal]):
+    """The Decimal equity per bar, `cash + position * close`, worked out when read: a report reads a few
+    thousand points of a long curve and the metrics only the last one, so most bars never need the Decimal sum."""
+
+    def __init__(self, stretches: list[tuple[int, Decimal, Decimal]], bars: Sequence[BarInput]) -> None:
+        self._firsts = [first for first, _, _ in stretches]
+        self._stretches = stretches
+        self._bars = list(
+            bars
+        )  # a copy of the references (bars are frozen): a caller's later edit of its list changes nothing
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    @overload
+    def __getitem__(self, i: int) -> Decimal: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Decimal]: ...
+    def __getitem__(self, i: int | slice) -> Decimal | list[Decimal]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("equity index out of range")
+        _, cash, position = self._stretches[bisect_right(self._firsts, i) - 1]
+        return cash + position * self._bars[i].close if position else cash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(self) == len(other)
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _run_bars(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> Run:
+    """Every bar through `on_bar`: user strategies, and the reference the fast path is tested against."""
+    ledger = Ledger(cash=config.cash)
+    filler = _Filler(config)
+    at_close = config.fill_at == "close"
     state = strategy.initial_state()
     on_bar = strategy.on_bar
     timestamps: list[datetime] = []
     equity: list[Decimal] = []
-    add_ts, add_equity = timestamps.append, equity.append
+    equity_f: list[float] = []
+    add_ts, add_equity, add_equity_f = timestamps.append, equity.append, equity_f.append
     pending: tuple[Decimal, str] | None = None
     cash, position = ledger.cash, ZERO  # mirrors of the ledger's, refreshed after each fill
+    cash_f = float(cash)
     exposed = signals = 0
     last_ts = datetime.min.replace(tzinfo=UTC)
     bar: BarInput | None = None
@@ -201,34 +357,32 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
             filler.execute(ledger, ts, i, pending[0], bar.open, pending[1])
             pending = None
             cash, position = ledger.cash, ledger.position
+            cash_f = float(cash)
         target = on_bar(state, bar)
         if target is not None:
             signals += 1
             close = bar.close
-            qty = order_qty(
-                sizing,
-                target.direction,
-                price=close,
-                equity=cash + position * close,
-                cash=cash,
-                position=position,
-                allow_short=allow_short,
-            )
+            qty = filler.size(target.direction, close, cash, position)
             if qty and at_close:
                 filler.execute(ledger, ts, i, qty, close, target.reason)
                 cash, position = ledger.cash, ledger.position
+                cash_f = float(cash)
             elif qty:
                 pending = (qty, target.reason)
         add_ts(ts)
         if position:
             exposed += 1
-            add_equity(cash + position * bar.close)
+            marked = cash + position * bar.close
+            add_equity(marked)
+            add_equity_f(float(marked))
         else:
             add_equity(cash)
+            add_equity_f(cash_f)
     return Run(
         config,
         timestamps,
         equity,
+        equity_f,
         exposed,
         ledger,
         signals,

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from typing import Any
+
+import numpy as np
 
 from tp_strategy.backtest.engine import Run, Trade
 
 SESSION_SECONDS = 6.5 * 3600
+MONEY_STEP = Decimal("0.0001")
 DAY = 86_400.0
 
 
@@ -46,32 +50,36 @@ class Drawdown:
     series: list[float]  # per bar, percent below the running peak (<= 0)
 
 
-def drawdowns(timestamps: list[datetime], equity: list[float]) -> Drawdown:
-    if not equity:
+def drawdowns(timestamps: list[datetime], equity: Sequence[float]) -> Drawdown:
+    if not len(equity):
         return Drawdown(0.0, timedelta(0), 0, [])
-    peaks = list(accumulate(equity, max))
-    series = [(e / p - 1) * 100 if p > 0 else 0.0 for e, p in zip(equity, peaks, strict=True)]
-    highs = [i for i, (e, p) in enumerate(zip(equity, peaks, strict=True)) if e >= p]  # at a (new or equal) peak
-    if highs[-1] != len(equity) - 1:
-        highs.append(len(equity) - 1)  # still under water at the end: that span counts too
+    curve = np.asarray(equity, dtype=float)
+    peaks = np.maximum.accumulate(curve)
+    ratio = np.divide(curve, peaks, out=np.ones_like(curve), where=peaks > 0)  # no peak above 0: no drawdown
+    series = (ratio - 1) * 100
+    highs = np.flatnonzero(curve >= peaks).tolist()  # at a (new or equal) peak
+    last = len(curve) - 1
+    if highs[-1] != last:
+        highs.append(last)  # still under water at the end: that span counts too
     longest, longest_bars = timedelta(0), 0
     for a, b in pairwise(highs):
-        if b - a > 1 or equity[b] < peaks[b]:
+        if b - a > 1 or curve[b] < peaks[b]:
             span = timestamps[b] - timestamps[a]
             if span > longest:
                 longest, longest_bars = span, b - a
-    return Drawdown(-min(series), longest, longest_bars, series)
+    return Drawdown(float(-series.min()), longest, longest_bars, series.tolist())
 
 
-def _ratios(returns: list[float], per_year: float) -> tuple[float | None, float | None, float | None]:
+def _ratios(returns: np.ndarray, per_year: float) -> tuple[float | None, float | None, float | None]:
     """Annualised volatility, Sharpe and Sortino of per-bar returns."""
     n = len(returns)
     if n < 2:
         return None, None, None
-    mean = math.fsum(returns) / n
-    sd = math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (n - 1))
+    mean = float(returns.mean())
+    sd = float(returns.std(ddof=1))
     root = math.sqrt(per_year)
-    downside = math.sqrt(sum(r * r for r in returns if r < 0) / len(returns))
+    losses = returns[returns < 0]
+    downside = math.sqrt(float(losses @ losses) / n)
     return (
         sd * root * 100,
         mean / sd * root if sd > 0 else None,
@@ -86,20 +94,21 @@ def _trade_figures(trades: list[Trade]) -> dict[str, Any]:
     return {
         "trades": len(trades),
         "win_rate_pct": wins / len(trades) * 100,
-        "avg_trade": sum((t.pnl for t in trades), Decimal(0)) / len(trades),
+        "avg_trade": (sum((t.pnl for t in trades), Decimal(0)) / len(trades)).quantize(MONEY_STEP),
         "avg_trade_pct": statistics.fmean(t.return_pct for t in trades),
     }
 
 
-def summarize(run: Run, equity: list[float], dd: Drawdown) -> dict[str, Any]:
+def summarize(run: Run, dd: Drawdown) -> dict[str, Any]:
     """Metrics as a dict: Decimal money, float ratios and percents, None where a figure does not exist.
 
-    `equity` is `run.equity` as floats and `dd` its drawdowns (the caller keeps both for the report).
+    `dd` is the run's drawdowns (the caller keeps them for the report's chart).
     """
     cash = run.config.cash
     final = run.equity[-1] if run.equity else cash
-    curve = [float(cash), *equity]
-    returns = [b / a - 1 for a, b in pairwise(curve) if a > 0]
+    curve = np.concatenate(([float(cash)], np.asarray(run.equity_f, dtype=float)))
+    before, after = curve[:-1], curve[1:]
+    returns = after[before > 0] / before[before > 0] - 1
     per_year = run.config.periods_per_year or infer_periods_per_year(run.timestamps)
     volatility, sharpe, sortino = _ratios(returns, per_year)
     years = (run.timestamps[-1] - run.timestamps[0]).total_seconds() / (365.25 * DAY) if run.timestamps else 0.0

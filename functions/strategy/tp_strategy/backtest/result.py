@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ class BacktestResult:
     config: BacktestConfig
     metrics: dict[str, Any]
     timestamps: list[datetime]
-    equity: list[Decimal]
+    equity: Sequence[Decimal]
     drawdown_pct: list[float]
     trades: list[Trade]
     executions: list[Execution]
@@ -74,14 +74,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig) -> BacktestResult:
-    """Run `strategy` over `bars` and report: the one call the CLI, the API's worker and sweeps make."""
-    run = run_backtest(strategy, bars, config)
-    equity = list(map(float, run.equity))
-    dd = drawdowns(run.timestamps, equity)
+def backtest(
+    strategy: Strategy, bars: Iterable[BarInput], config: BacktestConfig, *, fast: bool = True
+) -> BacktestResult:
+    """Run `strategy` over `bars` and report: the one call the CLI, the API's worker and sweeps make.
+
+    `fast=False` drives `on_bar` bar by bar even for a strategy with the fast path (same result; the bench's reference).
+    """
+    run = run_backtest(strategy, bars, config, fast=fast)
+    dd = drawdowns(run.timestamps, run.equity_f)
     return BacktestResult(
         config,
-        summarize(run, equity, dd),
+        summarize(run, dd),
         run.timestamps,
         run.equity,
         dd.series,

@@ -3,11 +3,13 @@ flat) on a close above the upper band; a long exits to flat when the close gets 
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from pydantic import Field
 
 from tp_strategy.builtin.base import DIRECTION, StrictParams, want
+from tp_strategy.fast_path import Prices, Signals
 from tp_strategy.indicators import mean_std, window_push, window_state
 from tp_strategy.interface import BarInput, State, Target
 
@@ -36,6 +38,31 @@ class BollingerReversion:
         if not window_push(state["w"], close):
             return None
         mean, std = mean_std(state["w"])
+        return self._decide(state, close, mean, std)
+
+    def signals(self, prices: Prices) -> Signals:
+        """`on_bar` over the whole series (the backtester's fast path): `window_push` and `mean_std`'s operations."""
+        closes = prices.close
+        n = self.params.period
+        state: State = {DIRECTION: 0}
+        out: Signals = []
+        total = squares = 0.0
+        for t, close in enumerate(closes):
+            if t >= n:
+                old = closes[t - n]
+                total -= old
+                squares -= old * old
+            total += close
+            squares += close * close
+            if t < n - 1:
+                continue
+            mean = total / n
+            var = squares / n - mean * mean
+            if (target := self._decide(state, close, mean, math.sqrt(var) if var > 0 else 0.0)) is not None:
+                out.append((t, target))
+        return out
+
+    def _decide(self, state: State, close: float, mean: float, std: float) -> Target | None:
         p = self.params
         lower, upper = mean - p.k * std, mean + p.k * std
         if close < lower:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from tp_strategy.builtin.base import DIRECTION, StrictParams, want
+from tp_strategy.fast_path import Prices, Signals
 from tp_strategy.indicators import ema_state, ema_update
 from tp_strategy.interface import BarInput, Direction, State, Target
 
@@ -80,6 +82,69 @@ class MaCrossover:
         if len(buf) < self._slow:
             return None
         return self._decide(state, state["fast_sum"] / k, state["slow_sum"] / self._slow)
+
+    def signals(self, prices: Prices) -> Signals:
+        """`on_bar` over the whole series (the backtester's fast path): the same float operations in the same order."""
+        if self._ema:
+            return self._changes(self._ema_averages(prices.close))
+        return self._changes(self._sma_averages(prices.close))
+
+    def _changes(self, averages: Iterable[tuple[int, float, float]]) -> Signals:
+        state: State = {DIRECTION: 0}
+        out: Signals = []
+        held = 0
+        for t, fast, slow in averages:
+            if (fast > slow and held != 1) or (fast < slow and held != -1):
+                target = self._decide(state, fast, slow)
+                if target is not None:
+                    out.append((t, target))
+                    held = target.direction
+        return out
+
+    def _sma_averages(self, closes: list[float]) -> list[tuple[int, float, float]]:
+        """Only the bars where the order of the averages differs from the bar before (or is the first one)
+        can change the direction, so only those are handed on."""
+        k, n = self._fast, self._slow
+        fast_sum = slow_sum = 0.0
+        for t in range(min(n, len(closes))):  # as `_filling`: the sums grow (`+=` of the difference)
+            x = closes[t]
+            fast_sum += x - (closes[t - k] if t >= k else 0.0)
+            slow_sum += x
+        if len(closes) < n:
+            return []
+        out = [(n - 1, fast_sum / k, slow_sum / n)]
+        above = fast_sum / k > slow_sum / n
+        below = fast_sum / k < slow_sum / n
+        # as the ring buffer: add the new close, then take off the one leaving
+        for t, x, fast_old, slow_old in zip(range(n, len(closes)), closes[n:], closes[n - k :], closes, strict=False):
+            fast_sum = fast_sum + x - fast_old
+            slow_sum = slow_sum + x - slow_old
+            fast, slow = fast_sum / k, slow_sum / n
+            if (fast > slow) is not above or (fast < slow) is not below:
+                above, below = fast > slow, fast < slow
+                out.append((t, fast, slow))
+        return out
+
+    def _ema_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
+        """As `ema_update`: seeded with the mean of the first `n` closes, then `value += alpha * (x - value)`."""
+        k, n = self._fast, self._slow
+        fast_alpha, slow_alpha = 2.0 / (k + 1), 2.0 / (n + 1)
+        fast_seed = slow_seed = fast = slow = 0.0
+        for t, x in enumerate(closes):
+            if t < k:
+                fast_seed += x
+                if t == k - 1:
+                    fast = fast_seed / k
+            else:
+                fast += fast_alpha * (x - fast)
+            if t < n:
+                slow_seed += x
+                if t < n - 1:
+                    continue
+                slow = slow_seed / n
+            else:
+                slow += slow_alpha * (x - slow)
+            yield t, fast, slow
 
     def _decide(self, state: State, fast: float, slow: float) -> Target | None:
         if fast == slow:

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from tp_strategy.builtin.base import DIRECTION, StrictParams, want
+from tp_strategy.fast_path import Prices, Signals
 from tp_strategy.indicators import rsi_state, rsi_update
 from tp_strategy.interface import BarInput, State, Target
 
@@ -42,8 +43,32 @@ class RsiReversion:
 
     def on_bar(self, state: State, bar: BarInput) -> Target | None:
         rsi = rsi_update(state["rsi"], float(bar.close))
-        if rsi is None:
-            return None
+        return None if rsi is None else self._decide(state, rsi)
+
+    def signals(self, prices: Prices) -> Signals:
+        """`on_bar` over the whole series (the backtester's fast path): `rsi_update`'s operations, in its order."""
+        closes = prices.close
+        n = self.params.period
+        state: State = {DIRECTION: 0}
+        out: Signals = []
+        gain = loss = 0.0
+        for t in range(1, len(closes)):
+            change = closes[t] - closes[t - 1]
+            up, down = (change, 0.0) if change > 0 else (0.0, -change)
+            if t <= n:
+                gain += up / n
+                loss += down / n
+                if t < n:
+                    continue
+            else:
+                gain = (gain * (n - 1) + up) / n
+                loss = (loss * (n - 1) + down) / n
+            rsi = (100.0 if gain > 0 else 50.0) if loss == 0 else 100.0 - 100.0 / (1.0 + gain / loss)
+            if (target := self._decide(state, rsi)) is not None:
+                out.append((t, target))
+        return out
+
+    def _decide(self, state: State, rsi: float) -> Target | None:
         p = self.params
         if rsi < p.oversold:
             return want(state, 1, f"rsi({p.period}) {{}} below {{}}", rsi, p.oversold)
