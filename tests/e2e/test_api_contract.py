@@ -30,6 +30,9 @@ from tradeplane_tools.openapi import DEFAULT_OUTPUT
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SCOPES = ["admin", "market-data:write"]
+# A generous read timeout (schemathesis' default is 10 s): a function's first call includes its cold start,
+# which on two shared, loaded cores can take longer; the contract is about answers, not latency.
+TIMEOUT_S = 60
 SCHEMA = schemathesis.openapi.from_path(DEFAULT_OUTPUT)
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
 # POST /v1/market-data (the ETL's route) documents its JSON and CSV bodies (tp_etl.ingest_docs) with prices as
@@ -73,7 +76,7 @@ def test_api_conforms_to_the_committed_document(
         # would undo the mutation and send a valid request that schemathesis then expects to be refused.
         own = mode is GenerationMode.NEGATIVE and "Authorization" in (case.headers or {})
         headers = {} if own else {"Authorization": f"Bearer {token}"}
-        case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=excluded)
+        case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=excluded, timeout=TIMEOUT_S)
 
     conforms()
 
@@ -85,7 +88,7 @@ def test_stateful_links_conform(platform: tuple[Path, dict[str, Any]]) -> None:
     class Links(SCHEMA.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             token = local_token(state, subject=f"stateful-{uuid.uuid4().hex[:12]}", scope=SCOPES)
-            return {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}}
+            return {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}, "timeout": TIMEOUT_S}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             excluded = EXCLUDED.get(case.operation.label, [])
