@@ -118,6 +118,14 @@ def test_no_bars() -> None:
     assert r.metrics["sharpe"] is None and r.metrics["cagr_pct"] is None
 
 
+def test_cagr_of_intraday_minutes_is_none_not_an_overflow() -> None:
+    # 240 one-minute bars that double the money: annualising four hours overflows a float.
+    minutes = bars([10 * (1 + i / 120) for i in range(240)], step=timedelta(minutes=1))
+    r = run(minutes, {"fast": 1, "slow": 2}, sizing={"kind": "all_cash"})
+    assert r.metrics["total_return_pct"] > 50
+    assert r.metrics["cagr_pct"] is None
+
+
 def test_ratios_follow_their_definitions() -> None:
     import itertools
     import math
