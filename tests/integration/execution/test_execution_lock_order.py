@@ -11,16 +11,14 @@ hold a reservation.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from support.core_api import Api, new_trader
-from support.execution import list_instrument, outbox_envelopes, query, submit
+from support.execution import at_once, list_instrument, outbox_envelopes, query, submit
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import FillConfig
 
@@ -36,26 +34,6 @@ def _tick(symbol: str, price: str) -> Envelope:
     at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     data = {"symbol": symbol, "price": price, "size": "1000000", "ts": at, "source": "t"}
     return Envelope.new("market.tick", data, producer="test", id=f"tick_{uuid.uuid4().hex}")
-
-
-def _at_once(*works: Callable[[], None]) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def guarded(work: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                work()
-            except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-                errors.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=guarded(w)) for w in works]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return errors
 
 
 def _check_book(dsn: str, account_id: str) -> None:
@@ -126,7 +104,7 @@ def test_cancels_and_fills_of_one_account_at_once_never_deadlock(
             for order in orders:
                 replies.append(canceller.delete(f"/v2/orders/{order['id']}", headers=trader.key).status)
 
-        errors = _at_once(fills, crossings, cancels)
+        errors = at_once(fills, crossings, cancels)
         assert not errors, errors
         # Finish what the cancels asked of the executor, then check the whole book.
         cancel_intents = outbox_envelopes(dsn, trader.account_id)[seen:]
