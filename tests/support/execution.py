@@ -9,8 +9,9 @@ calls can alternate in one test.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from types import ModuleType
@@ -132,3 +133,24 @@ def eventually(check: Any, what: str, timeout_s: float = 60) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def at_once(*works: Callable[[], None], timeout_s: float = 120) -> list[BaseException]:
+    """Run each work in its own thread, all at once; what they raised (empty when none failed)."""
+    errors: list[BaseException] = []
+
+    def guarded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(w)) for w in works]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    return errors

@@ -109,6 +109,7 @@ def _same_movement(row: dict[str, Any], request: CashMovement, amount: Any) -> b
     return bool(row["entry_type"] == request.type and row["amount"] == amount)
 
 
+@db.retry_lock_conflicts
 def move_cash(caller: Principal, account_id: uuid.UUID, request: CashMovement) -> dict[str, Any]:
     """Deposit or withdraw once per idempotency key; a withdrawal may not exceed buying power."""
     owner = user_id(caller, "accounts:write")

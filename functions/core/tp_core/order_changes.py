@@ -70,6 +70,7 @@ def _cancel_locked(conn: Connection[Any], account_id: uuid.UUID, order: dict[str
     return outbox.stage(conn, topics.ORDERS_SUBMITTED, str(account_id), envelope)
 
 
+@db.retry_lock_conflicts
 def cancel_order(caller: Principal, order_id: uuid.UUID) -> None:
     account_id = trading_account(caller, "trading:write")
     with db.transaction() as conn:
@@ -81,6 +82,7 @@ def cancel_order(caller: Principal, order_id: uuid.UUID) -> None:
     outbox.publish([staged])
 
 
+@db.retry_lock_conflicts
 def cancel_all_orders(caller: Principal) -> list[dict[str, Any]]:
     """Cancel every open order of the account: one result per order, Alpaca's 207 body."""
     account_id = trading_account(caller, "trading:write")
@@ -131,6 +133,7 @@ def _replacement(old: dict[str, Any], change: ReplaceRequest) -> OrderRequest:
     return OrderRequest.model_validate({k: v for k, v in {**fields, **updates}.items() if v is not None})
 
 
+@db.retry_lock_conflicts
 def replace_order(caller: Principal, order_id: uuid.UUID, change: ReplaceRequest, *, prices: PriceSource) -> Submission:
     """Replace an open simple order: a new one (with `replaces`) takes its place; the old one is `replaced`, or
     `pending_replace` while a venue holds it (see the module doc)."""

@@ -297,6 +297,7 @@ def _repeat(conn: Connection[Any], existing: dict[str, Any], request: OrderReque
     return Submission(view_with_legs(conn, existing), repeated=True)
 
 
+@db.retry_lock_conflicts
 def submit_order(caller: Principal, request: OrderRequest, *, prices: PriceSource) -> Submission:
     """Accept an order for the caller's account, or answer the order an identical earlier request created."""
     account_id = trading_account(caller, "trading:write")

@@ -11,6 +11,7 @@ from tp_execution.matcher import MARKET_EVENTS, match, price_point
 from tradeplane.contracts.market import QUOTE_EVENT
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics
+from tradeplane.outage import ride_out
 from tradeplane.settings import KafkaSettings, PostgresSettings, load_settings
 
 
@@ -29,7 +30,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     for bad in rejected:
         logger.error("record rejected", extra=bad.__dict__)
     points = [p for p in map(price_point, market) if p is not None]
-    result = match(points, CONFIG)
+    # A database outage is waited out here, as the executor does (match is idempotent: claims per event and
+    # order), so ticks and bars do not burn the event source's retries into the dead-letter topic.
+    result = ride_out(lambda: match(points, CONFIG), context.get_remaining_time_in_millis)
     metrics.add_metric(name="MatcherFills", unit=MetricUnit.Count, value=result.fills)
     metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))
     return {"points": len(points), "fills": result.fills, "orders_changed": result.orders_changed}

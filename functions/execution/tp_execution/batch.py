@@ -29,7 +29,7 @@ from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Fill
 
 from tp_execution.auctions import AUCTION_TIFS
-from tp_execution.book import _ENDED_AT, COLUMNS, Book, book_fill, execution_id, spec_of
+from tp_execution.book import _ENDED_AT, COLUMNS, RUN_ACCOUNTS_LOCKED, Book, book_fill, execution_id, spec_of
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.position_math import Position
 from tp_execution.venue import Outcome, Venue, VenueOrder, submit_resolved
@@ -188,7 +188,10 @@ def apply_run(
         claimed = inbox.claim_many(conn, consumer, [e.id for e in envelopes])
         fresh = list({e.id: e for e in envelopes if e.id in claimed}.values())
         ids = [uuid.UUID(str(e.data["order_id"])) for e in fresh]
-        rows = conn.execute(f"select {COLUMNS} from trading.orders where id = any(%s) order by id for update", (ids,))
+        rows = conn.execute(  # the run's accounts first (sorted), then its orders: the one lock order
+            f"select {COLUMNS} from trading.orders where id = any(%s) and {RUN_ACCOUNTS_LOCKED} order by id for update",
+            (ids, ids),
+        )
         orders = {r["id"]: dict(r) for r in rows.fetchall()}
         now = datetime.now(UTC)
         if isinstance(venue, PaperVenue):  # one price read per symbol for the run

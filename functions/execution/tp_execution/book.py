@@ -85,9 +85,21 @@ on conflict (account_id, symbol) do update set
     updated_at = excluded.updated_at
 returning qty
 """
+# One lock order for every writer of an account's book (the Core API's `lock_account` too): the account row
+# (`core.accounts`, for update) first, then orders, then what triggers and foreign keys lock (balances row,
+# the account's key share). The account is locked by a sub-select, which runs before the outer row lock
+# (the top of the plan); taking an order first let a fill's foreign key check wait on an account a Core
+# cancel held while that cancel waited on the order: a deadlock (PostgreSQL then aborts one of them).
+ORDER_ACCOUNT_LOCKED = """account_id = (
+    select a.id from core.accounts a where a.id = (select account_id from trading.orders where id = %s) for update)"""
+RUN_ACCOUNTS_LOCKED = """account_id = any(array(
+    select a.id from core.accounts a where a.id in (select account_id from trading.orders where id = any(%s))
+    order by a.id for update))"""
+_LOCK = f"select {COLUMNS} from trading.orders where id = %s and {ORDER_ACCOUNT_LOCKED} for update"
 _CLAIM_AND_LOCK = f"""
 with c as (insert into ops.inbox (consumer, event_id) values (%s, %s) on conflict do nothing returning 1)
-select (select count(*) from c) = 1 as claimed, {COLUMNS} from trading.orders where id = %s for update
+select (select count(*) from c) = 1 as claimed, {COLUMNS} from trading.orders
+where id = %s and {ORDER_ACCOUNT_LOCKED} for update
 """
 
 
@@ -167,14 +179,13 @@ class Book:
     # ------------------------------------------------------------ reading and locking
 
     def lock(self, order_id: uuid.UUID) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            f"select {COLUMNS} from trading.orders where id = %s for update", (order_id,)
-        ).fetchone()
+        """Lock the order's account, then the order (the one lock order: see ORDER_ACCOUNT_LOCKED)."""
+        row = self.conn.execute(_LOCK, (order_id, order_id)).fetchone()
         return dict(row) if row else None
 
     def claim_and_lock(self, consumer: str, order_id: uuid.UUID) -> tuple[bool, dict[str, Any] | None]:
         """Claim the cause in `ops.inbox` and lock the order, in one round trip: (newly claimed, the order)."""
-        row = self.conn.execute(_CLAIM_AND_LOCK, (consumer, self.cause, order_id)).fetchone()
+        row = self.conn.execute(_CLAIM_AND_LOCK, (consumer, self.cause, order_id, order_id)).fetchone()
         if row is None:  # no such order; the claim (if new) commits with nothing else
             return True, None
         order = dict(row)

@@ -25,11 +25,13 @@ rotated password is picked up without a cold start.
 
 from __future__ import annotations
 
+import functools
+import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from psycopg import Connection, OperationalError
 from psycopg.rows import DictRow, dict_row
@@ -37,7 +39,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from tradeplane.settings import PostgresSettings, settings_for
 
-__all__ = ["DbConnection", "close_pools", "connection", "transaction"]
+__all__ = ["DbConnection", "close_pools", "connection", "is_lock_conflict", "retry_lock_conflicts", "transaction"]
 
 DbConnection = Connection[DictRow]
 
@@ -176,6 +178,42 @@ def transaction(*, read_only: bool = False) -> Iterator[DbConnection]:
     """`connection()` plus one explicit transaction: committed on success, rolled back on error."""
     with connection(read_only=read_only) as conn, conn.transaction():
         yield conn
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+CONFLICT_ATTEMPTS = 4
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """A transaction PostgreSQL rolled back to resolve a conflict (class 40: serialization failure 40001,
+    deadlock 40P01): nothing of it committed, and the same work run again normally succeeds."""
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and state.startswith("40")
+
+
+def retry_lock_conflicts(work: Callable[P, T]) -> Callable[P, T]:
+    """Run `work` again (up to CONFLICT_ATTEMPTS times, after a short random wait) when its transaction lost a
+    lock conflict. Only for functions whose writes are ONE transaction: rolled back whole, so running it again
+    is the same request. Every writer of an account's book takes the account row first, so a conflict is
+    rare; this is the guard for one that still happens (a caller sees it as a 503 only when all attempts lose)."""
+
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return work(*args, **kwargs)
+            except OperationalError as error:
+                if attempt == CONFLICT_ATTEMPTS or not is_lock_conflict(error):
+                    raise
+                from tradeplane.observability import logger
+
+                logger.warning("transaction lost a lock conflict; running it again",
+                               extra={"sqlstate": error.sqlstate, "attempt": attempt})  # fmt: skip
+                time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 - jitter, so the two sides do not meet again
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def close_pools() -> None:

@@ -160,6 +160,11 @@ def too_many_requests(
     )
 
 
+def service_unavailable(retry_after_s: float, detail: str) -> Problem:
+    seconds = max(1, int(-(-retry_after_s // 1)))
+    return Problem(503, slug="unavailable", detail=detail, headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
+
+
 def internal_error(instance: str | None = None) -> Problem:
     """A generic 500. Never pass exception text here; log it instead."""
     return Problem(500, slug="internal", detail="An unexpected error occurred; it has been logged.", instance=instance)
@@ -255,6 +260,10 @@ class _ProblemHandlers:
     def unexpected(self, exc: Exception) -> Response[str]:
         from tradeplane.observability import logger
 
+        state = getattr(exc, "sqlstate", None)
+        if isinstance(state, str) and state.startswith("40"):  # rolled back whole by a lock conflict: retryable
+            logger.warning("lock conflict reached the route", extra={"sqlstate": state})
+            return self.respond(service_unavailable(1, "The request met a concurrent change; retry it."))
         logger.exception("unhandled error in route")
         return self.respond(internal_error())
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.core_api import Api, Trader, new_trader
-from support.execution import as_function, book, call, list_instrument, outbox_envelopes, query, submit
+from support.execution import as_function, at_once, book, call, list_instrument, outbox_envelopes, query, submit
 from tradeplane import kafka_producer
 from tradeplane.contracts.topics import ORDERS_SUBMITTED
 from tradeplane.envelope import Envelope
@@ -175,16 +174,6 @@ def _run_concurrently(bindings: Bindings, intents: list[Envelope], ticks: list[E
 
         venue = PaperVenue(CONFIG, last_price)
         points = [p for p in map(price_point, ticks) if p is not None]
-        errors: list[BaseException] = []
-
-        def guarded(work: Callable[[], None]) -> Callable[[], None]:
-            def run() -> None:
-                try:
-                    work()
-                except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-                    errors.append(exc)
-
-            return run
 
         def executor_work() -> None:
             for i in range(0, len(intents), 3):
@@ -194,11 +183,7 @@ def _run_concurrently(bindings: Bindings, intents: list[Envelope], ticks: list[E
             for _ in range(3):
                 match(points, CONFIG)
 
-        threads = [threading.Thread(target=guarded(w)) for w in (executor_work, matcher_work)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        errors = at_once(executor_work, matcher_work, timeout_s=60)
         assert not errors, errors
         match(points, CONFIG)  # once more after both: orders that rested late meet the same prices
         execute(intents, venue)  # and the whole batch redelivered: all duplicates

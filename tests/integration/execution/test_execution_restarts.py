@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from support.core_api import Trader
-from support.execution import call, eventually, outbox_envelopes, query, submit
+from support.execution import call, eventually, msk_event, outbox_envelopes, query, submit
 from tradeplane import db
 from tradeplane.contracts.topics import ORDERS_EVENTS, ORDERS_SUBMITTED
 from tradeplane_local import servers
@@ -255,3 +256,55 @@ def test_a_long_postgres_outage_dead_letters_no_good_order_but_a_bad_record_stil
         source.stop()
     fills = query(dsn, "select order_id from trading.fills where account_id = %s", uuid.UUID(trader.account_id))
     assert len(fills) == 8 and len({f["order_id"] for f in fills}) == 8
+
+
+def test_the_matcher_waits_out_a_postgres_outage_and_fills_once_it_ends(
+    core_env: dict[str, Any],
+    trader: Trader,
+    set_price: Any,
+    postgres_server: servers.Server,
+    server_state: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A tick arrives while PostgreSQL is down: the matcher's invocation keeps retrying (tradeplane.outage)
+    instead of failing into the event source's retry budget, and fills the resting order once the server is
+    back; the same tick delivered again changes nothing."""
+    import threading
+
+    from tradeplane.contracts.market import TICK_EVENT
+    from tradeplane.contracts.topics import MARKET_TICKS
+    from tradeplane.envelope import Envelope
+
+    dsn, account = core_env["dsn"], uuid.UUID(trader.account_id)
+    bindings = Bindings(stage="local", db_dsn=dsn, kafka_bootstrap=core_env["kafka"], redis_url=core_env["redis_url"])
+    set_price("AAPL", "50.00")
+    submit(trader, client_order_id="rest-1", qty="2", type="limit", limit_price="49", time_in_force="gtc")
+    call("executor", bindings, msk_event(outbox_envelopes(dsn, trader.account_id)[-1:], core_env["kafka"]))
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    tick = Envelope.new(TICK_EVENT, {"symbol": "AAPL", "price": "48", "size": "100", "ts": at.isoformat(),
+                                     "source": "t"}, producer="test")  # fmt: skip
+    event = msk_event([tick], core_env["kafka"], topic=MARKET_TICKS)
+    answers: list[Any] = []
+
+    def matcher() -> None:
+        try:  # quick failures while the server is down: 1 s pool wait and connect timeout
+            quick = {"TP_DB_POOL_TIMEOUT_S": "1", "TP_DB_CONNECT_TIMEOUT_S": "1"}
+            answers.append(call("order_matcher", bindings, event, **quick))
+        except Exception as error:  # noqa: BLE001 - what the event source would count as a failed attempt
+            answers.append(error)
+
+    worker = threading.Thread(target=matcher)
+
+    def outage() -> None:
+        worker.start()
+        time.sleep(5)  # several failed attempts: without riding out, the invocation would have failed by now
+        assert worker.is_alive() and not answers, answers
+
+    db.close_pools()
+    restart_postgres(postgres_server, server_state, request, outage)
+    worker.join(60)
+    assert answers and answers[0] == {"points": 1, "fills": 1, "orders_changed": 1}, answers
+    assert call("order_matcher", bindings, event)["fills"] == 0  # redelivered: claimed already
+    fills = query(dsn, "select qty from trading.fills where account_id = %s", account)
+    assert [f["qty"] for f in fills] == [Decimal(2)]
+    db.close_pools()
