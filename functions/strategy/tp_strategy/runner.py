@@ -100,6 +100,7 @@ class Runner:
     clock: Callable[[], float] = time.monotonic
     concurrency: int = 8  # Core API calls in flight at once, each for a different (account, symbol)
     _instances: dict[tuple[uuid.UUID, int], Strategy | None] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
 
     def run(self, bars: Sequence[Bar], *, budget_s: float, correlation_id: str | None = None) -> Outcome:
         """Run one batch of closed bars; raises (the batch is redelivered) when the Core API stays down."""
@@ -197,8 +198,9 @@ class Runner:
         if len(items) == 1 or self.concurrency <= 1:
             results = [self._catch(step, i) for i in items]
         else:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
-                results = list(pool.map(lambda i: self._catch(step, i), items))
+            if self._pool is None:  # kept for the container's life: starting threads per round cost more than the calls
+                self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="core")
+            results = list(self._pool.map(lambda i: self._catch(step, i), items))
         done = [(i, r) for i, r in zip(items, results, strict=True) if isinstance(r, signals.Change)]
         errors = [r for r in results if isinstance(r, BaseException)]
         return done, (errors[0] if errors else None)
