@@ -146,8 +146,9 @@ def show_strategy(state_dir: Path) -> bool:
         print(f"  {x.ts:%H:%M}  {x.side:<4} {x.qty:g} @ {x.price:.4f}  {x.reason}")
     print(f"  {m['trades']} trades, final equity {m['final_equity']:.2f}, return {m['total_return_pct']:.4f}%")
     print(
-        f"  (live fills are at the latest trade when the executor took the order; the replay runs {SPEED:g}x, so that\n"
-        "   is a little after the next bar's open: the exact pairing is proven by the parity test, where it is not raced)"
+        f"  (live fills are at the latest trade when the executor took the order; the replay runs {SPEED:g}x,\n"
+        "   so that is a little after the next bar's open: the exact pairing is proven by the parity test,\n"
+        "   where it is not raced)"
     )
     live, tested = [f["side"] for f in fills], [x.side for x in result.executions]
     common = min(len(live), len(tested))

@@ -10,9 +10,11 @@ For each bar, in the order Kafka delivered them (one symbol's bars share a parti
 3. Each one's working state from Redis, rebuilt from stored bars and the direction of its last
    stored signal when missing (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
    it changes nothing.
-4. `on_bar`; a target becomes a signal (`signals`), stored, published, then sized against
-   the account and position the Core API reports, and sent as a market order whose
-   client_order_id is derived from strategy, symbol and bar.
+4. `on_bar`; the batch's targets become signals (`signals`), stored in one transaction and
+   published, then sized against the account and position the Core API reports (the strategy's
+   own still-open orders in the symbol cancelled first: a new target supersedes them) and sent as
+   market orders whose client_order_id is derived from strategy, symbol and bar. Orders go in
+   rounds per (account, symbol), the Core API called concurrently across them.
 5. After the whole batch: the producer is flushed, then the states are written. A batch that
    fails anywhere leaves every state where it was, so its redelivery recomputes the same
    targets and finds their signals (and planned orders) already stored.

@@ -45,7 +45,7 @@ def signal_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> uuid.UUI
 
 
 def client_order_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> str:
-    """`st-<24 hex>-<YYYYmmddHHMM>` (39 chars, within Alpaca's 48): one per strategy, symbol and bar.
+    """`st-<24 hex>-<YYYYmmddHHMM>` (40 chars, within Alpaca's 48): one per strategy, symbol and bar.
 
     The hash covers strategy, symbol and the exact bar start, so no two signals share it; the
     bar time stays readable for whoever looks at the order.

@@ -152,7 +152,7 @@ def test_order_lost_after_it_was_made_is_not_made_again_on_redelivery(
     with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
         healthy = module.RUNNER.core.transport
         # account and position answered; the order reaches the Core API and every answer after it is lost
-        module.RUNNER.core.transport = LoseAfterOrder(healthy)
+        module.RUNNER.core.transport = LoseAfter(healthy, "POST")
         with pytest.raises(CoreUnavailableError):
             run(module, bar_event(bars[:upto], core_env["kafka"]))
         assert len(strategy_orders(core_env["dsn"], trader.account_id)) == 1  # made, but the runner never heard
@@ -162,17 +162,17 @@ def test_order_lost_after_it_was_made_is_not_made_again_on_redelivery(
     assert [s["status"] for s in signals_of(core_env["dsn"], sid)] == ["submitted"]
 
 
-class LoseAfterOrder:
-    """Passes calls through until an order reaches the API; from then on every call times out."""
+class LoseAfter:
+    """Passes calls through until a `method` call reaches the API; its answer and every later one are lost."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.broken = inner, False
+    def __init__(self, inner: Any, method: str) -> None:
+        self.inner, self.method, self.broken = inner, method, False
 
     def __call__(self, method: str, url: str, headers: Any, body: Any, timeout: float) -> Any:
         if self.broken:
             raise TimeoutError("no answer")
         reply = self.inner(method, url, headers, body, timeout)
-        if method == "POST":
+        if method == self.method:
             self.broken = True
             raise TimeoutError("the answer was lost")
         return reply
@@ -249,20 +249,6 @@ def test_an_exit_after_its_entry_filled_sells_what_filled(
     assert [(o["side"], o["qty"], o["status"]) for o in orders] == [("buy", 10, "filled"), ("sell", 10, "accepted")]
 
 
-class LoseAfterCancel:
-    """Passes calls through until a cancel reaches the API; from then on every call times out."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.broken = inner, False
-
-    def __call__(self, method: str, url: str, headers: Any, body: Any, timeout: float) -> Any:
-        if self.broken:
-            raise TimeoutError("no answer")
-        reply = self.inner(method, url, headers, body, timeout)
-        self.broken = method == "DELETE"
-        return reply
-
-
 def test_a_cancel_whose_answer_was_lost_is_finished_on_redelivery(
     core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
 ) -> None:
@@ -270,7 +256,7 @@ def test_a_cancel_whose_answer_was_lost_is_finished_on_redelivery(
     with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
         run(module, bar_event(bars[:exit_bar], core_env["kafka"]))
         healthy = module.RUNNER.core.transport
-        module.RUNNER.core.transport = LoseAfterCancel(healthy)
+        module.RUNNER.core.transport = LoseAfter(healthy, "DELETE")
         exit_event = bar_event(bars[exit_bar : exit_bar + 1], core_env["kafka"], exit_bar)
         with pytest.raises(CoreUnavailableError):
             run(module, exit_event)
