@@ -26,9 +26,14 @@ from tradeplane_local.data_cli import gateway_poster, open_text, print_summary, 
 from tradeplane_local.devtokens import local_token
 
 SYMBOL = "SPY"
-MINUTES = 15
-SPEED = 30.0  # data time runs this much faster than the wall clock: 15 minutes of trades in 30 s
-PARAMS = {"fast": 3, "slow": 8}
+# Eight minutes of seed 25's trades at 60x (8 s): the 2/3 crossover buys on the third bar, sells on the fifth
+# and buys again on the seventh, a second or more apart, so each order fills before the next signal; the
+# last bar (closed only by bar_closer's clock) raises nothing, so nothing waits for it.
+MINUTES = 8
+SEED = 25
+SPEED = 60.0  # data time runs this much faster than the wall clock
+PARAMS = {"fast": 2, "slow": 3}
+POLL_S = 0.2
 SIZING = {"kind": "fixed_qty", "qty": "10"}
 
 
@@ -69,7 +74,7 @@ def _closed_bars(dsn: str, start: datetime, timeout: float = 30) -> int:
                    " and bucket_start >= %s", SYMBOL, start)[0]["n"]  # fmt: skip
         if n >= MINUTES - 1:
             break
-        time.sleep(0.5)
+        time.sleep(POLL_S)
     return int(n)
 
 
@@ -83,7 +88,7 @@ def _wait(dsn: str, sid: uuid.UUID, expected: int, timeout: float = 60) -> tuple
         sent = [s for s in signals if s["status"] == "submitted"]
         if len(signals) >= expected and all(s["status"] != "raised" for s in signals) and len(fills) >= len(sent):
             break
-        time.sleep(0.5)
+        time.sleep(POLL_S)
     return signals, fills
 
 
@@ -107,7 +112,7 @@ def show_strategy(state_dir: Path) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "spy.csv"
         with open_text(path, "w") as handle:
-            rows = write_synth(handle, synth_rows("trades", {SYMBOL: 590.0}, start, MINUTES, seed=5))
+            rows = write_synth(handle, synth_rows("trades", {SYMBOL: 590.0}, start, MINUTES, seed=SEED))
         print(f"tradeplane data synth --kind trades: {rows} trades of {SYMBOL} over {MINUTES} minutes")
         post, close = gateway_poster(
             gateway, local_token(state_dir, subject="demo-replay", scope=["market-data:write"])
@@ -141,8 +146,9 @@ def show_strategy(state_dir: Path) -> bool:
         print(f"  {x.ts:%H:%M}  {x.side:<4} {x.qty:g} @ {x.price:.4f}  {x.reason}")
     print(f"  {m['trades']} trades, final equity {m['final_equity']:.2f}, return {m['total_return_pct']:.4f}%")
     print(
-        "  (live fills are at the latest trade when the executor took the order; the replay runs 30x, so that is\n"
-        "   a little after the next bar's open: the exact pairing is proven by the parity test, where it is not raced)"
+        f"  (live fills are at the latest trade when the executor took the order; the replay runs {SPEED:g}x,\n"
+        "   so that is a little after the next bar's open: the exact pairing is proven by the parity test,\n"
+        "   where it is not raced)"
     )
     live, tested = [f["side"] for f in fills], [x.side for x in result.executions]
     common = min(len(live), len(tested))

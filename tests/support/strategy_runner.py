@@ -4,6 +4,7 @@ Core API called in-process (real authorizer and routes) behind the runner's HTTP
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -127,8 +128,13 @@ class ApiTransport:
 
     def __init__(self, api: Api, restore: Callable[[], None]) -> None:
         self.api, self.restore, self.calls = api, restore, 0
+        self._one_at_a_time = threading.Lock()  # the in-process API swaps process-wide settings per call
 
     def __call__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Any:
+        with self._one_at_a_time:
+            return self._call(method, url, headers, body, timeout)
+
+    def _call(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Any:
         from tp_strategy.core_client import Response
 
         self.calls += 1

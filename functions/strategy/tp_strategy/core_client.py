@@ -20,7 +20,7 @@ import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -129,6 +129,18 @@ class Account:
     cash: Decimal
 
 
+def unfilled_qty(orders: Iterable[Mapping[str, Any]]) -> Decimal:
+    """The signed quantity `orders` still have to fill (buys +, sells -); notional orders (never the runner's)
+    are left out."""
+    total = Decimal(0)
+    for order in orders:
+        if order.get("qty") is None:
+            continue
+        left = Decimal(str(order["qty"])) - Decimal(str(order.get("filled_qty") or 0))
+        total += left if order.get("side") == "buy" else -left
+    return total
+
+
 class CoreClient:
     def __init__(
         self,
@@ -190,21 +202,40 @@ class CoreClient:
         qty = Decimal(str(body["qty"]))
         return -abs(qty) if body.get("side") == "short" else qty
 
+    def open_orders(self, account_id: str, symbol: str) -> list[dict[str, Any]]:
+        """The account's open orders in `symbol` (Alpaca's order objects)."""
+        query = urlencode({"status": "open", "symbols": symbol, "limit": 500})
+        body = self._ok(self._call(account_id, "GET", f"/v2/orders?{query}"))
+        return list(body or [])
+
     def open_order_qty(self, account_id: str, symbol: str) -> Decimal:
         """The signed quantity still to fill on the account's open orders in `symbol` (buys +, sells -).
 
         An order sent on an earlier bar may not have filled yet (the executor is asynchronous): sizing
         against the position alone would then buy twice or skip an exit.
         """
-        query = urlencode({"status": "open", "symbols": symbol, "limit": 500})
-        body = self._ok(self._call(account_id, "GET", f"/v2/orders?{query}"))
-        total = Decimal(0)
-        for order in body or []:
-            if order.get("qty") is None:
-                continue  # a notional order: the runner never sends one
-            left = Decimal(str(order["qty"])) - Decimal(str(order.get("filled_qty") or 0))
-            total += left if order.get("side") == "buy" else -left
-        return total
+        return unfilled_qty(self.open_orders(account_id, symbol))
+
+    def cancel(self, account_id: str, order_id: str) -> None:
+        """Ask for an order's cancel; an order already gone (404) or past cancelling (422: filled) is no error."""
+        reply = self._call(account_id, "DELETE", f"/v2/orders/{quote(order_id, safe='')}")
+        if reply.status in (404, 422):
+            return
+        self._ok(reply)
+
+    def wait_closed(self, account_id: str, symbol: str, order_ids: set[str]) -> list[dict[str, Any]]:
+        """Poll the open orders until none of `order_ids` is among them (a `pending_cancel` one waits for the
+        executor); the open orders left. Out of time: `CoreUnavailableError` (the batch is redelivered)."""
+        attempt = 0
+        while True:
+            orders = self.open_orders(account_id, symbol)
+            if not any(str(o.get("id")) in order_ids for o in orders):
+                return orders
+            pause = self._retry.delay(attempt, rng=lambda: 1.0)  # no jitter: one poller per order
+            attempt += 1
+            if self._clock() + pause >= self.deadline:
+                raise CoreUnavailableError(f"orders {sorted(order_ids)} still open after their cancel")
+            self._sleep(pause)
 
     def submit_market(self, account_id: str, symbol: str, side: str, qty: Decimal, client_order_id: str) -> bool:
         """Submit a day market order; True when this or an earlier attempt created it.

@@ -10,9 +10,11 @@ For each bar, in the order Kafka delivered them (one symbol's bars share a parti
 3. Each one's working state from Redis, rebuilt from stored bars and the direction of its last
    stored signal when missing (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
    it changes nothing.
-4. `on_bar`; a target becomes a signal (`signals`), stored, published, then sized against
-   the account and position the Core API reports, and sent as a market order whose
-   client_order_id is derived from strategy, symbol and bar.
+4. `on_bar`; the batch's targets become signals (`signals`), stored in one transaction and
+   published, then sized against the account and position the Core API reports (the strategy's
+   own still-open orders in the symbol cancelled first: a new target supersedes them) and sent as
+   market orders whose client_order_id is derived from strategy, symbol and bar. Orders go in
+   rounds per (account, symbol), the Core API called concurrently across them.
 5. After the whole batch: the producer is flushed, then the states are written. A batch that
    fails anywhere leaves every state where it was, so its redelivery recomputes the same
    targets and finds their signals (and planned orders) already stored.
@@ -23,10 +25,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any, Protocol
 
 from psycopg import Connection
@@ -35,7 +39,7 @@ from tradeplane.contracts.topics import SIGNALS
 from tradeplane.envelope import Envelope
 
 from tp_strategy import signals
-from tp_strategy.core_client import Account, CoreClient, CoreRefusedError
+from tp_strategy.core_client import Account, CoreClient, CoreRefusedError, unfilled_qty
 from tp_strategy.enabled import EnabledStrategy
 from tp_strategy.interface import BarInput, Strategy, Target
 from tp_strategy.runner_state import StateStore, Working, rebuild, state_key
@@ -72,6 +76,16 @@ def bar_input(bar: Bar) -> BarInput:
     return BarInput(bar.symbol, bar.bucket_start, bar.open, bar.high, bar.low, bar.close, bar.volume)
 
 
+@dataclass(frozen=True)
+class Raised:
+    """A target a strategy raised on a bar, and (once stored) its signal row."""
+
+    strategy: EnabledStrategy
+    bar: Bar
+    target: Target
+    signal: signals.Signal | None = None
+
+
 @dataclass
 class Runner:
     enabled: Callable[[str, str], list[EnabledStrategy]]
@@ -86,7 +100,9 @@ class Runner:
     flush: Callable[[], None]
     producer: str = PRODUCER
     clock: Callable[[], float] = time.monotonic
+    concurrency: int = 8  # Core API calls in flight at once, each for a different (account, symbol)
     _instances: dict[tuple[uuid.UUID, int], Strategy | None] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
 
     def run(self, bars: Sequence[Bar], *, budget_s: float, correlation_id: str | None = None) -> Outcome:
         """Run one batch of closed bars; raises (the batch is redelivered) when the Core API stays down."""
@@ -94,6 +110,7 @@ class Runner:
         out = Outcome()
         states: dict[str, Working | None] = {}
         dirty: dict[str, Working] = {}
+        raised: list[Raised] = []
         for bar in bars:
             out.bars += 1
             if bar.revision > 0:
@@ -121,10 +138,93 @@ class Runner:
                 dirty[key] = working
                 out.runs += 1
                 if target is not None:
-                    self._act(strategy, bar, target, correlation_id, out)
+                    raised.append(Raised(strategy, bar, target))
+        if raised:
+            self._signals(raised, correlation_id, out)
         self.flush()  # every signal acknowledged before any state moves past its bar
         self.states.save(dirty)
         return out
+
+    def _signals(self, raised: list[Raised], correlation_id: str | None, out: Outcome) -> None:
+        """Store the batch's signals in one transaction, publish them, then place their orders.
+
+        Orders go out in rounds: round k takes the k-th pending signal of every (account, symbol), so a
+        strategy's signals keep their bar order and signals sized against the same position never race;
+        within a round the Core API is called concurrently (bounded), and the round's plans, then its
+        outcomes, are written in one transaction each.
+        """
+        with self.transaction() as conn:
+            rows = [(r.strategy.id, r.bar.symbol, r.bar.bucket_start, r.target) for r in raised]
+            stored = signals.record_many(conn, rows)
+        out.signals += len(stored)
+        lanes: dict[tuple[uuid.UUID, str], list[Raised]] = {}
+        for item, signal in zip(raised, stored, strict=True):
+            envelope = signals.signal_envelope(
+                signal, item.strategy.account_id, producer=self.producer, correlation_id=correlation_id
+            )
+            self.publish(SIGNALS, str(item.strategy.id), envelope)
+            if not signal.final:
+                lanes.setdefault((item.strategy.account_id, item.bar.symbol), []).append(replace(item, signal=signal))
+        for round_ in zip_longest(*lanes.values()):
+            self._round([item for item in round_ if item is not None], out)
+
+    def _round(self, items: list[Raised], out: Outcome) -> None:
+        """Plan what is not planned yet, write the plans; send the planned orders, write how they ended."""
+        planned = {id(i): i.signal for i in items if i.signal is not None and i.signal.planned}
+        changes, error = self._each(self._plan, [i for i in items if id(i) not in planned])
+        for item, signal in self._write(changes, out):
+            if not signal.final:
+                planned[id(item)] = signal
+        sent, later = self._each(self._send, [replace(i, signal=planned[id(i)]) for i in items if id(i) in planned])
+        self._write(sent, out)
+        if error is not None or later is not None:
+            raise error or later  # type: ignore[misc]  # what was decided is written; Kafka redelivers the batch
+
+    def _write(self, changes: list[tuple[Raised, signals.Change]], out: Outcome) -> list[tuple[Raised, signals.Signal]]:
+        """A round's changes in one transaction, counted by the status they leave."""
+        if not changes:
+            return []
+        with self.transaction() as conn:
+            written = signals.apply(conn, [c for _, c in changes])
+        for signal in written:
+            if signal.status in ("submitted", "skipped", "failed"):
+                setattr(out, signal.status, getattr(out, signal.status) + 1)
+        return [(item, signal) for (item, _), signal in zip(changes, written, strict=True)]
+
+    def _each(
+        self, step: Callable[[Raised], signals.Change], items: list[Raised]
+    ) -> tuple[list[tuple[Raised, signals.Change]], BaseException | None]:
+        """`step` over items, concurrently up to `concurrency`; the changes made, and the first error if any."""
+        if not items:
+            return [], None
+        if len(items) == 1 or self.concurrency <= 1:
+            results = [self._catch(step, i) for i in items]
+        else:
+            if self._pool is None:  # kept for the container's life: starting threads per round cost more than the calls
+                self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="core")
+            results = list(self._pool.map(lambda i: self._catch(step, i), items))
+        done = [(i, r) for i, r in zip(items, results, strict=True) if isinstance(r, signals.Change)]
+        errors = [r for r in results if isinstance(r, BaseException)]
+        return done, (errors[0] if errors else None)
+
+    @staticmethod
+    def _catch(step: Callable[[Raised], signals.Change], item: Raised) -> signals.Change | BaseException:
+        try:
+            return step(item)
+        except (CoreRefusedError, ValueError) as exc:  # a refusal, or a stored sizing rule that does not parse
+            assert item.signal is not None
+            return signals.Change(item.signal, "failed", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - CoreUnavailableError and the like: re-raised after the round
+            return exc
+
+    def _send(self, item: Raised) -> signals.Change:
+        signal = item.signal
+        assert signal is not None and signal.order_side is not None and signal.order_qty is not None
+        assert signal.client_order_id
+        self.core.submit_market(
+            str(item.strategy.account_id), item.bar.symbol, signal.order_side, signal.order_qty, signal.client_order_id
+        )
+        return signals.Change(signal, "submitted")
 
     def _instance(self, strategy: EnabledStrategy) -> Strategy | None:
         """The strategy object (kept per version); None when its stored type or parameters do not build.
@@ -147,49 +247,31 @@ class Runner:
         self._instances[key] = found
         return found
 
-    def _act(
-        self, strategy: EnabledStrategy, bar: Bar, target: Target, correlation_id: str | None, out: Outcome
-    ) -> None:
-        with self.transaction() as conn:
-            signal = signals.record(conn, strategy.id, bar.symbol, bar.bucket_start, target)
-        out.signals += 1
-        envelope = signals.signal_envelope(
-            signal, strategy.account_id, producer=self.producer, correlation_id=correlation_id
-        )
-        self.publish(SIGNALS, str(strategy.id), envelope)
-        if signal.final:
-            return
-        account_id = str(strategy.account_id)
-        try:
-            if not signal.planned:
-                signal = self._plan(strategy, bar, target, signal)
-                if signal.final:
-                    out.skipped += 1
-                    return
-            assert signal.order_side is not None and signal.order_qty is not None and signal.client_order_id
-            self.core.submit_market(account_id, bar.symbol, signal.order_side, signal.order_qty, signal.client_order_id)
-        except (CoreRefusedError, ValueError) as exc:  # a refusal, or a stored sizing rule that does not parse
-            with self.transaction() as conn:
-                signals.finish(conn, signal, "failed", f"{type(exc).__name__}: {exc}")
-            out.failed += 1
-            return
-        with self.transaction() as conn:
-            signals.finish(conn, signal, "submitted")
-        out.submitted += 1
+    def _plan(self, item: Raised) -> signals.Change:
+        """Size the target against the account now; the order to write down before it is sent.
 
-    def _plan(self, strategy: EnabledStrategy, bar: Bar, target: Target, signal: signals.Signal) -> signals.Signal:
-        """Size the target against the account now and write the order down before it is sent."""
+        The strategy's own orders in the symbol still open from earlier signals are cancelled first: a
+        new target supersedes them (an exit while the entry is still open cancels the entry, then sells
+        only what filled; on an account without shorting the Core API would refuse a sell of what is not
+        held yet). Cancels are idempotent, so a redelivery that repeats them changes nothing.
+        """
+        strategy, bar, target, signal = item.strategy, item.bar, item.target, item.signal
+        assert signal is not None
         account_id = str(strategy.account_id)
+        orders = self.core.open_orders(account_id, bar.symbol)
+        stale = {str(o["id"]) for o in orders if signals.placed_by(strategy.id, bar.symbol, o.get("client_order_id"))}
+        for order_id in sorted(stale):
+            self.core.cancel(account_id, order_id)
+        if stale:
+            orders = self.core.wait_closed(account_id, bar.symbol, stale)
         account = self.core.account(account_id)
-        # What the account will hold once its open orders fill: an earlier signal's order may still be open.
-        position = self.core.position_qty(account_id, bar.symbol) + self.core.open_order_qty(account_id, bar.symbol)
+        # What the account will hold once its open orders fill: another strategy's order may still be open.
+        position = self.core.position_qty(account_id, bar.symbol) + unfilled_qty(orders)
         qty = self.size(strategy, target, bar.close, account, position)
-        with self.transaction() as conn:
-            if qty == 0:
-                return signals.finish(conn, signal, "skipped", f"position {position} already meets the target")
-            side: signals.Side = "buy" if qty > 0 else "sell"
-            order_id = signals.client_order_id(strategy.id, bar.symbol, bar.bucket_start)
-            return signals.plan(conn, signal, abs(qty), side, order_id)
+        if qty == 0:
+            return signals.Change(signal, "skipped", f"position {position} already meets the target")
+        order_id = signals.client_order_id(strategy.id, bar.symbol, bar.bucket_start)
+        return signals.Change(signal, qty=abs(qty), side="buy" if qty > 0 else "sell", order_id=order_id)
 
 
 def size_order(

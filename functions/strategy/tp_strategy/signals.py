@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -45,13 +45,24 @@ def signal_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> uuid.UUI
 
 
 def client_order_id(strategy_id: uuid.UUID, symbol: str, bar_ts: datetime) -> str:
-    """`st-<24 hex>-<YYYYmmddHHMM>` (39 chars, within Alpaca's 48): one per strategy, symbol and bar.
+    """`st-<24 hex>-<YYYYmmddHHMM>` (40 chars, within Alpaca's 48): one per strategy, symbol and bar.
 
     The hash covers strategy, symbol and the exact bar start, so no two signals share it; the
     bar time stays readable for whoever looks at the order.
     """
     digest = hashlib.sha256(f"{strategy_id}|{symbol}|{bar_ts.isoformat()}".encode()).hexdigest()[:24]
     return f"st-{digest}-{bar_ts:%Y%m%d%H%M}"
+
+
+def placed_by(strategy_id: uuid.UUID, symbol: str, order_id: str | None) -> bool:
+    """Whether `order_id` is a client_order_id this strategy derived for `symbol` (its suffix names the bar)."""
+    if not order_id or not order_id.startswith("st-") or len(order_id) < 12:
+        return False
+    try:
+        bar_ts = datetime.strptime(order_id[-12:], "%Y%m%d%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return client_order_id(strategy_id, symbol, bar_ts) == order_id
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,30 @@ def record(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, bar_ts: d
     return _signal(row)
 
 
+def record_many(conn: Connection[Any], raised: Sequence[tuple[uuid.UUID, str, datetime, Target]]) -> list[Signal]:
+    """`record` for a whole batch in two statements: new rows inserted, every row (new or stored by an earlier
+    delivery, unchanged) read back, in the order given."""
+    if not raised:
+        return []
+    ids = [signal_id(sid, symbol, ts) for sid, symbol, ts, _ in raised]
+    conn.execute(
+        """insert into strategy.signals (id, strategy_id, symbol, bar_ts, direction, reason)
+           select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[], %s::smallint[], %s::text[])
+           on conflict do nothing""",
+        (
+            ids,
+            [r[0] for r in raised],
+            [r[1] for r in raised],
+            [r[2] for r in raised],
+            [r[3].direction for r in raised],
+            [r[3].reason[:500] for r in raised],
+        ),
+    )
+    rows = conn.execute(f"select {_COLUMNS} from strategy.signals where id = any(%s)", (ids,)).fetchall()
+    found = {row["id"]: _signal(row) for row in rows}
+    return [found[i] for i in ids]
+
+
 def last_direction(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, before: datetime) -> int | None:
     """The direction of the strategy's last signal on `symbol` before `before` (None: it never raised one)."""
     row = conn.execute(
@@ -136,6 +171,30 @@ def finish(conn: Connection[Any], signal: Signal, status: str, detail: str | Non
     ).fetchone()
     assert row is not None
     return _signal(row)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one signal's step decided: a plan to write (qty, side, order id) or a final status (with why)."""
+
+    signal: Signal
+    status: str | None = None
+    detail: str | None = None
+    qty: Decimal | None = None
+    side: Side | None = None
+    order_id: str | None = None
+
+
+def apply(conn: Connection[Any], changes: Sequence[Change]) -> list[Signal]:
+    """Write a round's plans and final statuses (`plan`, `finish`) in one transaction; the rows as written."""
+    out = []
+    for change in changes:
+        if change.status is not None:
+            out.append(finish(conn, change.signal, change.status, change.detail))
+        else:
+            assert change.qty is not None and change.side is not None and change.order_id is not None
+            out.append(plan(conn, change.signal, change.qty, change.side, change.order_id))
+    return out
 
 
 def signal_envelope(signal: Signal, account_id: uuid.UUID, *, producer: str, correlation_id: str | None) -> Envelope:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 from support.core_api import Api, Trader
-from support.execution import list_instrument
+from support.execution import call, list_instrument, msk_event, outbox_envelopes
 from support.strategy_runner import (
     Outage,
     bar_event,
@@ -152,7 +152,7 @@ def test_order_lost_after_it_was_made_is_not_made_again_on_redelivery(
     with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
         healthy = module.RUNNER.core.transport
         # account and position answered; the order reaches the Core API and every answer after it is lost
-        module.RUNNER.core.transport = LoseAfterOrder(healthy)
+        module.RUNNER.core.transport = LoseAfter(healthy, "POST")
         with pytest.raises(CoreUnavailableError):
             run(module, bar_event(bars[:upto], core_env["kafka"]))
         assert len(strategy_orders(core_env["dsn"], trader.account_id)) == 1  # made, but the runner never heard
@@ -162,17 +162,17 @@ def test_order_lost_after_it_was_made_is_not_made_again_on_redelivery(
     assert [s["status"] for s in signals_of(core_env["dsn"], sid)] == ["submitted"]
 
 
-class LoseAfterOrder:
-    """Passes calls through until an order reaches the API; from then on every call times out."""
+class LoseAfter:
+    """Passes calls through until a `method` call reaches the API; its answer and every later one are lost."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.broken = inner, False
+    def __init__(self, inner: Any, method: str) -> None:
+        self.inner, self.method, self.broken = inner, method, False
 
     def __call__(self, method: str, url: str, headers: Any, body: Any, timeout: float) -> Any:
         if self.broken:
             raise TimeoutError("no answer")
         reply = self.inner(method, url, headers, body, timeout)
-        if method == "POST":
+        if method == self.method:
             self.broken = True
             raise TimeoutError("the answer was lost")
         return reply
@@ -204,3 +204,65 @@ def test_redis_flush_rebuilds_state_from_stored_bars_and_the_same_signals_follow
     assert rebuilt == 1 + len(flushed_at)
     stored = signals_of(core_env["dsn"], sid)
     assert [(s["bar_ts"], s["direction"]) for s in stored] == want
+
+
+def entry_then_exit(core_env: dict[str, Any], trader: Trader, market: Any) -> tuple[Any, list[Bar], int]:
+    """A long-only crossover (the trader's account may not short): its id, the bars, and the index of the bar
+    of its exit, the signal after its first entry."""
+    sid, bars, _ = long_only_until_first_signal(core_env, trader, market)
+    exit_ts = expected_targets(bars, {"fast": 2, "slow": 4})[1][0]
+    return sid, bars, next(i for i, b in enumerate(bars) if b.bucket_start == exit_ts)
+
+
+def test_an_exit_before_the_entry_filled_cancels_the_entry_instead_of_failing(
+    core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
+) -> None:
+    """Entry and exit in one batch, no executor in between: the entry is still open when the exit is sized.
+    A sell of what is not held yet would be refused (no shorting) and the exit would end `failed`."""
+    sid, bars, exit_bar = entry_then_exit(core_env, trader, market)
+    event = bar_event(bars[: exit_bar + 1], core_env["kafka"])
+    with strategy_runner(bindings, api) as module:
+        first = run(module, event)
+        again = run(module, event)  # redelivered: nothing new is cancelled, sized or sent
+    stored = signals_of(core_env["dsn"], sid)
+    assert [(s["direction"], s["status"]) for s in stored] == [(1, "submitted"), (-1, "skipped")], stored[1]["detail"]
+    assert "position 0 already meets the target" in stored[1]["detail"]
+    orders = strategy_orders(core_env["dsn"], trader.account_id)
+    assert [(o["client_order_id"], o["side"], o["status"]) for o in orders] == [
+        (stored[0]["client_order_id"], "buy", "canceled")
+    ]
+    assert (first["submitted"], first["skipped"], first["failed"]) == (1, 1, 0)
+    assert again["signals"] == 0 and again["seen"] == exit_bar + 1
+
+
+def test_an_exit_after_its_entry_filled_sells_what_filled(
+    core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
+) -> None:
+    sid, bars, exit_bar = entry_then_exit(core_env, trader, market)
+    with strategy_runner(bindings, api) as module:
+        run(module, bar_event(bars[:exit_bar], core_env["kafka"]))
+        call("executor", bindings, msk_event(outbox_envelopes(core_env["dsn"], trader.account_id), core_env["kafka"]))
+        run(module, bar_event(bars[exit_bar : exit_bar + 1], core_env["kafka"], exit_bar))
+    stored = signals_of(core_env["dsn"], sid)
+    assert [s["status"] for s in stored] == ["submitted", "submitted"]
+    orders = strategy_orders(core_env["dsn"], trader.account_id)
+    assert [(o["side"], o["qty"], o["status"]) for o in orders] == [("buy", 10, "filled"), ("sell", 10, "accepted")]
+
+
+def test_a_cancel_whose_answer_was_lost_is_finished_on_redelivery(
+    core_env: dict[str, Any], bindings: Bindings, api: Api, trader: Trader, market: Any
+) -> None:
+    sid, bars, exit_bar = entry_then_exit(core_env, trader, market)
+    with strategy_runner(bindings, api, TP_BUDGET_MARGIN_S="8") as module:
+        run(module, bar_event(bars[:exit_bar], core_env["kafka"]))
+        healthy = module.RUNNER.core.transport
+        module.RUNNER.core.transport = LoseAfter(healthy, "DELETE")
+        exit_event = bar_event(bars[exit_bar : exit_bar + 1], core_env["kafka"], exit_bar)
+        with pytest.raises(CoreUnavailableError):
+            run(module, exit_event)
+        assert [s["status"] for s in signals_of(core_env["dsn"], sid)] == ["submitted", "raised"]
+        module.RUNNER.core.transport = healthy
+        out = run(module, exit_event)
+    assert (out["signals"], out["skipped"], out["failed"]) == (1, 1, 0)
+    assert [s["status"] for s in signals_of(core_env["dsn"], sid)] == ["submitted", "skipped"]
+    assert [o["status"] for o in strategy_orders(core_env["dsn"], trader.account_id)] == ["canceled"]
