@@ -213,7 +213,7 @@ def bench_execution(quick: bool, row: Row, header: Callable[[str], None]) -> Non
     from tradeplane_local.bench import pct
 
     per_worker = 150 if quick else 1000
-    fills_n = 30 if quick else 200
+    fills_n = 30 if quick else 150  # under the 200/min per-principal rate limit, with the warm-up orders
     header(f"Order execution: executor ({WORKERS} processes x {per_worker} orders), submit -> filled")
     with tempfile.TemporaryDirectory() as tmp, priced_platform(tmp) as (state, gateway, bindings):
         made = [paper_account(state, Decimal("1000000000")) for _ in range(WORKERS)]
