@@ -526,6 +526,11 @@ def placeholder_bindings(manifest: Manifest) -> Bindings:
         kafka_bootstrap="127.0.0.1:1",
         secret_ids={name: f"tradeplane/local/{name}" for name in manifest.secrets},
         bucket_names={name: f"tradeplane-local-{name}" for name in manifest.buckets},
+        service_urls={
+            manifest.functions[callee].component: "http://127.0.0.1:1"
+            for fn in manifest.functions.values()
+            for callee in fn.uses.calls
+        },
         websocket_endpoint="http://127.0.0.1:1",
         state_machine_arns={name: local_state_machine_arn(name) for name in manifest.state_machines},
     )

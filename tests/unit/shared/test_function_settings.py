@@ -33,9 +33,11 @@ def test_each_bound_variable_is_required_at_cold_start(name: str, monkeypatch: p
             _reload(name)
 
 
-_REQUIRED_BY_USES = {"TP_DB_DSN", "TP_REDIS_URL", "TP_KAFKA_BOOTSTRAP", "TP_WS_ENDPOINT"} | {
-    f"TP_SECRET_{name.upper().replace('-', '_')}" for name in MANIFEST.secrets
-}
+_REQUIRED_BY_USES = (
+    {"TP_DB_DSN", "TP_REDIS_URL", "TP_KAFKA_BOOTSTRAP", "TP_WS_ENDPOINT"}
+    | {f"TP_SECRET_{name.upper().replace('-', '_')}" for name in MANIFEST.secrets}
+    | {f"TP_SERVICE_URL_{component.upper()}" for component in FULL.service_urls}
+)
 
 
 def _reload(name: str) -> None:

@@ -3,9 +3,9 @@
 Returns are bar to bar (the starting cash counts as the equity before the first bar). Annualised
 figures use `periods_per_year`: given, or inferred from the median bar spacing (daily bars: 252;
 weekly: 52; monthly: 12; intraday: a 6.5-hour, 252-day equity session). CAGR uses calendar time
-between the first and last bar. Sharpe and Sortino assume a zero risk-free rate; Sortino's downside
-deviation is the root mean square of the negative returns over all bars. Money stays Decimal; ratios
-are floats. Figures that do not exist (no trades, flat equity, a single bar) are None, not 0.
+between the first and last bar (None for a span under a day). Sharpe and Sortino assume a zero
+risk-free rate; Sortino's downside deviation is the root mean square of the negative returns over all
+bars. Money stays Decimal; ratios are floats. Figures that do not exist (no trades, flat equity, a single bar) are None, not 0.
 """
 
 from __future__ import annotations
@@ -99,6 +99,17 @@ def _trade_figures(trades: list[Trade]) -> dict[str, Any]:
     }
 
 
+def _cagr_pct(growth: float, years: float) -> float | None:
+    """Compound annual growth; None under a day (annualising hours of intraday bars says nothing and
+    overflows a float for any real move) or when it still does not fit a float."""
+    if years * 365.25 < 1 or growth <= 0:
+        return None
+    try:
+        return math.expm1(math.log(growth) / years) * 100
+    except OverflowError:
+        return None
+
+
 def summarize(run: Run, dd: Drawdown) -> dict[str, Any]:
     """Metrics as a dict: Decimal money, float ratios and percents, None where a figure does not exist.
 
@@ -120,7 +131,7 @@ def summarize(run: Run, dd: Drawdown) -> dict[str, Any]:
         "initial_equity": cash,
         "final_equity": final,
         "total_return_pct": (growth - 1) * 100,
-        "cagr_pct": (growth ** (1 / years) - 1) * 100 if years > 0 and growth > 0 else None,
+        "cagr_pct": _cagr_pct(growth, years),
         "volatility_pct": volatility,
         "sharpe": sharpe,
         "sortino": sortino,
