@@ -26,11 +26,10 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from psycopg.rows import dict_row
-from support.execution import eventually, list_instrument
+from support.execution import eventually, list_instrument, route_to_broker
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
-from tradeplane_local.provision import aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
@@ -64,14 +63,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     cache.hset(latest_price_key(SYMBOL), mapping={"p": "100.00", "t": str(int(time.time() * 1e6))})
     a, b = paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
     a_id, b_id = (str(_client(x).get_account().id) for x in (a, b))  # type: ignore[union-attr]
-    aws_client("secretsmanager", moto_server.url).create_secret(
-        Name=f"tradeplane/local/venues/{a_id}",
-        SecretString=json.dumps(
-            {"key_id": b["APCA_API_KEY_ID"], "secret_key": b["APCA_API_SECRET_KEY"], "base_url": b["APCA_API_BASE_URL"]}
-        ),
-    )
-    with psycopg.connect(dsn) as conn:
-        conn.execute("insert into core.account_venues (account_id, venue) values (%s, 'alpaca')", (a_id,))
+    route_to_broker(dsn, moto_server.url, a_id, b, b["APCA_API_BASE_URL"])
     follower = threading.Thread(target=invoke, args=(state, "venue_follower", {"hold_s": 45}), daemon=True)
     follower.start()
     yield {"a": _client(a), "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
