@@ -2,9 +2,9 @@
 and the follower holding B's `trade_updates` stream at the platform's own `/stream`.
 
 A resting order keeps A "with open routed orders", so a follower (the test's invocation or a scheduled one:
-the Redis lease lets only one hold B's stream) listens; a market order then fills at B and the book shows
-who booked it: the follower (its trade update's producer), once, with the reconciler run after it booking
-nothing.
+the Redis lease lets only one hold B's stream) listens; a market order, sent just after a scheduled
+reconciler run, then fills at B and the book shows who booked it: the follower (its trade update's producer),
+once, with the reconciler run after it booking nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,18 @@ def rest_at_b(routed: dict[str, Any]) -> None:
     eventually(lambda: a_order(routed, coid).get("venue") == "alpaca", "the resting order routed")
 
 
+def poll_far_off(routed: dict[str, Any]) -> bool:
+    """The scheduled reconciler's next poll is at least 30 s away (and its last one has finished: the scheduler
+    moves `next_at` on after the run), so a fill booked now by the venue follower was booked before any poll."""
+    with urllib.request.urlopen(f"{stack.admin_url(routed['state'])}/status", timeout=30) as r:  # noqa: S310 - loopback
+        schedules = json.loads(r.read())["schedules"]
+    (next_at,) = [datetime.fromisoformat(s["next_at"]) for s in schedules if s["function"] == "reconciler"]
+    return next_at - datetime.now(UTC) >= timedelta(seconds=30)
+
+
 def market_buy_booked_by_follower(routed: dict[str, Any], qty: int) -> dict[str, Any]:
     coid = f"follow-{uuid.uuid4().hex[:8]}"
+    eventually(lambda: poll_far_off(routed), "the reconciler's next poll 30 s away", 70)
     routed["a"].submit_order(MarketOrderRequest(symbol=SYMBOL, qty=qty, side=OrderSide.BUY,
                                                 time_in_force=TimeInForce.DAY, client_order_id=coid))  # fmt: skip
     order = eventually(lambda: a_order(routed, coid).get("status") == "filled" and a_order(routed, coid), "A's fill")
