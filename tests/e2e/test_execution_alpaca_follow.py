@@ -27,7 +27,8 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from psycopg.rows import dict_row
-from support.execution import eventually, list_instrument, route_to_broker
+from support.execution import eventually, list_instrument
+from support.venue_broker import route_to_broker
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account

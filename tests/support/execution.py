@@ -132,17 +132,3 @@ def eventually(check: Any, what: str, timeout_s: float = 60) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def route_to_broker(dsn: str, moto_url: str, account_id: str, broker: dict[str, str], base_url: str) -> None:
-    """Route the account to the Alpaca venue: its venue secret holds the broker account's key and `base_url`."""
-    import json
-
-    from tradeplane_local.provision import aws_client
-
-    secret = {"key_id": broker["APCA_API_KEY_ID"], "secret_key": broker["APCA_API_SECRET_KEY"], "base_url": base_url}
-    aws_client("secretsmanager", moto_url).create_secret(
-        Name=f"tradeplane/local/venues/{account_id}", SecretString=json.dumps(secret)
-    )
-    with psycopg.connect(dsn) as conn:
-        conn.execute("insert into core.account_venues (account_id, venue) values (%s, 'alpaca')", (account_id,))
