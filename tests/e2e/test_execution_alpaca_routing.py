@@ -27,10 +27,10 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 from psycopg.rows import dict_row
 from support.execution import eventually, list_instrument
+from support.venue_broker import route_to_broker
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
-from tradeplane_local.provision import aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
@@ -100,14 +100,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     a, b = paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
     proxy = LossyProxy(b["APCA_API_BASE_URL"], hold_s=6.5)  # past the venue timeout (TP_VENUE_TIMEOUT_S, 5 s)
     a_id = str(_client(a).get_account().id)  # type: ignore[union-attr]
-    aws_client("secretsmanager", moto_server.url).create_secret(
-        Name=f"tradeplane/local/venues/{a_id}",
-        SecretString=json.dumps(
-            {"key_id": b["APCA_API_KEY_ID"], "secret_key": b["APCA_API_SECRET_KEY"], "base_url": proxy.url}
-        ),
-    )
-    with psycopg.connect(dsn) as conn:
-        conn.execute("insert into core.account_venues (account_id, venue) values (%s, 'alpaca')", (a_id,))
+    route_to_broker(dsn, moto_server.url, a_id, b, proxy.url)
     yield {"a": _client(a), "b": _client(b), "a_id": a_id, "dsn": dsn, "proxy": proxy, "state": state}
     proxy.close()
     prices.close()

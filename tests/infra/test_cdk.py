@@ -292,9 +292,9 @@ def test_secret_grants_name_exact_secrets(aws_fixture: Synth) -> None:
 
 
 def test_secret_prefix_grants_name_the_family_prefix_only(aws_real: Synth) -> None:
-    """Per-account venue secrets: the executor and reconciler read `<project>/<stage>/venues/*`, nothing wider."""
+    """Per-account venue secrets: the executor, reconciler and venue follower read `<project>/<stage>/venues/*` only."""
     m, stage = aws_real.deployment.manifest, aws_real.deployment.config.stage
-    for name in ("executor", "reconciler"):
+    for name in ("executor", "reconciler", "venue_follower"):
         fn = m.functions[name]
         assert fn.uses.secret_prefixes == ("venues",)
         (stmt,) = [s for s in statements_of(aws_real, fn) if s.get("Sid") == "ReadSecretPrefixes"]

@@ -39,3 +39,13 @@ class VenueSettings(FunctionSettings):
     secret_prefix_venues: str | None = None
     venue_secret_max_age_s: int = Field(default=300, ge=0, le=3600)
     venue_timeout_s: float = Field(default=5.0, gt=0, le=25)
+
+
+class FollowSettings(FunctionSettings):
+    """The venue follower's timing. Variables: TP_FOLLOW_STOP_BEFORE_TIMEOUT_S (how long before the Lambda
+    timeout it lets go of the streams), TP_FOLLOW_REFRESH_S (how often it looks for newly routed accounts and
+    renews its leases), TP_FOLLOW_LEASE_TTL_S (how soon a crashed run's accounts are taken over)."""
+
+    follow_stop_before_timeout_s: float = Field(default=4.0, gt=0, le=60)
+    follow_refresh_s: float = Field(default=2.0, gt=0, le=30)
+    follow_lease_ttl_s: float = Field(default=15.0, gt=0, le=300)

@@ -13,9 +13,13 @@ venue, the venue does not know the order) is reported, never "fixed".
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
+from psycopg import Connection
+from tradeplane import outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.fill_model import Fill
 
@@ -60,3 +64,36 @@ def settle(book: Book, order: dict[str, Any], known: Outcome | None) -> list[str
     if missing > 0 or st.is_terminal(order["status"]):
         book.contingents(order)
     return differences
+
+
+@dataclass
+class Settled:
+    """What settling one order against one venue answer did (staged trade updates are published by the caller)."""
+
+    staged: list[outbox.Staged] = field(default_factory=list)
+    fills_booked: int = 0
+    ended: int = 0
+    differences: list[str] = field(default_factory=list)
+
+
+def settle_order(
+    conn: Connection[Any], producer: str, order_id: UUID, known: Outcome | None, *, skip_stale: bool = False
+) -> Settled:
+    """Lock the order and settle it against the venue's answer, in one transaction. The cause names the observed
+    venue state (order, cumulative fill, kind), so the poll and the stream seeing the same state write the same
+    ids. `skip_stale`: an answer older than the book (a stream event the book has already passed) changes nothing
+    and is not a difference."""
+    fill = cumulative_fill(known) if known is not None else None
+    venue_filled = fill.qty if fill else Decimal(0)
+    done = Settled()
+    with conn.transaction():
+        book = Book(conn, producer, f"{step_id({'id': order_id}, venue_filled)}:{known.kind if known else 'unknown'}")
+        order = book.lock(order_id)
+        if order is None or (skip_stale and venue_filled < order["filled_qty"]):
+            return done
+        before_qty, before_status = order["filled_qty"], order["status"]
+        done.differences = settle(book, order, known)
+        done.fills_booked = int(order["filled_qty"] > before_qty)
+        done.ended = int(st.is_terminal(order["status"]) and not st.is_terminal(before_status))
+    done.staged = book.staged
+    return done

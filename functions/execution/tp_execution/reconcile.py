@@ -4,7 +4,8 @@ For every open order the executor routed to another venue (`trading.orders.venue
 venue is asked by client order id (outside any transaction: a network call), then the
 order is locked and settled against the answer (`tp_execution.follow.settle`): fills the
 venue has and the book lacks are booked once, orders the venue ended are ended. This is
-also how routed orders follow the broker's trade updates (polling; no websocket). For
+the safety net under the venue follower (`tp_execution.follower`), which books the broker's
+trade updates from its stream as they happen through the same `settle_order`. For
 every account routed to a venue, the venue's positions are compared with the book's and
 differences reported: a position is never "repaired" (what caused it is unknown).
 
@@ -24,9 +25,8 @@ from psycopg import Connection
 from tradeplane import db, outbox
 from tradeplane.contracts import order_status as st
 
-from tp_execution.alpaca_venue import AlpacaVenue, cumulative_fill
-from tp_execution.book import Book
-from tp_execution.follow import settle, step_id
+from tp_execution.alpaca_venue import AlpacaVenue
+from tp_execution.follow import settle_order
 from tp_execution.venues import PAPER, Router, VenueUnavailableError
 
 PRODUCER = "reconciler"
@@ -77,18 +77,11 @@ def _accounts_routed(conn: Connection[Any]) -> set[tuple[UUID, str]]:
 def _follow(conn: Connection[Any], venue: AlpacaVenue, row: dict[str, Any], report: Report) -> list[outbox.Staged]:
     known = venue.query(row["client_order_id"])
     report.checked += 1
-    fill = cumulative_fill(known) if known is not None else None
-    cause = step_id(row, fill.qty if fill else Decimal(0)) + f":{known.kind if known else 'unknown'}"
-    with conn.transaction():
-        book = Book(conn, PRODUCER, cause)
-        order = book.lock(row["id"])
-        if order is None:
-            return []
-        before_qty, before_status = order["filled_qty"], order["status"]
-        report.differences += settle(book, order, known)
-        report.fills_booked += int(order["filled_qty"] > before_qty)
-        report.ended += int(st.is_terminal(order["status"]) and not st.is_terminal(before_status))
-    return book.staged
+    done = settle_order(conn, PRODUCER, row["id"], known)
+    report.differences += done.differences
+    report.fills_booked += done.fills_booked
+    report.ended += done.ended
+    return done.staged
 
 
 def _positions(conn: Connection[Any], venue: AlpacaVenue, account: UUID) -> list[str]:

@@ -82,21 +82,21 @@ class Router:
         return found
 
     def venue(self, account_id: UUID, kind: str) -> AlpacaVenue:
-        if kind != "alpaca":
-            raise VenueUnavailableError(f"unknown venue {kind!r}")
-        if not self.secret_prefix:
-            raise VenueUnavailableError("no venue secret prefix configured (uses.secret_prefixes)")
-        credentials = self._credentials(account_id)
+        credentials = self.credentials(account_id, kind)
         venue = self._clients.get(credentials)  # one HTTP session per credential, re-used across invocations
         if venue is None:
             venue = self._clients[credentials] = AlpacaVenue(trading_client(credentials, self.timeout_s))
         return venue
 
-    def _credentials(self, account_id: UUID) -> Credentials:
+    def credentials(self, account_id: UUID, kind: str) -> Credentials:
         """A missing or malformed secret leaves the account without a venue; any other failure (throttling,
         network) propagates, so the batch is retried rather than its orders refused."""
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+        if kind != "alpaca":
+            raise VenueUnavailableError(f"unknown venue {kind!r}")
+        if not self.secret_prefix:
+            raise VenueUnavailableError("no venue secret prefix configured (uses.secret_prefixes)")
         try:
             return Credentials.from_secret(self.read_secret(f"{self.secret_prefix}{account_id}"))
         except GetParameterError as error:

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Namespace", "client", "close_client", "key"]
 
-Namespace = Literal["px", "rl", "idem", "strat", "ws"]
-_NAMESPACES: frozenset[str] = frozenset({"px", "rl", "idem", "strat", "ws"})
+Namespace = Literal["px", "rl", "idem", "strat", "ws", "venue"]
+_NAMESPACES: frozenset[str] = frozenset({"px", "rl", "idem", "strat", "ws", "venue"})
 
 _client: redis.Redis | None = None
 _lock = threading.Lock()
