@@ -123,7 +123,8 @@ def _cpu_split(text: str) -> dict[str, float]:
     from tp_etl.report import IngestReport
     from tp_etl.trade_columns import file_events
 
-    data, args = text.encode(), {"identity": "cpu", "producer": "bench", "correlation_id": None}
+    data = text.encode()
+    args: dict[str, Any] = {"identity": "cpu", "producer": "bench", "correlation_id": None}
 
     def rows() -> Iterator[Any]:
         parsed = read_csv(csv.reader(io.StringIO(text)), RowContext())

@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -98,7 +98,7 @@ class _BodyReader(io.RawIOBase):
         return len(data)
 
 
-def _byte_stream(body: Any, key: str, encoding: str | None) -> IO[bytes]:
+def _byte_stream(body: Any, key: str, encoding: str | None) -> io.BufferedIOBase:
     raw = io.BufferedReader(_BodyReader(body), buffer_size=1 << 16)
     if key.endswith(".gz") or encoding == "gzip":
         return gzip.GzipFile(fileobj=raw)

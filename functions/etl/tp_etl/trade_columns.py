@@ -22,7 +22,7 @@ import hashlib
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import IO, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,7 +49,7 @@ _PLAIN_VENUE = r'^[^"\\\x00-\x1f\s]{1,16}$'
 _PLAIN_SEQ = r"^(0|[1-9][0-9]{0,17})?$"
 
 
-def _text_stream(head: bytes, rest: IO[bytes]) -> io.TextIOWrapper:
+def _text_stream(head: bytes, rest: io.BufferedIOBase) -> io.TextIOWrapper:
     class _Chain(io.RawIOBase):
         def __init__(self) -> None:
             self.head = head
@@ -69,7 +69,7 @@ def _text_stream(head: bytes, rest: IO[bytes]) -> io.TextIOWrapper:
 
 
 def file_events(
-    raw: IO[bytes],
+    raw: io.BufferedIOBase,
     ctx: RowContext,
     kind: Kind | None,
     rules: CleaningRules,
@@ -119,7 +119,7 @@ class _TradeFile:
         self.symbols: dict[str, str | None] = {}
         self.line = 1
 
-    def run(self, raw: IO[bytes], width: int) -> Iterator[Outgoing]:
+    def run(self, raw: io.BufferedIOBase, width: int) -> Iterator[Outgoing]:
         names = [f"c{i}" for i in range(width)]
         options = (
             pacsv.ReadOptions(column_names=names, use_threads=False),
