@@ -56,20 +56,26 @@ class _Clock:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
-def _ingest(text: str, topic: str) -> _Clock:
-    """Parse + clean + build + produce + flush."""
-    from tp_etl.cleaning import Cleaner
+def _ingest(text: str, topic: str, *, columnar: bool) -> _Clock:
+    """Parse + clean + build + produce + flush: the row path (`read_csv`, `Cleaner`, `EventWriter`) or the
+    columnar one ingest_s3 takes (`trade_columns.file_events` over the file's bytes)."""
+    from tp_etl.cleaning import Cleaner, CleaningRules
     from tp_etl.formats import RowContext, read_csv
     from tp_etl.pipeline import events as ingest_events
     from tp_etl.report import IngestReport
+    from tp_etl.trade_columns import file_events
     from tradeplane import kafka_producer
 
+    data = text.encode()
     with _Clock() as clock:
         chunk: list[Any] = []
-        rows = read_csv(csv.reader(io.StringIO(text)), RowContext())
-        built = ingest_events(
-            rows, Cleaner(), IngestReport("bench"), identity="bench", producer="bench", correlation_id=None
-        )
+        report = IngestReport("bench")
+        if columnar:
+            built = file_events(io.BytesIO(data), RowContext(), None, CleaningRules(), report, identity="bench",
+                                producer="bench", correlation_id=None)  # fmt: skip
+        else:
+            rows = read_csv(csv.reader(io.StringIO(text)), RowContext())
+            built = ingest_events(rows, Cleaner(), report, identity="bench", producer="bench", correlation_id=None)
         for event in built:
             chunk.append((event.key.encode(), event.value, event.headers()))  # as tp_etl.delivery sends them
             if len(chunk) >= CHUNK:
@@ -107,6 +113,33 @@ def _serialised(text: str) -> list[tuple[bytes, bytes]]:
     rows = read_csv(csv.reader(io.StringIO(text)), RowContext())
     built = ingest_events(rows, Cleaner(), IngestReport("b"), identity="bench-bare", producer="b", correlation_id=None)
     return [(e.key.encode(), e.value) for e in built]
+
+
+def _cpu_split(text: str) -> dict[str, float]:
+    """CPU microseconds per row of reading, cleaning and writing the event bytes (no producer), both paths."""
+    from tp_etl.cleaning import Cleaner, CleaningRules
+    from tp_etl.formats import RowContext, read_csv
+    from tp_etl.pipeline import events as ingest_events
+    from tp_etl.report import IngestReport
+    from tp_etl.trade_columns import file_events
+
+    data = text.encode()
+    args: dict[str, Any] = {"identity": "cpu", "producer": "bench", "correlation_id": None}
+
+    def rows() -> Iterator[Any]:
+        parsed = read_csv(csv.reader(io.StringIO(text)), RowContext())
+        return ingest_events(parsed, Cleaner(), IngestReport("b"), **args)
+
+    def columnar() -> Iterator[Any]:
+        return file_events(io.BytesIO(data), RowContext(), None, CleaningRules(), IngestReport("b"), **args)
+
+    runs = {"rows": rows, "columnar": columnar}
+    figures = {}
+    for name, run in runs.items():
+        with _Clock() as clock:
+            count = sum(1 for _ in run())
+        figures[name] = clock.cpu / count * 1e6
+    return figures
 
 
 def _rates(row: Row, name: str, count: int, measured: _Clock, bare: _Clock, note: str) -> None:
@@ -172,11 +205,23 @@ def bench_etl(quick: bool, row: Row, header: Callable[[str], None]) -> None:
             apply_migrations(postgres.url)
             os.environ["TP_KAFKA_BOOTSTRAP"] = kafka.url
             _reset()
+            _cpu_split("\n".join(text.splitlines()[:2000]))  # first calls: pyarrow's kernels, imports (once a process)
             bare_msgs = _serialised(text)
             _bare(bare_msgs[:1000], "bench.warmup")
             bare = _bare(bare_msgs, "bench.bare")
-            ingest = _ingest(text, "bench.ingest")
-            _rates(row, "parse+clean+produce", ticks, ingest, bare, "baseline: pre-serialised produce, same producer")
+            ingest = _ingest(text, "bench.ingest", columnar=False)
+            baseline = "baseline: pre-serialised produce, same producer"
+            _rates(row, "parse+clean+produce (rows)", ticks, ingest, bare, baseline)
+            columns = _ingest(text, "bench.columns", columnar=True)
+            _rates(row, "parse+clean+produce", ticks, columns, bare, "columnar (ingest_s3's path), same baseline")
+            cpu = _cpu_split(text)
+            row(
+                "us/row CPU, columnar, no Kafka",
+                f"{cpu['columnar']:.2f}",
+                f"{cpu['rows']:.2f}",
+                f"{cpu['rows'] / cpu['columnar']:.1f}x",
+                "parse+clean+event bytes; baseline: the row path",
+            )
             handler = _aggregator(Bindings(stage="local", db_dsn=postgres.url, redis_url=redis.url,
                                            kafka_bootstrap=kafka.url))  # fmt: skip
             batches = list(_msk_events(bare_msgs, kafka.url))

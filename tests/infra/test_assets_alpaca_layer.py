@@ -10,24 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tradeplane_tools.manifest import load_manifest
 
-from .conftest import REAL_MANIFEST
+from .layer_limits import assert_layer_users_fit
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
-ALPACA = "deps-alpaca"
 
 
 def test_functions_with_the_alpaca_layer_stay_under_the_unzipped_limit(tmp_path: Path) -> None:
-    from tradeplane_infra.assets import UNZIPPED_LIMIT, build, limit_problems
-
-    manifest = load_manifest(REAL_MANIFEST)
-    users = sorted(f.name for f in manifest.functions.values() if ALPACA in manifest.layers_of(f))
-    assert users == ["executor", "reconciler", "venue_follower"]
-    index = build(REAL_MANIFEST, tmp_path, log=False, only=users)  # raises AssetError over a limit
-    assert index.sizes[f"layer:{ALPACA}"] > 20 * 2**20  # really built: alpaca-py, pandas, numpy
-    assert limit_problems(manifest, index.sizes) == []
-    for name in users:
-        layers = manifest.layers_of(manifest.functions[name])
-        total = index.sizes[f"function:{name}"] + sum(index.sizes[f"layer:{layer}"] for layer in layers)
-        assert total < UNZIPPED_LIMIT, (name, total)
+    # really built: alpaca-py, pandas, numpy
+    assert_layer_users_fit("deps-alpaca", ["executor", "reconciler", "venue_follower"], tmp_path, at_least_mb=20)

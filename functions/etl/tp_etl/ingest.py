@@ -27,11 +27,12 @@ from tradeplane.problems import Problem, bad_request, from_validation_error, unp
 
 from tp_etl.cleaning import Cleaner, CleaningRules
 from tp_etl.delivery import Delivery, StreamUnavailableError, deliver
-from tp_etl.formats import KINDS, Kind, LayoutError, Parsed, Rejection, RowContext, read_csv, read_items
+from tp_etl.formats import KINDS, Kind, LayoutError, Parsed, Rejection, RowContext, read_items
 from tp_etl.models import MAX_CLOCK_SKEW
 from tp_etl.pipeline import events
 from tp_etl.report import IngestReport
 from tp_etl.source_events import Outgoing
+from tp_etl.trade_columns import file_events
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # under Lambda's 6 MB synchronous payload, with room for base64
 MAX_ROWS = 50_000
@@ -97,9 +98,11 @@ def _params(raw: dict[str, Any]) -> IngestParams:
         raise from_validation_error(exc, "The ingest parameters are not valid.") from None
 
 
-def _csv_rows(text: str, params: IngestParams) -> Iterator[Parsed | Rejection]:
+def _csv_events(text: str, params: IngestParams, report: IngestReport, rules: CleaningRules, *, identity: str,
+                producer: str, correlation_id: str | None) -> Iterator[Outgoing]:  # fmt: skip
     try:
-        yield from read_csv(csv.reader(io.StringIO(text, newline="")), params.context(), params.kind)
+        yield from file_events(io.BytesIO(text.encode()), params.context(), params.kind, rules, report,
+                               identity=identity, producer=producer, correlation_id=correlation_id)  # fmt: skip
     except csv.Error as exc:
         raise unprocessable(
             "The CSV body cannot be read.", errors=[{"line": "?", "field": "csv", "reason": str(exc)}]
@@ -140,12 +143,18 @@ def _json_rows(text: str, query: dict[str, Any]) -> tuple[IngestParams, Iterator
     return params, rows()
 
 
-def _collect(rows: Iterator[Parsed | Rejection], params: IngestParams, identity: str, now: datetime, *,
-             producer: str, correlation_id: str | None) -> tuple[IngestReport, list[Outgoing]]:  # fmt: skip
-    report = IngestReport(params.source)
+def _collect(body: str, rows: Iterator[Parsed | Rejection] | None, params: IngestParams, identity: str,
+             now: datetime, *, producer: str,
+             correlation_id: str | None) -> tuple[IngestReport, list[Outgoing]]:  # fmt: skip
+    """The request's events: JSON rows through the row path, a CSV body (`rows` None) as a file is read."""
+    report, rules = IngestReport(params.source), params.rules(now)
+    built = (
+        _csv_events(body, params, report, rules, identity=identity, producer=producer, correlation_id=correlation_id)
+        if rows is None
+        else events(rows, Cleaner(rules), report, identity=identity, producer=producer, correlation_id=correlation_id)
+    )
     out: list[Outgoing] = []
-    for event in events(rows, Cleaner(params.rules(now)), report, identity=identity, producer=producer,
-                        correlation_id=correlation_id):  # fmt: skip
+    for event in built:
         out.append(event)
         if len(out) > MAX_ROWS:
             raise Problem(
@@ -172,14 +181,14 @@ def ingest_request(
     if not body.strip():
         raise bad_request("The body is empty: send trades, quotes or bars as JSON or CSV.")
     is_csv = content_type.partition(";")[0].strip().lower() == CSV_TYPE
+    rows: Iterator[Parsed | Rejection] | None = None
     if is_csv:
         params = _params(query)
-        rows: Iterator[Parsed | Rejection] = _csv_rows(body, params)
     else:
         params, rows = _json_rows(body, query)
     identity = f"http|{params.source}|{hashlib.sha256(body.encode()).hexdigest()}"
     try:
-        report, out = _collect(rows, params, identity, now, producer=producer, correlation_id=correlation_id)
+        report, out = _collect(body, rows, params, identity, now, producer=producer, correlation_id=correlation_id)
     except LayoutError as exc:
         raise unprocessable(
             "The rows' columns cannot be read; nothing was published.", errors=[exc.rejection.as_dict()]

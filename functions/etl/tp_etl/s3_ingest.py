@@ -1,8 +1,9 @@
 """Ingest one object dropped under `raw/` in the market-data bucket, streamed, in chunks that fit a Lambda.
 
 The object is read as a stream (gzip when its name ends in `.gz` or it says
-`Content-Encoding: gzip`) through `csv.reader`, row by row: never whole in
-memory. Every `chunk_rows` events are delivered (bars stored and everything
+`Content-Encoding: gzip`), block by block for trades (`tp_etl.trade_columns`)
+and row by row through `csv.reader` for the rest: never whole in memory.
+Every `chunk_rows` events are delivered (bars stored and everything
 published, `tp_etl.delivery`). When the time left after a chunk is less than
 `reserve_ms` (at least twice the slowest chunk so far), the function writes a
 checkpoint object `raw/_checkpoints/<key>.json` holding the object's ETag and
@@ -31,21 +32,20 @@ import io
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tp_etl.cleaning import Cleaner
 from tp_etl.delivery import Delivery, deliver
-from tp_etl.formats import LayoutError, Parsed, Rejection, read_csv
+from tp_etl.formats import LayoutError
 from tp_etl.ingest import IngestParams
-from tp_etl.pipeline import events
 from tp_etl.report import IngestReport
 from tp_etl.source_events import Outgoing
 from tp_etl.symbols import symbol_from_filename
+from tp_etl.trade_columns import file_events
 
 RAW_PREFIX = "raw/"
 CHECKPOINT_PREFIX = "raw/_checkpoints/"
@@ -98,11 +98,11 @@ class _BodyReader(io.RawIOBase):
         return len(data)
 
 
-def _text_stream(body: Any, key: str, encoding: str | None) -> io.TextIOWrapper:
+def _byte_stream(body: Any, key: str, encoding: str | None) -> io.BufferedIOBase:
     raw = io.BufferedReader(_BodyReader(body), buffer_size=1 << 16)
     if key.endswith(".gz") or encoding == "gzip":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8-sig", newline="")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return gzip.GzipFile(fileobj=raw)
+    return raw
 
 
 class _Chunker:
@@ -130,10 +130,6 @@ class _Chunker:
 
     def out_of_time(self) -> bool:
         return self.remaining_ms() < max(self.reserve_ms, 2 * self.slowest_ms)
-
-
-def _rows(stream: io.TextIOWrapper, params: IngestParams) -> Iterator[Parsed | Rejection]:
-    return read_csv(csv.reader(stream), params.context(), params.kind)
 
 
 def _open(s3: Any, bucket: str, key: str) -> tuple[str, int, dict[str, Any]] | ObjectResult:
@@ -178,12 +174,11 @@ def ingest_object(
         return _unreadable(s3, bucket, key, IngestReport("s3"), 0, f"object metadata: {exc.errors()[0]['msg']}")
     report = IngestReport(params.source)
     chunker = _Chunker(delivery, remaining_ms, chunk_rows, reserve_ms)
-    cleaner = Cleaner(params.rules(datetime.now(UTC)))
-    stream = _text_stream(obj["Body"], key, obj.get("ContentEncoding"))
+    stream = _byte_stream(obj["Body"], key, obj.get("ContentEncoding"))
     last_line = 1
     try:
-        for event in events(_rows(stream, params), cleaner, report, identity=identity, producer=producer,
-                            correlation_id=correlation_id):  # fmt: skip
+        for event in file_events(stream, params.context(), params.kind, params.rules(datetime.now(UTC)), report,
+                                 identity=identity, producer=producer, correlation_id=correlation_id):  # fmt: skip
             line = last_line = event.line
             if line < start_line:
                 continue  # delivered by an earlier invocation

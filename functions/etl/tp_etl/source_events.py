@@ -88,6 +88,10 @@ class EventWriter:
             prefix = self._seconds[key] = ts.strftime("%Y-%m-%dT%H:%M:%S.")
         return f"{prefix}{ts.microsecond:06d}Z"
 
+    def trade_parts(self) -> tuple[str, str]:
+        """What a trade's envelope holds between its time and its data, and after its data (no flags)."""
+        return self._middle, self._data_end(())
+
     def _data_end(self, flags: tuple[str, ...]) -> str:
         if not flags:
             return f"{self._tail}}}}}"

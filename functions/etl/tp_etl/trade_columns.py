@@ -1,0 +1,313 @@
+"""Trade CSV files read in blocks of columns (pyarrow), checked and cleaned mostly as whole columns.
+
+The hot path of file ingest. A block (~1 MB of whole lines) is parsed by pyarrow's CSV reader with every
+column as text; whole-column tests pick the rows whose values need no further checks (a plain decimal
+without leading zeros, so its text is what `str(Decimal)` writes; an ISO time in UTC; a short plain
+venue; a plain sequence number); pyarrow then builds each plain row's key for duplicate detection and the
+JSON of its event after the id. Every other row goes through the row readers of `tp_etl.formats`, which
+give the rejection reasons, and its event through `EventWriter`: so accepted rows, rejections, notices,
+ids and bytes are those of `tp_etl.pipeline` (the format, cleaning and S3 tests run through here).
+
+What stays sequential is a short Python loop per row over plain lists: the duplicate window, the
+out-of-order test, the id hash and the `Outgoing`. A block holding a quote character or a blank line (where
+a file line is no longer a CSV row) sends the rest of the file through `csv.reader` and the same loop.
+Quotes, bars and the outlier rule (whose reference price moves row by row) keep the row path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from tradeplane.contracts.market import TICK_EVENT
+from tradeplane.contracts.topics import MARKET_TICKS
+
+from tp_etl.cleaning import Clean, Cleaner, CleaningRules, Notice
+from tp_etl.formats import Kind, Layout, Parsed, Rejection, RowContext, RowReader, read_csv, row_reader
+from tp_etl.pipeline import events
+from tp_etl.report import IngestReport
+from tp_etl.rows import TradeRow
+from tp_etl.source_events import EventWriter, Outgoing
+from tp_etl.symbols import SymbolError, normalise_symbol
+
+BLOCK_BYTES = 1 << 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Plain amounts: `str(Decimal(text)) == text` (no leading zeros, sign, exponent, spaces), within 18 digits / 8 places.
+_PLAIN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,8})?$"
+_ZERO = r"^0(\.0+)?$"
+_ISO_UTC = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+_ISO_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?$"  # naive read as UTC
+_PLAIN_VENUE = r'^[^"\\\x00-\x1f\s]{1,16}$'
+_PLAIN_SEQ = r"^(0|[1-9][0-9]{0,17})?$"
+
+
+def _text_stream(head: bytes, rest: io.BufferedIOBase) -> io.TextIOWrapper:
+    class _Chain(io.RawIOBase):
+        def __init__(self) -> None:
+            self.head = head
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            if self.head:
+                data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+            else:
+                data = rest.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
+    return io.TextIOWrapper(io.BufferedReader(_Chain(), 1 << 16), encoding="utf-8", newline="")
+
+
+def file_events(
+    raw: io.BufferedIOBase,
+    ctx: RowContext,
+    kind: Kind | None,
+    rules: CleaningRules,
+    report: IngestReport,
+    *,
+    identity: str,
+    producer: str,
+    correlation_id: str | None,
+) -> Iterator[Outgoing]:
+    """A CSV file's events (header first) as `events(read_csv(...))` gives them: trades through the columnar
+    path, everything else through the row path. Raises LayoutError (while iterated) for a bad header."""
+    writer = EventWriter(identity=identity, source=report.source, producer=producer, correlation_id=correlation_id)
+    first = raw.readline().removeprefix(codecs.BOM_UTF8)
+    header = next(csv.reader([first.decode()]), []) if first.strip() and b'"' not in first else None
+    if header is not None:
+        layout = Layout.from_header(header, kind)
+        if layout.kind == "trades" and rules.max_jump is None:
+            yield from _TradeFile(layout, ctx, rules, report, writer).run(raw, len(header))
+            return
+    stream = _text_stream(first, raw)
+    rows = read_csv(csv.reader(stream), ctx, kind)
+    yield from events(rows, Cleaner(rules), report, identity=identity, producer=producer, correlation_id=correlation_id)
+
+
+def _canon(text: pa.Array) -> pa.Array:
+    """Decimal-equal texts made equal: `190.50` and `190.5` (plain decimals only) -> `190.5`, `190.0` -> `190`."""
+    return pc.replace_substring_regex(text, r"^([0-9]+)(?:\.0*|(\.[0-9]*[1-9])0*)$", r"\1\2")
+
+
+def _canon_decimal(value: Any) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class _TradeFile:
+    def __init__(self, layout: Layout, ctx: RowContext, rules: CleaningRules, report: IngestReport,
+                 writer: EventWriter) -> None:  # fmt: skip
+        self.columns, self.ctx, self.rules, self.report, self.writer = layout.columns, ctx, rules, report, writer
+        self.read: RowReader = row_reader("trades", layout.columns, ctx)
+        self.at = {name: i for i, name in enumerate(layout.columns) if name}
+        self.seen: dict[str, int] = {}  # insertion-ordered: the oldest fingerprint is evicted first, as Cleaner
+        self.latest: dict[str, tuple[int, int]] = {}
+        self.not_after = None if rules.not_after is None else _micros(rules.not_after)
+        self.late = "" if rules.not_after is None else f"is after {rules.not_after.isoformat()} (clock ahead)"
+        self.hasher = hashlib.sha256(f"{writer.identity}|trades|".encode())
+        self.head, self.tail = writer.trade_parts()
+        self.symbols: dict[str, str | None] = {}
+        self.line = 1
+
+    def run(self, raw: io.BufferedIOBase, width: int) -> Iterator[Outgoing]:
+        names = [f"c{i}" for i in range(width)]
+        options = (
+            pacsv.ReadOptions(column_names=names, use_threads=False),
+            pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
+        )
+        while block := raw.read(BLOCK_BYTES):
+            if not block.endswith(b"\n"):
+                block += raw.readline()
+            table = None
+            if b'"' not in block and b"\n\n" not in block and b"\n\r\n" not in block and block[:1] not in b"\r\n":
+                try:
+                    table = pacsv.read_csv(io.BytesIO(block), *options)
+                except pa.ArrowInvalid:  # a row of another width, text that is not UTF-8: the row path says which
+                    table = None
+            if table is None:
+                yield from self._rows(csv.reader(_text_stream(block, raw)), width)
+                return
+            yield from self._block(table)
+
+    def _rows(self, rows: Iterator[list[str]], width: int) -> Iterator[Outgoing]:
+        """The row path, from here to the end of the file (`formats.read_csv`'s loop)."""
+        for values in rows:
+            self.line += 1
+            if len(values) == width:
+                out = self._slow(values, self.line)
+                if out is not None:
+                    yield out
+            elif not values or (len(values) == 1 and not values[0].strip()):
+                continue
+            else:
+                self.report.reject(Rejection(self.line, "row", f"has {len(values)} fields; the header has {width}"))
+
+    def _slow(self, values: list[str], line: int) -> Outgoing | None:
+        parsed = self.read(values, line)
+        if isinstance(parsed, Rejection):
+            self.report.reject(parsed)
+            return None
+        assert isinstance(parsed, Parsed) and isinstance(parsed.record, TradeRow)
+        r = parsed.record
+        venue = "null" if r.venue is None else f'"{r.venue}"'  # the key's form only: never written from here
+        seq = "null" if r.seq is None else str(r.seq)
+        key = f"{r.symbol}|{_canon_decimal(r.price)}|{_canon_decimal(r.size)}|{_micros(r.ts)}|{venue}|{seq}"
+        if not self._keep(line, key, r.symbol, _micros(r.ts)):
+            return None
+        return self.writer.write(Clean(line, "trades", r))
+
+    def _keep(self, line: int, key: str, symbol: str, micros: int) -> bool:
+        """Cleaner.check for one trade without the outlier rule: False when dropped or rejected."""
+        report = self.report
+        if self.not_after is not None and micros > self.not_after:
+            report.reject(Rejection(line, "timestamp", self.late))
+            return False
+        seen = self.seen
+        first = seen.get(key)
+        if first is not None:
+            report.note(Notice(line, "duplicate", f"exact duplicate of line {first}", dropped=True))
+            return False
+        seen[key] = line
+        if len(seen) > self.rules.window:
+            del seen[next(iter(seen))]
+        latest = self.latest.get(symbol)
+        if latest is not None and micros < latest[0]:
+            when = (_EPOCH + timedelta(microseconds=latest[0])).isoformat()
+            report.note(Notice(line, "out_of_order", f"earlier than line {latest[1]} ({when})"))
+        else:
+            self.latest[symbol] = (micros, line)
+        report.accepted["trades"] += 1
+        return True
+
+    def _column(self, table: pa.Table, name: str) -> pa.Array | None:
+        index = self.at.get(name)
+        return None if index is None else table.column(index).combine_chunks()
+
+    def _symbol_column(self, table: pa.Table) -> pa.Array:
+        """Normalised symbols (null where a row needs the row path), each distinct text normalised once."""
+        text = self._column(table, "symbol")
+        if text is None:
+            text = _text("", table.num_rows)
+        encoded = pc.dictionary_encode(text)
+        names = [self._symbol(t) for t in encoded.dictionary.to_pylist()]
+        return pa.array(names, pa.string()).take(encoded.indices)
+
+    def _symbol(self, text: str) -> str | None:
+        if text not in self.symbols:
+            try:
+                self.symbols[text] = normalise_symbol(text.strip() or self.ctx.symbol or "")
+            except SymbolError:
+                self.symbols[text] = None
+        return self.symbols[text]
+
+    def _block(self, table: pa.Table) -> Iterator[Outgoing]:
+        n = table.num_rows
+        symbol = self._symbol_column(table)
+        price, size = self._column(table, "price"), self._column(table, "size")
+        assert price is not None and size is not None  # required columns of trades
+        fast = pc.and_(pc.is_valid(symbol), pc.and_(_plain_positive(price), _plain_positive(size)))
+        ts_text = self._column(table, "ts")
+        micros = pa.repeat(0, n).cast(pa.int64())
+        naive = pa.repeat("", n).cast(pa.string())
+        if ts_text is not None:
+            pattern = _ISO_NAIVE if _is_utc(self.ctx.tz) else _ISO_UTC
+            iso = pc.match_substring_regex(ts_text, pattern)
+            naive = pc.utf8_rtrim(pc.if_else(iso, ts_text, "1970-01-01T00:00:00"), characters="Z")
+            try:
+                micros = pc.cast(pc.cast(naive, pa.timestamp("us")), pa.int64())
+                fast = pc.and_(fast, pc.and_(iso, pc.greater_equal(micros, 0)))
+            except pa.ArrowInvalid:  # a date that does not exist: the row path names the field
+                fast = pa.repeat(False, n)
+        else:
+            fast = pa.repeat(False, n)
+        venue = self._column(table, "venue")
+        venue_json: pa.Array | str = "null"
+        if venue is not None:
+            empty = pc.equal(venue, "")
+            fast = pc.and_(fast, pc.or_(empty, pc.match_substring_regex(venue, _PLAIN_VENUE)))
+            venue_json = pc.if_else(empty, "null", pc.binary_join_element_wise('"', venue, '"', ""))
+        seq = self._column(table, "seq")
+        seq_json: pa.Array | str = "null"
+        if seq is not None:
+            fast = pc.and_(fast, pc.match_substring_regex(seq, _PLAIN_SEQ))
+            seq_json = pc.if_else(pc.equal(seq, ""), "null", seq)
+        fast = pc.fill_null(fast, False)
+        # The event's time as format_timestamp writes it (6 places), from the checked text; "Z" is in the template.
+        seconds_only = pc.equal(pc.utf8_length(naive), 19)
+        dotted = pc.if_else(seconds_only, pc.binary_join_element_wise(naive, _text(".", n), ""), naive)
+        when = pc.ascii_rpad(dotted, width=26, padding="0")
+        symbol = pc.fill_null(symbol, "")
+        # Constants as whole columns: binary_join_element_wise is ~50x slower per row with scalar arguments.
+        key = pc.binary_join_element_wise(symbol, _canon(price), _canon(size), pc.cast(micros, pa.string()),
+                                          _text(venue_json, n), _text(seq_json, n), "|")  # fmt: skip
+        parts = ('","type":"' + TICK_EVENT + '","version":1,"occurred_at":"', when, "Z" + self.head + '"symbol":"',
+                 symbol, '","price":"', price, '","size":"', size, '","ts":"', when, 'Z","venue":', venue_json,
+                 ',"seq":', seq_json, self.tail)  # fmt: skip
+        value = pc.binary_join_element_wise(*(_text(part, n) for part in parts), "")
+        yield from self._emit(table, fast.to_pylist(), key.to_pylist(), symbol.to_pylist(), micros.to_pylist(),
+                              pc.cast(value, pa.binary()).to_pylist())  # fmt: skip
+
+    def _emit(self, table: pa.Table, fast: list[bool], keys: list[str], symbols: list[str], micros: list[int],
+              values: list[bytes]) -> Iterator[Outgoing]:  # fmt: skip
+        """`_keep` inlined for plain rows (a call per row costs as much as the checks): keep the two in step."""
+        line, hasher, correlation_id = self.line, self.hasher, self.writer.correlation_id
+        seen, latest, window, report = self.seen, self.latest, self.rules.window, self.report
+        not_after = self.not_after if self.not_after is not None else 1 << 62
+        for i, plain in enumerate(fast):
+            line += 1
+            if not plain:
+                out = self._slow([c[i].as_py() for c in table.columns], line)
+                if out is not None:
+                    yield out
+                continue
+            key, symbol, when = keys[i], symbols[i], micros[i]
+            if when > not_after or key in seen:
+                self._keep(line, key, symbol, when)  # rejects or notes it
+                continue
+            seen[key] = line
+            if len(seen) > window:
+                del seen[next(iter(seen))]
+            last = latest.get(symbol)
+            if last is not None and when < last[0]:
+                moment = (_EPOCH + timedelta(microseconds=last[0])).isoformat()
+                report.note(Notice(line, "out_of_order", f"earlier than line {last[1]} ({moment})"))
+            else:
+                latest[symbol] = (when, line)
+            report.accepted["trades"] += 1
+            digest = hasher.copy()
+            digest.update(b"%d" % line)
+            event_id = f"tick_{digest.hexdigest()[:32]}"
+            yield Outgoing(MARKET_TICKS, symbol, event_id, TICK_EVENT, b'{"id":"%s%s' % (event_id.encode(), values[i]),
+                           line, correlation_id)  # fmt: skip
+        self.line = line
+
+
+def _text(part: pa.Array | str, n: int) -> pa.Array:
+    return pa.repeat(part, n).cast(pa.string()) if isinstance(part, str) else part
+
+
+def _plain_positive(text: pa.Array) -> pa.Array:
+    return pc.and_(pc.match_substring_regex(text, _PLAIN), pc.invert(pc.match_substring_regex(text, _ZERO)))
+
+
+def _is_utc(zone: tzinfo) -> bool:
+    return zone is UTC or getattr(zone, "key", None) in ("UTC", "Etc/UTC")
+
+
+def _micros(when: datetime) -> int:
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+__all__ = ["BLOCK_BYTES", "file_events"]
