@@ -5,7 +5,8 @@ figures use `periods_per_year`: given, or inferred from the median bar spacing (
 weekly: 52; monthly: 12; intraday: a 6.5-hour, 252-day equity session). CAGR uses calendar time
 between the first and last bar (None for a span under a day). Sharpe and Sortino assume a zero
 risk-free rate; Sortino's downside deviation is the root mean square of the negative returns over all
-bars. Money stays Decimal; ratios are floats. Figures that do not exist (no trades, flat equity, a single bar) are None, not 0.
+bars. Money stays Decimal; ratios are floats. Figures that do not exist (no trades, flat equity, a
+single bar) are None, not 0.
 """
 
 from __future__ import annotations
