@@ -114,4 +114,5 @@ def test_starters_and_invokers_get_exactly_their_targets(aws_real: Synth) -> Non
 
 def test_service_stack_stays_under_the_resource_limit(aws_real: Synth) -> None:
     count = len(aws_real.raw["service"]["Resources"])
-    assert count <= 450, f"the service stack has {count} resources; CloudFormation allows 500"
+    # 500 is CloudFormation's limit; the margin is room for a few more functions before the next split.
+    assert count <= 475, f"the service stack has {count} resources; CloudFormation allows 500"

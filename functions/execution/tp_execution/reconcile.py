@@ -58,12 +58,13 @@ def reconcile(router: Router) -> Report:
             for (account, kind), orders in by_account.items():
                 try:
                     venue = router.venue(account, kind)
+                    for order in orders:
+                        staged += _follow(conn, venue, order, report)
+                    report.differences += _positions(conn, venue, account)
                 except VenueUnavailableError as error:
                     report.differences.append(f"account {account}: {error}")
-                    continue
-                for order in orders:
-                    staged += _follow(conn, venue, order, report)
-                report.differences += _positions(conn, venue, account)
+                except OSError as error:  # one broker unreachable (requests' errors are OSErrors): the rest go on
+                    report.differences.append(f"account {account}: broker unreachable: {error}")
     finally:
         report.published = outbox.publish(staged)
     return report

@@ -105,7 +105,9 @@ def restart_postgres(
     proc = servers._spawn(
         [*cmd, *servers._postgres_options(durable=False)], Path(str(server.log)), user=servers._pg_user()
     )
-    request.config.add_cleanup(lambda: servers.stop_pid(proc.pid, sig=signal.SIGINT))  # the fixture stops the old pid
+    request.config.add_cleanup(lambda: servers.stop_pid(proc.pid, sig=signal.SIGINT))
+    # The session's server is this process now: a later restart in the session must stop it, not the old pid.
+    server.pid = proc.pid
 
     def up() -> bool:
         try:
