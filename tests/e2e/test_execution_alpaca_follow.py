@@ -28,7 +28,7 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from psycopg.rows import dict_row
 from support.execution import eventually, list_instrument
-from support.venue_broker import route_to_broker
+from support.venue_broker import route_to_broker, unroute
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
@@ -71,6 +71,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     yield {"a": _client(a), "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
            "gateway": info["runtime"]["gateway"]}  # fmt: skip
     follower.join(timeout=60)
+    unroute(dsn, a_id)
     cache.close()
 
 

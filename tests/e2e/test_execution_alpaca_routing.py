@@ -27,7 +27,7 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 from psycopg.rows import dict_row
 from support.execution import eventually, list_instrument
-from support.venue_broker import route_to_broker
+from support.venue_broker import route_to_broker, unroute
 from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
 from tradeplane_local.admin import local_dsn, paper_account
@@ -102,6 +102,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     a_id = str(_client(a).get_account().id)  # type: ignore[union-attr]
     route_to_broker(dsn, moto_server.url, a_id, b, proxy.url)
     yield {"a": _client(a), "b": _client(b), "a_id": a_id, "dsn": dsn, "proxy": proxy, "state": state}
+    unroute(dsn, a_id)
     proxy.close()
     prices.close()
 

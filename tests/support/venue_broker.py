@@ -88,3 +88,10 @@ def route_to_broker(dsn: str, moto_url: str, account_id: str, broker: dict[str, 
     )
     with psycopg.connect(dsn) as conn:
         conn.execute("insert into core.account_venues (account_id, venue) values (%s, 'alpaca')", (account_id,))
+
+
+def unroute(dsn: str, account_id: str) -> None:
+    """Back to the paper venue: a module's broker stops with its platform, and the session's database outlives
+    it, so a later module's reconciler would otherwise still poll that gone broker."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("delete from core.account_venues where account_id = %s", (account_id,))
