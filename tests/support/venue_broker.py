@@ -95,3 +95,9 @@ def unroute(dsn: str, account_id: str) -> None:
     it, so a later module's reconciler would otherwise still poll that gone broker."""
     with psycopg.connect(dsn) as conn:
         conn.execute("delete from core.account_venues where account_id = %s", (account_id,))
+        conn.execute(  # its routed orders still open at the gone broker: ended, so no reconciler polls them
+            "update trading.orders set status = 'canceled', canceled_at = now() where account_id = %s"
+            " and venue <> 'paper' and status in ('new', 'partially_filled', 'pending_cancel', 'pending_replace',"
+            " 'accepted', 'pending_new', 'held')",
+            (account_id,),
+        )
