@@ -49,7 +49,7 @@ alpaca-trade-api-lock: setup ## re-resolve $(ATA_DIR)/requirements.txt (hash-pin
 	  -o $(ATA_DIR)/requirements.txt
 
 test: setup lint $(ATA_STAMP) ## lint, then every suite (unit, integration, e2e, infra) in one run
-	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term
+	UV=$(abspath .tools/bin/uv) $(PYTEST) tests --cov --cov-report=term --durations=25
 
 test-unit: setup
 	$(PYTEST) tests/unit

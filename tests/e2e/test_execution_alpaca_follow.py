@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -20,39 +19,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
-from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
-from psycopg.rows import dict_row
-from support.execution import eventually, list_instrument
+from support.execution import eventually
+from support.paper_pair import invoke, priced_paper_pair, rows, trading_client
 from support.venue_broker import route_to_broker, unroute
-from tradeplane.contracts.market import latest_price_key
 from tradeplane_local import stack
-from tradeplane_local.admin import local_dsn, paper_account
+from tradeplane_local.admin import local_dsn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
-
-
-def _client(account: dict[str, str]) -> TradingClient:
-    return TradingClient(account["APCA_API_KEY_ID"], account["APCA_API_SECRET_KEY"],
-                         url_override=account["APCA_API_BASE_URL"])  # fmt: skip
-
-
-def invoke(state: Path, function: str, event: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(  # noqa: S310 - loopback admin API
-        f"{stack.admin_url(state)}/invoke/{function}",
-        data=json.dumps(event).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=120) as r:  # noqa: S310 - loopback admin API
-        result: dict[str, Any] = json.loads(r.read())
-    assert result["ok"], result
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -60,24 +38,17 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     """A routed to the Alpaca venue at B (no proxy: the stream is on B's REST host), a follower running."""
     state, info = platform
     dsn = local_dsn(state) or ""
-    list_instrument(dsn, SYMBOL)
+    a, b = priced_paper_pair(state, redis_server.url, SYMBOL)
     cache = redis.Redis.from_url(redis_server.url)
-    cache.hset(latest_price_key(SYMBOL), mapping={"p": "100.00", "t": str(int(time.time() * 1e6))})
-    a, b = paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
-    a_id, b_id = (str(_client(x).get_account().id) for x in (a, b))  # type: ignore[union-attr]
+    a_id, b_id = (str(trading_client(x).get_account().id) for x in (a, b))  # type: ignore[union-attr]
     route_to_broker(dsn, moto_server.url, a_id, b, b["APCA_API_BASE_URL"])
     follower = threading.Thread(target=invoke, args=(state, "venue_follower", {"hold_s": 45}), daemon=True)
     follower.start()
-    yield {"a": _client(a), "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
+    yield {"a": trading_client(a), "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
            "gateway": info["runtime"]["gateway"]}  # fmt: skip
     follower.join(timeout=60)
     unroute(dsn, a_id)
     cache.close()
-
-
-def rows(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(dsn, row_factory=dict_row) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def a_order(routed: dict[str, Any], coid: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,18 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-import redis
-from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
-from psycopg.rows import dict_row
-from support.execution import eventually, list_instrument
+from support.execution import eventually
+from support.paper_pair import invoke, priced_paper_pair, rows, trading_client
 from support.venue_broker import route_to_broker, unroute
-from tradeplane.contracts.market import latest_price_key
-from tradeplane_local import stack
-from tradeplane_local.admin import local_dsn, paper_account
+from tradeplane_local.admin import local_dsn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
@@ -81,48 +75,18 @@ class LossyProxy:
         self.server.server_close()
 
 
-def _client(account: dict[str, str], base_url: str | None = None) -> TradingClient:
-    return TradingClient(
-        account["APCA_API_KEY_ID"],
-        account["APCA_API_SECRET_KEY"],
-        url_override=base_url or account["APCA_API_BASE_URL"],
-    )
-
-
 @pytest.fixture(scope="module")
 def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server: Any) -> Iterator[dict[str, Any]]:
     """Account A routed to the Alpaca venue; broker B is a second paper account behind the lossy proxy."""
     state, _ = platform
     dsn = local_dsn(state) or ""
-    list_instrument(dsn, SYMBOL)
-    prices = redis.Redis.from_url(redis_server.url)
-    prices.hset(latest_price_key(SYMBOL), mapping={"p": "100.00", "t": str(int(time.time() * 1e6))})
-    a, b = paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
+    a, b = priced_paper_pair(state, redis_server.url, SYMBOL)
     proxy = LossyProxy(b["APCA_API_BASE_URL"], hold_s=6.5)  # past the venue timeout (TP_VENUE_TIMEOUT_S, 5 s)
-    a_id = str(_client(a).get_account().id)  # type: ignore[union-attr]
+    a_id = str(trading_client(a).get_account().id)  # type: ignore[union-attr]
     route_to_broker(dsn, moto_server.url, a_id, b, proxy.url)
-    yield {"a": _client(a), "b": _client(b), "a_id": a_id, "dsn": dsn, "proxy": proxy, "state": state}
+    yield {"a": trading_client(a), "b": trading_client(b), "a_id": a_id, "dsn": dsn, "proxy": proxy, "state": state}
     unroute(dsn, a_id)
     proxy.close()
-    prices.close()
-
-
-def invoke(state: Path, function: str) -> dict[str, Any]:
-    req = urllib.request.Request(  # noqa: S310 - loopback admin API
-        f"{stack.admin_url(state)}/invoke/{function}",
-        data=b"{}",
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=120) as r:  # noqa: S310 - loopback admin API
-        result: dict[str, Any] = json.loads(r.read())
-    assert result["ok"], result
-    return result
-
-
-def rows(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(dsn, row_factory=dict_row) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def broker_orders(routed: dict[str, Any], client_order_id: str) -> list[dict[str, Any]]:

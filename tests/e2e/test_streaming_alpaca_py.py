@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import websockets
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
-from support.execution import eventually, list_instrument
-from tradeplane.contracts.market import latest_price_key
-from tradeplane_local.admin import local_dsn, paper_account
+from support.execution import eventually
+from support.paper_pair import priced_paper_pair, trading_client
+from tradeplane_local.admin import paper_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SYMBOL = "AAPL"
@@ -62,16 +61,7 @@ class Listener:
 @pytest.fixture(scope="module")
 def accounts(platform: tuple[Path, dict[str, Any]], redis_server: Any) -> Iterator[tuple[dict[str, str], ...]]:
     state, _ = platform
-    list_instrument(local_dsn(state) or "", SYMBOL)
-    prices = redis.Redis.from_url(redis_server.url)
-    prices.hset(latest_price_key(SYMBOL), mapping={"p": "100.00", "t": str(int(time.time() * 1e6))})
-    yield paper_account(state, Decimal("50000")), paper_account(state, Decimal("50000"))
-
-
-def _client(paper: dict[str, str]) -> TradingClient:
-    return TradingClient(
-        paper["APCA_API_KEY_ID"], paper["APCA_API_SECRET_KEY"], url_override=paper["APCA_API_BASE_URL"]
-    )
+    yield priced_paper_pair(state, redis_server.url, SYMBOL)
 
 
 def _listening(listener: Listener, client: TradingClient) -> None:
@@ -101,7 +91,7 @@ def test_trading_stream_gets_new_fill_and_canceled_in_order_once_and_only_its_ow
     a, b = accounts
     mine, theirs = Listener(a), Listener(b)
     try:
-        client_a, client_b = _client(a), _client(b)
+        client_a, client_b = trading_client(a), trading_client(b)
         _listening(mine, client_a)
         _listening(theirs, client_b)
         filled = client_a.submit_order(
@@ -201,7 +191,7 @@ def test_a_client_that_drops_and_reconnects_with_replay_misses_nothing_and_gets_
     accounts: tuple[dict[str, str], ...], platform: tuple[Path, dict[str, Any]]
 ) -> None:
     paper = paper_account(platform[0], Decimal("50000"))
-    client, url = _client(paper), stream_url(paper["APCA_API_BASE_URL"])
+    client, url = trading_client(paper), stream_url(paper["APCA_API_BASE_URL"])
 
     async def scenario() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
         raw = RawClient(url, paper)

@@ -14,6 +14,7 @@ import types
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -181,3 +182,14 @@ class _Clearable:
 def authorizer_lookups() -> _Clearable:
     """The in-process authorizer's lookup cache, to skip its TTL in tests."""
     return _Clearable(handler_module("authorizer").LOOKUPS)
+
+
+def core_conftest() -> types.ModuleType:
+    """The Core API suite's conftest as a module: other suites reuse its fixtures (users, accounts, keys and
+    orders made through the Core API's own handlers) by binding them in their conftest."""
+    path = Path(__file__).parents[1] / "integration" / "core" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("core_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support.core_api import Api, Trader, new_trader
+from support.core_api import Api, Trader, core_conftest, new_trader
 from tradeplane_tools.manifest import Bindings
 
-_spec = importlib.util.spec_from_file_location("core_conftest", Path(__file__).parents[1] / "core" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_core = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_core)
+_core = core_conftest()
 core_env = _core.core_env
 api = _core.api
 
