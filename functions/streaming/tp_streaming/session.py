@@ -7,7 +7,7 @@ the one reply to `authenticate` is always the first frame a client reads after i
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,21 +23,23 @@ Outcome = Literal["authorized", "unauthorized", "listening", "replayed", "bad", 
 
 @dataclass(frozen=True)
 class Authenticator:
-    """What checking a credential needs: the JWT keyset and policy, and the cached key lookups."""
+    """What checking a credential needs: the JWT keyset (loaded only for a token: an API key is checked against
+    the database) and policy, and the cached key lookups."""
 
-    keyset: Mapping[str, Any]
+    keyset: Callable[[], Mapping[str, Any]]
     policy: TokenPolicy
     lookups: Lookups
 
     def account_of(self, creds: frames.Credentials, source_ip: str) -> tuple[str, str] | None:
         """(account id, subject) for a valid credential bound to one account with the stream's scope."""
+        keyset: Mapping[str, Any] = {}
         if creds.key_id:
             headers = {"apca-api-key-id": creds.key_id, "apca-api-secret-key": creds.secret_key or ""}
         elif creds.oauth_token:
-            headers = {"authorization": f"Bearer {creds.oauth_token}"}
+            headers, keyset = {"authorization": f"Bearer {creds.oauth_token}"}, self.keyset()
         else:
             return None
-        decision = authorize(headers, source_ip, keyset=self.keyset, policy=self.policy, lookups=self.lookups)
+        decision = authorize(headers, source_ip, keyset=keyset, policy=self.policy, lookups=self.lookups)
         ctx = decision.context
         if not decision.allowed or not ctx.get("sub") or not ctx.get("account_id"):
             logger.info("stream authentication refused", extra={"reason": decision.reason or "no account"})

@@ -27,7 +27,8 @@ class Settings(PostgresSettings, RedisSettings, WebSocketSettings):
 SETTINGS = load_settings(Settings)
 SENDER = Sender(SETTINGS.ws_endpoint, SETTINGS.ws_connect_timeout_s, SETTINGS.ws_read_timeout_s, workers=1)
 POLICY = TokenPolicy(SETTINGS.api_audience, SETTINGS.max_token_lifetime_s)
-LOOKUPS = Lookups()
+# The keyset secret is read only when a message presents a token (API keys and `listen` frames need none).
+AUTH = Authenticator(lambda: load_keyset(SETTINGS.secret_jwt_signing_keys), POLICY, Lookups())
 
 
 @instrument
@@ -40,7 +41,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         request.is_base64_encoded,
         str(ctx.identity.source_ip.network_address),
     )
-    auth = Authenticator(load_keyset(SETTINGS.secret_jwt_signing_keys), POLICY, LOOKUPS)
-    outcome = handle_message(incoming, auth, SENDER)
+    outcome = handle_message(incoming, AUTH, SENDER)
     metrics.add_metric(name=f"StreamMessage_{outcome}", unit=MetricUnit.Count, value=1)
     return {"statusCode": 200}
