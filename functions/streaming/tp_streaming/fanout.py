@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tradeplane.contracts.trade_updates import TradeUpdate
 from tradeplane.envelope import Envelope
 
 from tp_streaming import connections, updates
@@ -31,13 +30,17 @@ class FanoutResult:
 
 
 def fan_out(events: Sequence[Envelope], sender: Sender) -> FanoutResult:
-    accounts = [str(e.data_as(TradeUpdate).account_id) for e in events]
-    listening = connections.listeners(sorted(set(accounts)))
-    wanted = [(e, a) for e, a in zip(events, accounts, strict=True) if listening.get(a)]
+    parsed = updates.parsed(events)  # once per event, however many connections receive it
+    listening = connections.listeners(sorted({str(u.account_id) for _, u in parsed}))
+    wanted = [(e, u) for e, u in parsed if listening.get(str(u.account_id))]
     if not wanted:
         return FanoutResult(len(events), 0, 0, 0, 0, 0)  # nobody listens: no book read, no Redis writes
-    built = updates.frames_for([e for e, _ in wanted])
-    pairs = [(cid, e.id, frame) for (e, frame), (_, a) in zip(built, wanted, strict=True) for cid in listening[a]]
+    built = updates.frames_for(wanted)
+    pairs = [
+        (cid, event_id, frame)
+        for (event_id, frame), (_, u) in zip(built, wanted, strict=True)
+        for cid in listening[str(u.account_id)]
+    ]
     verdicts = connections.route(pairs)
     to_send: dict[str, list[bytes]] = defaultdict(list)
     stale: set[str] = set()

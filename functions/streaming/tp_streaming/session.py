@@ -131,7 +131,7 @@ def _listen(conn: connections.Connection, request: frames.Listen, sender: Sender
     connections.listen(conn, streams, replaying=True)
     sender.post(cid, frames.listening(streams, replay={"since": request.since.model_dump(exclude_none=True)}))
     for page in replay.pages_after(conn.account_id, start):
-        if not _deliver(cid, [(e.id, f) for e, f in updates.frames_for(page)], sender):
+        if not _deliver(cid, updates.frames_for(updates.parsed(page)), sender):
             return "gone"
     while pending := connections.drain(cid):
         if not _deliver(cid, pending, sender):

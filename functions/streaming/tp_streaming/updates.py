@@ -96,11 +96,12 @@ def message(event_id: str, update: TradeUpdate, row: dict[str, Any] | None) -> d
     return data
 
 
-def frames_for(envelopes: Sequence[Envelope]) -> list[tuple[Envelope, bytes]]:
-    """Each event's `trade_updates` frame, built once however many connections receive it."""
-    updates = [e.data_as(TradeUpdate) for e in envelopes]
-    rows = order_rows([str(u.order.id) for u in updates])
-    return [
-        (e, frames.trade_update(message(e.id, u, rows.get(str(u.order.id)))))
-        for e, u in zip(envelopes, updates, strict=True)
-    ]
+def parsed(envelopes: Sequence[Envelope]) -> list[tuple[Envelope, TradeUpdate]]:
+    return [(e, e.data_as(TradeUpdate)) for e in envelopes]
+
+
+def frames_for(events: Sequence[tuple[Envelope, TradeUpdate]]) -> list[tuple[str, bytes]]:
+    """Each (event, its parsed update)'s (event id, `trade_updates` frame), built once however many connections
+    receive it."""
+    rows = order_rows([str(u.order.id) for _, u in events])
+    return [(e.id, frames.trade_update(message(e.id, u, rows.get(str(u.order.id))))) for e, u in events]
