@@ -1,7 +1,8 @@
 """WebSocket connections and their subscriptions in Redis (`ws:` keys, each with a TTL refreshed on activity).
 
 Per connection (hash-tagged `{cid}` so one connection's keys share a cluster slot):
-- `ws:conn:{cid}`  hash: `state` (`open` -> `authed` -> `live` | `replaying`), `account_id`, `streams`
+- `ws:conn:{cid}`  hash: `state` (`open` -> `authed` -> `live` | `replaying`), `account_id`, `streams`;
+  `connected_ms` and `sub` (who authenticated) are written for whoever inspects the key, never read here
 - `ws:sent:{cid}`  sorted set: event ids already delivered (score = ms), trimmed to `DEDUPE_WINDOW_MS`
 - `ws:pending:{cid}` list: live events (`<event id> <frame>`) that arrived while the connection was replaying
 and per account `ws:acct:{account_id}`: the connections listening to `trade_updates`.
@@ -109,15 +110,13 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def authenticate(cid: str, account_id: str, subject: str) -> bool:
-    """Bind the connection to its account; False when the connection is unknown (already gone)."""
+def authenticate(cid: str, account_id: str, subject: str) -> None:
+    """Bind the connection to its account."""
     r = redis_client.client()
     with r.pipeline() as p:
-        p.exists(_conn(cid))
         p.hset(_conn(cid), mapping={"state": "authed", "account_id": account_id, "sub": subject})
         p.expire(_conn(cid), TTL_S)
-        exists, *_ = p.execute()
-    return bool(exists)
+        p.execute()
 
 
 def listen(conn: Connection, streams: Sequence[str], *, replaying: bool) -> None:
