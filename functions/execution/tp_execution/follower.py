@@ -67,7 +67,6 @@ class FollowReport:
     reconnects: int = 0
     refused: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
-    published: bool = True
 
 
 def follow(
@@ -133,7 +132,7 @@ class _Follower:
     def _refuse(self, account: UUID, reason: str) -> None:
         self.refused.add(account)
         self.report.refused.append(f"account {account}: {reason}")
-        logger.warning("venue stream not followed", extra={"account_id": str(account), "reason": reason})
+        logger.warning("venue stream: account not followed", extra={"account_id": str(account), "reason": reason})
 
     async def _follow_account(self, account: UUID, kind: str, credentials: Credentials) -> None:
         backoff = BACKOFF_S[0]
@@ -192,11 +191,11 @@ class _Follower:
 
     def _settled(self, done: Settled) -> None:
         """Count what a settlement did and publish its trade updates (after its connection went back: publishing
-        marks them on a pooled connection of its own)."""
+        marks them on a pooled connection of its own; what it could not publish it logged, for the relay)."""
         self.report.fills_booked += done.fills_booked
         self.report.ended += done.ended
         self.report.differences += done.differences
-        self.report.published &= outbox.publish(done.staged)
+        outbox.publish(done.staged)
 
 
 def _routed_accounts() -> dict[UUID, str]:

@@ -46,12 +46,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         time.monotonic() + hold_s,
         refresh_s=SETTINGS.follow_refresh_s,
     )
-    for line in report.refused + report.differences:
-        logger.warning("venue stream: account not followed or differs", extra={"detail": line})
+    for difference in report.differences:  # refusals were logged by the follower as they happened
+        logger.warning("venue and book differ", extra={"difference": difference})
     metrics.add_metric(name="VenueStreamUpdates", unit=MetricUnit.Count, value=report.updates)
     metrics.add_metric(name="VenueStreamFillsBooked", unit=MetricUnit.Count, value=report.fills_booked)
     metrics.add_metric(name="VenueStreamReconnects", unit=MetricUnit.Count, value=report.reconnects)
     metrics.add_metric(name="VenueStreamRefused", unit=MetricUnit.Count, value=len(report.refused))
+    metrics.add_metric(name="VenueDifferences", unit=MetricUnit.Count, value=len(report.differences))
     return {
         "accounts": report.accounts,
         "updates": report.updates,
