@@ -16,12 +16,15 @@ volume: an auction crosses everything at one price) and its remainder canceled. 
 that finds an auction older than `STALE_AFTER` (execution was down) cancels instead of
 filling at a price that is no longer the auction's. Every decision is one transaction
 under the order's row lock, with event ids derived from the auction, so a retried run
-changes nothing.
+changes nothing. What decides an order's auction (time in force, type, submission time,
+asset class) never changes after it is accepted, so the run reads it with the list and
+locks only the orders that are due: one waiting for a later session costs no lock, on
+its account or itself, each minute until then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -44,7 +47,7 @@ QUEUE_FROM = time(19, 0)  # submitted after this (Eastern), an order waits for t
 STALE_AFTER = timedelta(minutes=15)
 
 _HELD = """
-select o.id from trading.orders o
+select o.id, o.time_in_force, o.type, o.submitted_at, o.asset_class from trading.orders o
 where o.status = 'accepted' and o.time_in_force = any(%s) and o.submitted_at <= %s
   and not exists (select 1 from core.account_venues v where v.account_id = o.account_id and v.venue <> 'paper')
 order by o.submitted_at, o.id
@@ -71,6 +74,13 @@ class Auction:
     refusal: str | None = None
 
 
+def auction_of(order: Mapping[str, Any], sessions: Sessions) -> Auction:
+    """The auction of an accepted `opg`/`cls` order (a `trading.orders` row), or its refusal."""
+    if order["asset_class"] == "crypto":  # around the clock: no auction to take part in (Alpaca: gtc, ioc only)
+        return Auction(None, f"{order['time_in_force']} orders are not accepted for crypto assets")
+    return auction_for(order["time_in_force"], order["type"], order["submitted_at"], sessions)
+
+
 def auction_for(time_in_force: str, order_type: str, submitted_at: datetime, sessions: Sessions) -> Auction:
     """The auction an `opg`/`cls` order submitted at `submitted_at` (UTC) takes part in, or its refusal."""
     if order_type not in AUCTION_TYPES:
@@ -90,18 +100,14 @@ def auction_for(time_in_force: str, order_type: str, submitted_at: datetime, ses
     return Auction(open_ if time_in_force == "opg" else close)
 
 
-@dataclass
 class XnysSessions:
     """`Sessions` from exchange_calendars' XNYS (early closes included)."""
 
-    _calendar: Any = None
+    @staticmethod
+    def _cal() -> Any:
+        import exchange_calendars  # imported on first use; it keeps one calendar per name itself
 
-    def _cal(self) -> Any:
-        if self._calendar is None:
-            import exchange_calendars
-
-            self._calendar = exchange_calendars.get_calendar("XNYS")
-        return self._calendar
+        return exchange_calendars.get_calendar("XNYS")
 
     def session_times(self, day: date) -> tuple[datetime, datetime] | None:
         cal = self._cal()
@@ -116,7 +122,7 @@ class XnysSessions:
 
 
 def _utc(ts: Any) -> datetime:
-    return datetime.fromisoformat(ts.isoformat()).astimezone(UTC)
+    return ts.to_pydatetime().astimezone(UTC)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -132,11 +138,12 @@ PriceSource = Callable[[str], Decimal | None]
 def run_auctions(now: datetime, sessions: Sessions, prices: PriceSource, config: FillConfig) -> AuctionResult:
     """Decide every held paper `opg`/`cls` order whose refusal or auction is due at `now`."""
     with db.transaction() as conn:
-        held = [r["id"] for r in conn.execute(_HELD, (list(AUCTION_TIFS), now)).fetchall()]
+        rows = conn.execute(_HELD, (list(AUCTION_TIFS), now)).fetchall()
+    due = [r["id"] for r in rows if _due(auction_of(r, sessions), now)]
     staged: list[outbox.Staged] = []
     counts = {"fill": 0, "canceled": 0, "rejected": 0}
     try:
-        for order_id in held:
+        for order_id in due:
             with db.transaction() as conn:
                 outcome = _decide(Book(conn, PRODUCER, "", now=now), order_id, now, sessions, prices, config)
             if outcome is not None:
@@ -153,14 +160,12 @@ def _decide(
     order = book.lock(order_id)
     if order is None or order["status"] != st.ACCEPTED:
         return None  # canceled by its owner (or decided by a concurrent run) since the list was read
-    auction = auction_for(order["time_in_force"], order["type"], order["submitted_at"], sessions)
-    if order["asset_class"] == "crypto":  # around the clock: no auction to take part in (Alpaca: gtc, ioc only)
-        auction = Auction(None, f"{order['time_in_force']} orders are not accepted for crypto assets")
+    auction = auction_of(order, sessions)
     if auction.at is None:
         book.cause = f"auction-refused-{order_id}"
         book.move(order, st.REJECTED, "rejected", reason=auction.refusal)
         return "rejected", book.staged
-    if auction.at > now:
+    if not _due(auction, now):
         return None
     book.cause = f"auction-{order['time_in_force']}-{auction.at:%Y%m%dT%H%M}"
     if now - auction.at > STALE_AFTER:
@@ -178,6 +183,11 @@ def _decide(
         decision = replace(decision, reason=f"not filled in the {_name(order)} auction")
     book.apply(order, decision)
     return ("fill" if decision.fills else "canceled"), book.staged
+
+
+def _due(auction: Auction, now: datetime) -> bool:
+    """Whether the order is decided now: refused, or its auction has come."""
+    return auction.at is None or auction.at <= now
 
 
 def _name(order: dict[str, Any]) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from support.core_api import Trader
 from support.execution import book, call, query, submit_and_execute, trade_events
@@ -132,3 +134,22 @@ def test_opg_inside_the_refusal_window_is_rejected_and_a_missed_auction_cancels(
         "missed": "the auction passed before the order could take part",
     }
     assert book(dsn, trader.account_id)["reserved"] == 0
+
+
+def test_a_run_before_the_auction_locks_neither_the_waiting_order_nor_its_account(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, held: Any
+) -> None:
+    """An order waiting for a later session is left alone from the list the run reads (what decides its auction
+    never changes): the run does not queue behind a writer holding the account, nor would it block one."""
+    waiting = held("2026-03-02T05:00:00", time_in_force="opg", client_order_id="waiting")
+    dsn = core_env["dsn"]
+    with psycopg.connect(dsn) as writer, ThreadPoolExecutor(1) as pool:
+        writer.execute("select id from core.accounts where id = %s for update", (uuid.UUID(str(trader.account_id)),))
+        run = pool.submit(_run, bindings, "2026-03-02T14:29:59")  # a minute before the open
+        try:
+            result = run.result(timeout=60)  # it used to wait here for the writer's lock, however long it held it
+        finally:
+            writer.rollback()
+    assert (result["auction_filled"], result["auction_canceled"], result["auction_rejected"]) == (0, 0, 0)
+    assert statuses(dsn, waiting) == ["accepted"]
+    assert _run(bindings, "2026-03-02T14:30:20")["auction_filled"] == 1  # and at the open it is decided as before
