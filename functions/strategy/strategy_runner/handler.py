@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, ValidationError
 from tp_strategy.runner import live_runner
+from tp_strategy.runner_state import STATE_TTL_S
 from tradeplane.contracts.market import BAR_EVENT, Bar
 from tradeplane.msk_records import envelopes, parse_msk_event
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
@@ -23,7 +24,7 @@ class Settings(PostgresSettings, KafkaSettings, RedisSettings):
     service_url_core: str  # uses.calls
     api_audience: str = "tradeplane-api"
     strategies_cache_s: float = Field(default=5.0, ge=0)  # how long a disabled strategy may still trade
-    strategy_state_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    strategy_state_ttl_s: int = Field(default=STATE_TTL_S, ge=60)
     core_timeout_s: float = Field(default=3.0, gt=0)
     # Kept back from the invocation's remaining time: Core API retries stop in time to fail the batch cleanly.
     budget_margin_s: float = Field(default=3.0, ge=0)

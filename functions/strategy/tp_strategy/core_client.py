@@ -131,7 +131,8 @@ class Account:
 
 def unfilled_qty(orders: Iterable[Mapping[str, Any]]) -> Decimal:
     """The signed quantity `orders` still have to fill (buys +, sells -); notional orders (never the runner's)
-    are left out."""
+    are left out. An order sent on an earlier bar may not have filled yet (the executor is asynchronous):
+    sizing against the position alone would then buy twice or skip an exit."""
     total = Decimal(0)
     for order in orders:
         if order.get("qty") is None:
@@ -207,14 +208,6 @@ class CoreClient:
         query = urlencode({"status": "open", "symbols": symbol, "limit": 500})
         body = self._ok(self._call(account_id, "GET", f"/v2/orders?{query}"))
         return list(body or [])
-
-    def open_order_qty(self, account_id: str, symbol: str) -> Decimal:
-        """The signed quantity still to fill on the account's open orders in `symbol` (buys +, sells -).
-
-        An order sent on an earlier bar may not have filled yet (the executor is asynchronous): sizing
-        against the position alone would then buy twice or skip an exit.
-        """
-        return unfilled_qty(self.open_orders(account_id, symbol))
 
     def cancel(self, account_id: str, order_id: str) -> None:
         """Ask for an order's cancel; an order already gone (404) or past cancelling (422: filled) is no error."""

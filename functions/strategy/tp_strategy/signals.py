@@ -95,27 +95,9 @@ def _signal(row: Mapping[str, Any]) -> Signal:
     return Signal(**{k: row[k] for k in _COLUMNS.split(", ")})
 
 
-def record(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, bar_ts: datetime, target: Target) -> Signal:
-    """Store the signal, or return the one a previous delivery of the same bar stored (unchanged)."""
-    sid = signal_id(strategy_id, symbol, bar_ts)
-    row = conn.execute(
-        f"""with new as (
-              insert into strategy.signals (id, strategy_id, symbol, bar_ts, direction, reason)
-              values (%s, %s, %s, %s, %s, %s) on conflict (strategy_id, symbol, bar_ts) do nothing
-              returning {_COLUMNS})
-            select * from new
-            union all
-            select {_COLUMNS} from strategy.signals where strategy_id = %s and symbol = %s and bar_ts = %s
-            limit 1""",
-        (sid, strategy_id, symbol, bar_ts, target.direction, target.reason[:500], strategy_id, symbol, bar_ts),
-    ).fetchone()
-    assert row is not None
-    return _signal(row)
-
-
 def record_many(conn: Connection[Any], raised: Sequence[tuple[uuid.UUID, str, datetime, Target]]) -> list[Signal]:
-    """`record` for a whole batch in two statements: new rows inserted, every row (new or stored by an earlier
-    delivery, unchanged) read back, in the order given."""
+    """Store a batch's signals in two statements: new rows inserted, every row (new, or stored by an earlier
+    delivery of the same bar: unchanged) read back, in the order given."""
     if not raised:
         return []
     ids = [signal_id(sid, symbol, ts) for sid, symbol, ts, _ in raised]

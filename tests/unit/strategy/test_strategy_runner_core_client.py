@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
-from tp_strategy.core_client import CoreClient, CoreRefusedError, CoreUnavailableError, Response, Retry, TokenCache
+from tp_strategy.core_client import (
+    CoreClient,
+    CoreRefusedError,
+    CoreUnavailableError,
+    Response,
+    Retry,
+    TokenCache,
+    unfilled_qty,
+)
 from tradeplane.tokens import verify
 from tradeplane_tools.keys import generate_keyset
 
@@ -139,5 +147,5 @@ def test_open_orders_count_toward_the_position_they_will_make() -> None:
         {"side": "buy", "qty": None, "notional": "500", "filled_qty": "0"},  # notional: not counted
     ]
     script = Script(ok(orders))
-    assert client(script, clock).open_order_qty("acc-1", "BRK.B") == Decimal(3)
+    assert unfilled_qty(client(script, clock).open_orders("acc-1", "BRK.B")) == Decimal(3)
     assert script.calls[0][1] == "http://core/v2/orders?status=open&symbols=BRK.B&limit=500"
