@@ -7,9 +7,9 @@ For each bar, in the order Kafka delivered them (one symbol's bars share a parti
    decision for one bar, and the signal key (strategy, symbol, bar) allows one. The revision
    is in `market.bars`, so a later rebuild of the state reads the corrected values.
 2. The enabled strategies of the bar's symbol and timeframe (`enabled`, cached briefly).
-3. Each one's working state from Redis, rebuilt from stored bars and the direction of its last
-   stored signal when missing (`runner_state`). A bar at or before the state's last bar was seen already (a redelivery):
-   it changes nothing.
+3. Each one's working state from Redis (the whole batch's in one read), rebuilt from stored bars and
+   the direction of its last stored signal when missing (`runner_state`). A bar at or before the
+   state's last bar was seen already (a redelivery): it changes nothing.
 4. `on_bar`; the batch's targets become signals (`signals`), stored in one transaction and
    published, then sized against the account and position the Core API reports (the strategy's
    own still-open orders in the symbol cancelled first: a new target supersedes them) and sent as
@@ -108,17 +108,19 @@ class Runner:
         """Run one batch of closed bars; raises (the batch is redelivered) when the Core API stays down."""
         self.core.deadline = self.clock() + budget_s
         out = Outcome()
-        states: dict[str, Working | None] = {}
-        dirty: dict[str, Working] = {}
-        raised: list[Raised] = []
+        work: list[tuple[Bar, list[EnabledStrategy], list[str]]] = []
         for bar in bars:
             out.bars += 1
             if bar.revision > 0:
                 out.revisions += 1
                 continue
             strategies = self.enabled(bar.symbol, bar.interval)
-            keys = [state_key(s.id, s.version, bar.symbol) for s in strategies]
-            states.update(self.states.load([k for k in keys if k not in states]))
+            work.append((bar, strategies, [state_key(s.id, s.version, bar.symbol) for s in strategies]))
+        # Every state the batch touches in one read: nothing writes them before the batch ends.
+        states = self.states.load(list(dict.fromkeys(k for _, _, keys in work for k in keys)))
+        dirty: dict[str, Working] = {}
+        raised: list[Raised] = []
+        for bar, strategies, keys in work:
             for strategy, key in zip(strategies, keys, strict=True):
                 instance = self._instance(strategy)
                 if instance is None:

@@ -134,6 +134,19 @@ def test_redelivered_and_revised_bars_change_nothing(setup: Any) -> None:
     assert runner.run([bar(2)], budget_s=10).runs == 1 and len(asked) == 1  # the stored state, not a rebuild
 
 
+def test_a_batch_reads_every_state_it_touches_in_one_mget(setup: Any) -> None:
+    runner, _, redis, _ = setup
+    (strategy,) = runner.enabled("AAPL", "1m")
+    runner.enabled = lambda symbol, timeframe: [strategy]  # the strategy trades every symbol
+    reads: list[list[str]] = []
+    mget = redis.mget
+    redis.mget = lambda keys: reads.append(list(keys)) or mget(keys)
+    symbols = ("AAPL", "MSFT", "NVDA")
+    out = runner.run([bar(m).model_copy(update={"symbol": s}) for m in (0, 1) for s in symbols], budget_s=10)
+    assert out.runs == 6 and out.rebuilt == 3
+    assert reads == [[state_key(strategy.id, strategy.version, s) for s in symbols]]
+
+
 def test_other_symbols_and_timeframes_run_nothing(setup: Any) -> None:
     runner, counter, redis, _ = setup
     other = bar(0).model_copy(update={"symbol": "MSFT"})
