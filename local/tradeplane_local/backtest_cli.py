@@ -23,7 +23,6 @@ from typing import Any
 from tradeplane_tools.manifest import REPO_ROOT
 
 STRATEGY_DOMAIN = REPO_ROOT / "functions" / "strategy"
-_SIZING_KINDS = {"fixed_qty": "qty", "fixed_notional": "notional", "percent_equity": "percent", "all_cash": None}
 
 
 def _domain() -> None:
@@ -41,10 +40,12 @@ def _params(specs: list[str]) -> dict[str, Any]:
 
 
 def _sizing(spec: str, fractional: bool) -> dict[str, Any]:
+    from tp_strategy.sizing import AMOUNT_OF
+
     kind, _, amount = spec.partition("=")
-    if kind not in _SIZING_KINDS:
+    if kind not in AMOUNT_OF:
         raise ValueError(f"--sizing {spec!r}: use all_cash, fixed_qty=N, fixed_notional=N or percent_equity=N")
-    field = _SIZING_KINDS[kind]
+    field = AMOUNT_OF[kind]
     return {"kind": kind, "fractional": fractional, **({field: amount} if field and amount else {})}
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tp_strategy.interface import Direction
 
-__all__ = ["SizingRule", "order_qty", "target_qty"]
+__all__ = ["AMOUNT_OF", "SizingRule", "order_qty", "target_qty"]
 
 ZERO = Decimal(0)
 WHOLE = Decimal(1)
@@ -29,7 +29,13 @@ FRACTION = Decimal("0.00000001")
 HUNDRED = Decimal(100)
 
 Kind = Literal["fixed_qty", "fixed_notional", "percent_equity", "all_cash"]
-_NEEDS = {"fixed_qty": "qty", "fixed_notional": "notional", "percent_equity": "percent"}
+# The amount field each kind takes (all_cash takes none).
+AMOUNT_OF: dict[str, str | None] = {
+    "fixed_qty": "qty",
+    "fixed_notional": "notional",
+    "percent_equity": "percent",
+    "all_cash": None,
+}
 
 
 class SizingRule(BaseModel):
@@ -46,7 +52,7 @@ class SizingRule(BaseModel):
 
     @model_validator(mode="after")
     def _amount_matches_kind(self) -> SizingRule:
-        need = _NEEDS.get(self.kind)
+        need = AMOUNT_OF[self.kind]
         given = [name for name in ("qty", "notional", "percent") if getattr(self, name) is not None]
         if need and need not in given:
             raise ValueError(f"sizing {self.kind} needs {need}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal as D  # noqa: N817 - short in the tables of cases
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from tp_strategy.sizing import SizingRule, order_qty
+from tp_strategy.sizing import AMOUNT_OF, Kind, SizingRule, order_qty
 
 
 def qty(rule: dict[str, Any], direction: int, position: str = "0", *, allow_short: bool = False, **kw: str) -> D:
@@ -110,3 +110,10 @@ def test_the_resulting_position_points_where_asked(
         assert after == 0 or (after > 0) == (wanted == 1)  # never the wrong way; 0 only when too little money
         if position != 0 and (position > 0) == (wanted == 1):
             assert q == 0
+
+
+def test_every_kind_names_its_amount_field_once_for_the_model_and_the_cli() -> None:
+    assert set(AMOUNT_OF) == set(get_args(Kind))
+    for kind, field in AMOUNT_OF.items():
+        rule = SizingRule.model_validate({"kind": kind, **({field: "1"} if field else {})})
+        assert rule.kind == kind
