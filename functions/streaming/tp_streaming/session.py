@@ -1,4 +1,6 @@
-"""One WebSocket connection's life: connect, Alpaca's `authenticate` and `listen`, replay, disconnect.
+"""One WebSocket connection's messages: Alpaca's `authenticate` and `listen`, replay. (`$connect` and `$disconnect`
+are `connections.open_connection` and `connections.remove`, which their handlers import alone: this module's
+imports, the database and token code, would slow every cold `$connect`.)
 
 Every reply goes out through the management API (PostToConnection), in order, so
 the one reply to `authenticate` is always the first frame a client reads after it.
@@ -61,14 +63,6 @@ class Incoming:
         if self.body is None:
             return b""
         return base64.b64decode(self.body) if self.is_base64 else self.body.encode()
-
-
-def connect(connection_id: str) -> None:
-    connections.open_connection(connection_id)
-
-
-def disconnect(connection_id: str) -> None:
-    connections.remove(connection_id)
 
 
 def handle_message(msg: Incoming, auth: Authenticator, sender: Sender) -> Outcome:

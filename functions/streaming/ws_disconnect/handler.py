@@ -7,13 +7,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayWebSocketDisconnectEventModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tp_streaming.session import disconnect
+from tp_streaming.connections import remove
 from tradeplane.observability import instrument
 from tradeplane.settings import RedisSettings, load_settings
 
 
 class Settings(RedisSettings):
-    """Deletes the connection's `ws:` keys."""
+    """Deletes the connection's `ws:` keys (importing only `tp_streaming.connections`, as ws_connect)."""
 
 
 SETTINGS = load_settings(Settings)
@@ -22,5 +22,5 @@ SETTINGS = load_settings(Settings)
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     request = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
-    disconnect(request.request_context.connection_id)
+    remove(request.request_context.connection_id)
     return {"statusCode": 200}
