@@ -126,7 +126,7 @@ def last_direction(conn: Connection[Any], strategy_id: uuid.UUID, symbol: str, b
         " order by bar_ts desc limit 1",
         (strategy_id, symbol, before),
     ).fetchone()
-    return None if row is None else int(row["direction"] if isinstance(row, Mapping) else row[0])
+    return None if row is None else int(row["direction"])
 
 
 def plan(conn: Connection[Any], signal: Signal, qty: Decimal, side: Side, order_id: str) -> Signal:
