@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from tradeplane.fill_model import Decision, Fill
 
 from tp_execution.venue import AMBIGUOUS, Outcome, VenueOrder
+from tp_execution.venue_credentials import Credentials
 
 # Broker statuses that end an order without (more) fills; `rejected` is answered as a rejection.
 # `done_for_day` is not here: Alpaca's order is done for today and resumes next session (the book keeps it
@@ -47,34 +48,6 @@ _REQUESTS: dict[str, type[OrderRequest]] = {
     "stop_limit": StopLimitOrderRequest,
     "trailing_stop": TrailingStopOrderRequest,
 }
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What one account's venue secret holds (JSON: key_id, secret_key, base_url, optional stream_url)."""
-
-    key_id: str
-    secret_key: str
-    base_url: str
-    stream_url: str | None = None  # the trade_updates WebSocket; default: `/stream` on the REST host, as Alpaca
-
-    @classmethod
-    def from_secret(cls, value: Mapping[str, Any]) -> Credentials:
-        stream = value.get("stream_url")
-        return cls(
-            str(value["key_id"]),
-            str(value["secret_key"]),
-            str(value["base_url"]).rstrip("/"),
-            str(stream) if stream else None,
-        )
-
-    def trade_stream_url(self) -> str:
-        """Where the broker's `trade_updates` are: alpaca-trade-api's rule (ws(s) on the REST host, `/stream`)."""
-        if self.stream_url:
-            return self.stream_url
-        scheme, _, rest = self.base_url.partition("://")
-        host = rest.split("/", 1)[0]
-        return f"{'wss' if scheme == 'https' else 'ws'}://{host}/stream"
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -138,13 +111,6 @@ def outcome_of(broker_order: Mapping[str, Any]) -> Outcome:
     if status in _ENDED:
         return Outcome.accepted(Decision("canceled", fills, reason=f"{status} at the venue"))
     return Outcome.accepted(Decision("new", fills))  # new, accepted, pending_*: working at the venue
-
-
-def cumulative_fill(outcome: Outcome) -> Fill | None:
-    """What the broker has filled in all (an Alpaca venue's outcome carries at most one, cumulative, fill)."""
-    if outcome.decision is None or not outcome.decision.fills:
-        return None
-    return outcome.decision.fills[0]
 
 
 _TRANSPORT = (requests.Timeout, requests.ConnectionError)

@@ -23,9 +23,8 @@ from tradeplane import outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.fill_model import Fill
 
-from tp_execution.alpaca_venue import cumulative_fill
 from tp_execution.book import EXECUTION_IDS, Book
-from tp_execution.venue import Outcome
+from tp_execution.venue import Outcome, cumulative_fill
 
 PRICE_STEP = Decimal("0.0001")
 
@@ -77,19 +76,28 @@ class Settled:
 
 
 def settle_order(
-    conn: Connection[Any], producer: str, order_id: UUID, known: Outcome | None, *, skip_stale: bool = False
+    conn: Connection[Any],
+    producer: str,
+    order_id: UUID,
+    known: Outcome | None,
+    *,
+    skip_stale: bool = False,
+    statuses: frozenset[str] | None = None,
 ) -> Settled:
     """Lock the order and settle it against the venue's answer, in one transaction. The cause names the observed
     venue state (order, cumulative fill, kind), so the poll and the stream seeing the same state write the same
     ids. `skip_stale`: an answer older than the book (a stream event the book has already passed) changes nothing
-    and is not a difference."""
+    and is not a difference. `statuses`: settle only an order in one of these under the lock (the caller chose
+    it by a status read before; a Core API replace or cancel may have moved it since)."""
     fill = cumulative_fill(known) if known is not None else None
     venue_filled = fill.qty if fill else Decimal(0)
     done = Settled()
     with conn.transaction():
         book = Book(conn, producer, f"{step_id({'id': order_id}, venue_filled)}:{known.kind if known else 'unknown'}")
         order = book.lock(order_id)
-        if order is None or (skip_stale and venue_filled < order["filled_qty"]):
+        if order is None or (statuses is not None and order["status"] not in statuses):
+            return done
+        if skip_stale and venue_filled < order["filled_qty"]:
             return done
         before_qty, before_status = order["filled_qty"], order["status"]
         done.differences = settle(book, order, known)

@@ -34,17 +34,18 @@ from tradeplane.contracts import order_status as st
 from tradeplane.observability import logger
 from websockets.exceptions import WebSocketException
 
-from tp_execution.alpaca_venue import Credentials, outcome_of
+from tp_execution.alpaca_venue import outcome_of
 from tp_execution.follow import Settled, settle_order
 from tp_execution.follow_leases import Leases
 from tp_execution.trade_stream import ReplayRefusedError, StreamUnauthorizedError, trade_updates
+from tp_execution.venue_credentials import Credentials
 from tp_execution.venues import PAPER, Router, VenueUnavailableError
 
 PRODUCER = "venue_follower"
 FOLLOWED_EVENTS = frozenset({"fill", "partial_fill", "canceled", "expired", "rejected", "replaced"})
 # What the stream may settle: routed and working. Not accepted/held (the executor has not routed it yet) and
 # not pending_replace (the executor is replacing it and settles the old order against the broker itself).
-_SETTLEABLE = st.OPEN - {st.ACCEPTED, st.HELD, st.PENDING_REPLACE}
+SETTLEABLE = st.OPEN - {st.ACCEPTED, st.HELD, st.PENDING_REPLACE}
 _ACCOUNTS = """
 select distinct o.account_id, o.venue from trading.orders o
 where o.venue <> %s and o.status = any(%s)
@@ -170,8 +171,9 @@ class _Follower:
         if update.get("event") in FOLLOWED_EVENTS and broker_order.get("client_order_id"):
             with db.connection() as conn:
                 row = conn.execute(_ORDER, (account, broker_order["client_order_id"], PAPER)).fetchone()
-                if row is not None and row["status"] in _SETTLEABLE:
-                    done = settle_order(conn, PRODUCER, row["id"], outcome_of(broker_order), skip_stale=True)
+                if row is not None:
+                    known = outcome_of(broker_order)
+                    done = settle_order(conn, PRODUCER, row["id"], known, skip_stale=True, statuses=SETTLEABLE)
             if done is not None:
                 self._settled(done)
         if update.get("event_id"):
@@ -182,11 +184,11 @@ class _Follower:
         order, outside any transaction), as the reconciler does."""
         venue = self.router.venue(account, kind)
         with db.connection() as conn:
-            rows = conn.execute(_ACCOUNT_ORDERS, (account, PAPER, list(_SETTLEABLE))).fetchall()
+            rows = conn.execute(_ACCOUNT_ORDERS, (account, PAPER, list(SETTLEABLE))).fetchall()
         for row in rows:
             known = venue.query(row["client_order_id"])  # no connection held across the network call
             with db.connection() as conn:
-                done = settle_order(conn, PRODUCER, row["id"], known, skip_stale=True)
+                done = settle_order(conn, PRODUCER, row["id"], known, skip_stale=True, statuses=SETTLEABLE)
             self._settled(done)
 
     def _settled(self, done: Settled) -> None:
@@ -200,5 +202,5 @@ class _Follower:
 
 def _routed_accounts() -> dict[UUID, str]:
     with db.connection() as conn:
-        rows = conn.execute(_ACCOUNTS, (PAPER, list(_SETTLEABLE))).fetchall()
+        rows = conn.execute(_ACCOUNTS, (PAPER, list(SETTLEABLE))).fetchall()
     return {r["account_id"]: r["venue"] for r in rows}

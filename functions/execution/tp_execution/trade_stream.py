@@ -15,7 +15,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from tp_execution.alpaca_venue import Credentials
+from tp_execution.venue_credentials import Credentials
 
 OPEN_TIMEOUT_S = 5.0
 MAX_FRAME = 1 << 20  # a trade update is a few KB; API Gateway caps frames at 128 KB

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from tradeplane.fill_model import Decision, Order
+from tradeplane.fill_model import Decision, Fill, Order
 
 Kind = Literal["accepted", "rejected", "ambiguous"]
 
@@ -81,3 +81,10 @@ def submit_resolved(
     if outcome.kind == "ambiguous":
         raise StillAmbiguousError(f"venue {venue.name} gave no answer for {order.client_order_id}")
     return outcome
+
+
+def cumulative_fill(outcome: Outcome) -> Fill | None:
+    """What the broker has filled in all (an Alpaca venue's outcome carries at most one, cumulative, fill)."""
+    if outcome.decision is None or not outcome.decision.fills:
+        return None
+    return outcome.decision.fills[0]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from psycopg import Connection
 
-from tp_execution.alpaca_venue import AlpacaVenue, Credentials, trading_client
 from tp_execution.venue import AMBIGUOUS, Outcome, Venue, VenueOrder
+from tp_execution.venue_credentials import Credentials
+
+if TYPE_CHECKING:
+    from tp_execution.alpaca_venue import AlpacaVenue
 
 PAPER = "paper"
 SecretReader = Callable[[str], Any]
@@ -82,6 +85,9 @@ class Router:
         return found
 
     def venue(self, account_id: UUID, kind: str) -> AlpacaVenue:
+        # alpaca-py (seconds of import on a cold container) only once an account is routed: most are paper.
+        from tp_execution.alpaca_venue import AlpacaVenue, trading_client
+
         credentials = self.credentials(account_id, kind)
         venue = self._clients.get(credentials)  # one HTTP session per credential, re-used across invocations
         if venue is None:

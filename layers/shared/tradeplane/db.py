@@ -37,6 +37,7 @@ from psycopg import Connection, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from tradeplane.outage import LOCK_CONFLICT_STATES
 from tradeplane.settings import PostgresSettings, settings_for
 
 __all__ = ["DbConnection", "close_pools", "connection", "is_lock_conflict", "retry_lock_conflicts", "transaction"]
@@ -186,10 +187,9 @@ CONFLICT_ATTEMPTS = 4
 
 
 def is_lock_conflict(error: BaseException) -> bool:
-    """A transaction PostgreSQL rolled back to resolve a conflict (class 40: serialization failure 40001,
-    deadlock 40P01): nothing of it committed, and the same work run again normally succeeds."""
-    state = getattr(error, "sqlstate", None)
-    return isinstance(state, str) and state.startswith("40")
+    """A transaction PostgreSQL rolled back to resolve a conflict: nothing of it committed, and the same work
+    run again normally succeeds."""
+    return getattr(error, "sqlstate", None) in LOCK_CONFLICT_STATES
 
 
 def retry_lock_conflicts(work: Callable[P, T]) -> Callable[P, T]:

@@ -20,9 +20,12 @@ T = TypeVar("T")
 
 # SQLSTATEs of a server that is unreachable, restarting, overloaded or resolving a conflict: retrying the
 # same work later succeeds. Class 08 is "connection exception"; 57P01-57P03 admin shutdown, crash shutdown,
-# cannot connect now (starting up); 53 insufficient resources; 40001/40P01 serialization failure, deadlock.
+# cannot connect now (starting up); 53 insufficient resources; and the lock conflicts below.
 _TRANSIENT_CLASSES = ("08", "53")
-_TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01"})
+# Serialization failure, deadlock: rolled back whole, so running the same work again is safe. Not all of
+# class 40: 40002 (a deferred constraint failed at commit) fails again, 40003 may have committed.
+LOCK_CONFLICT_STATES = frozenset({"40001", "40P01"})
+_TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03"}) | LOCK_CONFLICT_STATES
 
 
 def is_outage(error: BaseException) -> bool:

@@ -23,11 +23,14 @@ import pytest
 from support.core_api import Trader
 from support.execution import as_function, eventually, outbox_envelopes, query, submit
 from support.venue_broker import BrokerRouter
+from tp_execution.alpaca_venue import outcome_of
 from tp_execution.executor import execute
+from tp_execution.follow import settle_order
 from tp_execution.follow_leases import Leases
-from tp_execution.follower import FollowReport, follow
+from tp_execution.follower import SETTLEABLE, FollowReport, follow
 from tp_execution.paper_venue import PaperVenue
 from tp_execution.reconcile import reconcile
+from tradeplane import db
 from tradeplane.fill_model import FillConfig
 from tradeplane_tools.manifest import Bindings
 from websockets.asyncio.server import ServerConnection, serve
@@ -234,3 +237,21 @@ def test_refused_credentials_are_reported_and_not_retried_within_the_run(
     assert len(stream.auths) == 1
     assert [line for line in report.refused if routed.account_id in line and "refused" in line]
     assert order_row(core_env["dsn"], "s-4")["status"] == "new"  # nothing changed
+
+
+def test_a_stream_fill_for_an_order_a_replace_moved_on_meanwhile_is_left_to_the_replace(
+    core_env: dict[str, Any], bindings: Bindings, routed: Trader, stream: StreamBroker
+) -> None:
+    """The follower picks orders by a status read before the lock; settling re-checks it under the lock, so an
+    order the Core API moved to pending_replace in between is left to the replace (which settles it first)."""
+    dsn, router = core_env["dsn"], router_for(stream)
+    place(core_env, bindings, routed, router, "s-5")
+    order_id = order_row(dsn, "s-5")["id"]
+    with psycopg.connect(dsn) as conn:  # as the Core API's replace leaves it
+        conn.execute("update trading.orders set status = 'pending_replace' where id = %s", (order_id,))
+    router.broker.fill("s-5", "10", "100", "filled")
+    known = outcome_of({**router.broker.orders["s-5"], "client_order_id": "s-5"})
+    with as_function("venue_follower", bindings), db.connection() as conn:
+        done = settle_order(conn, "venue_follower", order_id, known, skip_stale=True, statuses=SETTLEABLE)
+    assert (done.fills_booked, done.staged) == (0, [])
+    assert order_row(dsn, "s-5")["status"] == "pending_replace" and fills(dsn, order_id) == []

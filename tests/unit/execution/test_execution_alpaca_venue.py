@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, TrailingStopOrderRequest
-from tp_execution.alpaca_venue import AlpacaVenue, Credentials, order_request, outcome_of, trading_client
+from tp_execution.alpaca_venue import AlpacaVenue, order_request, outcome_of, trading_client
 from tp_execution.venue import AMBIGUOUS, VenueOrder, submit_resolved
+from tp_execution.venue_credentials import Credentials
 from tradeplane.fill_model import Order
 
 

@@ -32,6 +32,18 @@ def test_a_lost_conflict_is_run_again(error: Exception) -> None:
     assert len(calls) == 3
 
 
+@pytest.mark.parametrize(
+    "error",
+    [errors.TransactionIntegrityConstraintViolation("deferred check at commit"), errors.TransactionRollback("other")],
+)
+def test_a_rollback_that_would_fail_again_is_not_run_again(error: Exception) -> None:
+    """Class 40 beyond the two conflicts (40002 a deferred constraint, 40000 unspecified) is not a lost race."""
+    work, calls = _failing(1, error)
+    with pytest.raises(type(error)):
+        work("never")
+    assert len(calls) == 1
+
+
 def test_a_conflict_that_keeps_losing_propagates_after_the_attempts() -> None:
     work, calls = _failing(99, errors.DeadlockDetected("deadlock"))
     with pytest.raises(errors.DeadlockDetected):
