@@ -15,16 +15,16 @@ first attempt created. Any other 4xx is `CoreRefusedError` (it will not get bett
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
@@ -66,16 +66,48 @@ class Transport(Protocol):
     ) -> Response: ...
 
 
-def urllib_transport(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Response:
-    """HTTP with the standard library (no client library in the function's layers for three calls)."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("the Core API is reached over http(s) only")
-    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310 - checked above
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - checked above
-            return Response(reply.status, reply.read())
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read())
+class KeepAliveTransport:
+    """HTTP/1.1 with the standard library (no client library in the function's layers for a few calls), one
+    persistent connection per thread and host: in AWS a new connection per call would pay a TCP and TLS
+    handshake for each of a signal's 4-6 calls. A reused connection the server has closed meanwhile (idle
+    timeout, a frozen container) is reopened once at once; any other failure goes to the caller's retries."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
+    ) -> Response:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http"):
+            raise ValueError("the Core API is reached over http(s) only")
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault("pool", {})
+        key = (parts.scheme, parts.netloc)
+        reused = key in pool
+        while True:
+            conn = pool.get(key)
+            if conn is None:
+                kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                conn = pool[key] = kind(parts.netloc, timeout=timeout)
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            try:
+                conn.request(method, path, body=body, headers=dict(headers))
+                reply = conn.getresponse()
+                return Response(reply.status, reply.read())
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                pool.pop(key).close()
+                if not reused:
+                    raise
+                reused = False  # a stale kept-alive connection: once more on a new one
+            except OSError:  # refused, timeout, DNS: the caller's retries decide
+                pool.pop(key).close()
+                raise
+            except http.client.HTTPException as exc:  # a malformed or cut answer: the same to the caller
+                pool.pop(key).close()
+                raise ConnectionError(f"bad HTTP answer: {exc!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -148,14 +180,14 @@ class CoreClient:
         base_url: str,
         tokens: Callable[[str], str],
         *,
-        transport: Transport = urllib_transport,
+        transport: Transport | None = None,
         timeout_s: float = 3.0,
         retry: Retry = Retry(),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._tokens, self.transport, self.timeout_s = tokens, transport, timeout_s
+        self._tokens, self.transport, self.timeout_s = tokens, transport or KeepAliveTransport(), timeout_s
         self._retry, self._sleep, self._clock = retry, sleep, clock
         self.deadline: float = float("inf")  # monotonic time after which no new attempt starts
         self.attempts = 0  # every HTTP attempt, retries included (metrics and tests)
@@ -173,7 +205,7 @@ class CoreClient:
             self.attempts += 1
             try:
                 reply = self.transport(method, self.base_url + path, headers, payload, timeout)
-            except (OSError, TimeoutError) as exc:  # refused, reset, DNS, timeout (URLError is an OSError)
+            except (OSError, TimeoutError) as exc:  # refused, reset, DNS, timeout, a cut answer
                 last = f"{type(exc).__name__}: {exc}"[:200]
             else:
                 if reply.status not in RETRYABLE:
