@@ -25,10 +25,10 @@ import csv
 import hashlib
 import io
 from binascii import hexlify
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice
-from typing import Any, cast
+from typing import Any, ParamSpec, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,6 +44,7 @@ from tp_etl.rows import TradeRow
 from tp_etl.source_events import Batch, EventWriter, Outgoing, Record, batched
 from tp_etl.symbols import SymbolError, normalise_symbol
 
+P = ParamSpec("P")
 BLOCK_BYTES = 1 << 20
 ROW_BATCH = 1_000  # events a batch of the row path holds
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -104,21 +105,15 @@ def file_batches(
                               correlation_id=correlation_id), ROW_BATCH)  # fmt: skip
 
 
-def file_events(
-    raw: io.BufferedIOBase,
-    ctx: RowContext,
-    kind: Kind | None,
-    rules: CleaningRules,
-    report: IngestReport,
-    *,
-    identity: str,
-    producer: str,
-    correlation_id: str | None,
-) -> Iterator[Outgoing]:
-    """`file_batches`, one `Outgoing` per event."""
-    for batch in file_batches(raw, ctx, kind, rules, report, identity=identity, producer=producer,
-                              correlation_id=correlation_id):  # fmt: skip
-        yield from batch.outgoing()
+def _one_by_one(batches: Callable[P, Iterator[Batch]]) -> Callable[P, Iterator[Outgoing]]:
+    def events(*args: P.args, **kwargs: P.kwargs) -> Iterator[Outgoing]:
+        for batch in batches(*args, **kwargs):
+            yield from batch.outgoing()
+
+    return events
+
+
+file_events = _one_by_one(file_batches)  # the same, one `Outgoing` per event (the HTTP route, tests)
 
 
 def _canon(text: pa.Array) -> pa.Array:
