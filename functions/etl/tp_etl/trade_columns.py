@@ -286,8 +286,7 @@ class _TradeFile:
                  ',"seq":', seq_json, self.tail)  # fmt: skip
         value = pc.binary_join_element_wise(*(_text(part, n) for part in parts), "")
         first = self.line + 1
-        keys = self._plain_block(fast, key, symbol, micros, first)
-        if keys is not None:  # the common block: cleaned as a whole, only the ids are left per row
+        if self._plain_block(fast, key, symbol, micros, first):  # cleaned as a whole: only the ids are left per row
             self.line += n
             lines = list(range(first, first + n))
             return self._batch(lines, pc.cast(symbol, pa.binary()).to_pylist(), pc.cast(value, pa.binary()).to_pylist())
@@ -295,25 +294,25 @@ class _TradeFile:
                           pc.cast(value, pa.binary()).to_pylist())  # fmt: skip
 
     def _plain_block(self, fast: pa.Array, key: pa.Array, symbol: pa.Array, micros: pa.Array,
-                     first: int) -> list[str] | None:  # fmt: skip
+                     first: int) -> bool:  # fmt: skip
         """Clean a block as a whole when nothing in it needs a rule: every row plain, none late, no duplicate
         (inside the block or of the window), each symbol's times not decreasing from its latest kept time. Then
-        the window, the latest times and the count are left as `_keep` row by row would leave them, and the
-        block's keys are returned; None (nothing changed): the block goes row by row."""
+        the window, the latest times and the count are left as `_keep` row by row would leave them (True);
+        False (nothing changed): the block goes row by row."""
         n = len(key)
         if not n or not pc.all(fast).as_py():
-            return None
+            return False
         if self.not_after is not None and pc.max(micros).as_py() > self.not_after:
-            return None
+            return False
         if pc.count_distinct(key).as_py() != n:
-            return None
+            return False
         keys: list[str] = key.to_pylist()
         seen = self.seen
         if not seen.keys().isdisjoint(keys):
-            return None
+            return False
         latest = self._block_latest(symbol, micros, first)
         if latest is None:
-            return None
+            return False
         # All keys are new and distinct, so row by row would have added each and evicted the oldest beyond the
         # window after each: the same as adding all, then evicting as many of the oldest.
         seen.update(zip(keys, range(first, first + n), strict=True))
@@ -321,7 +320,7 @@ class _TradeFile:
             del seen[old]
         self.latest.update(latest)
         self.report.accepted["trades"] += n
-        return keys
+        return True
 
     def _block_latest(self, symbol: pa.Array, micros: pa.Array, first: int) -> dict[str, tuple[int, int]] | None:
         """Each symbol's latest (time, line) after the block, or None when a row is earlier than its symbol's
