@@ -75,8 +75,8 @@ class PublishSpy:
         monkeypatch.setattr(kafka_producer, "publish_many", spy)
         real_serialized = kafka_producer.publish_serialized
 
-        def spy_serialized(topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> int:
+        def spy_serialized(topic: str, records: Sequence[tuple[bytes, bytes, Any]], **kw: Any) -> int:
             self.events.extend(Envelope.from_json(value) for _, value, _ in records)
-            return real_serialized(topic, records)
+            return real_serialized(topic, records, **kw)
 
         monkeypatch.setattr(kafka_producer, "publish_serialized", spy_serialized)

@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tp_etl.bar_settings import BarSettings
 from tp_etl.latest_prices import remember_latest, remember_latest_quotes
 from tp_etl.rollup import roll_up
-from tp_etl.tick_batch import decode_ticks
+from tp_etl.tick_batch import decode_records
 from tradeplane import db, kafka_producer
-from tradeplane.msk_records import parse_msk_event
+from tradeplane.msk_records import plain_records
 from tradeplane.observability import instrument, logger, metrics, set_correlation_id
 from tradeplane.settings import KafkaSettings, PostgresSettings, RedisSettings, load_settings
 
@@ -25,7 +25,7 @@ SETTINGS = load_settings(Settings)
 
 @instrument
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    batch = decode_ticks(parse_msk_event(event))
+    batch = decode_records(plain_records(event))
     for bad in batch.rejected:
         # Malformed records can never succeed; retrying them would only delay their partition.
         logger.error("record rejected", extra=bad.__dict__)

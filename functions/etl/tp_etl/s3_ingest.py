@@ -32,6 +32,7 @@ import io
 import json
 import time
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,13 +40,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tp_etl.delivery import Delivery, deliver
+from tp_etl.delivery import Delivery, deliver_batches
 from tp_etl.formats import LayoutError
 from tp_etl.ingest import IngestParams
 from tp_etl.report import IngestReport
-from tp_etl.source_events import Outgoing
+from tp_etl.source_events import Batch
 from tp_etl.symbols import symbol_from_filename
-from tp_etl.trade_columns import file_events
+from tp_etl.trade_columns import file_batches
 
 RAW_PREFIX = "raw/"
 CHECKPOINT_PREFIX = "raw/_checkpoints/"
@@ -111,21 +112,27 @@ class _Chunker:
     def __init__(self, delivery: Delivery, remaining_ms: Callable[[], int], chunk_rows: int, reserve_ms: int) -> None:
         self.delivery, self.remaining_ms = delivery, remaining_ms
         self.chunk_rows, self.reserve_ms = chunk_rows, reserve_ms
-        self.pending: list[Outgoing] = []
+        self.pending: list[Batch] = []
+        self.size = 0  # events pending
         self.published = 0
         self.slowest_ms = 0
 
-    def add(self, event: Outgoing) -> None:
-        self.pending.append(event)
+    def add(self, batch: Batch) -> Batch:
+        """Take as much of `batch` as the chunk has room for; returns the rest."""
+        room = self.chunk_rows - self.size
+        taken, rest = (batch, batch[:0]) if len(batch) <= room else (batch[:room], batch[room:])
+        self.pending.append(taken)
+        self.size += len(taken)
+        return rest
 
     def full(self) -> bool:
-        return len(self.pending) >= self.chunk_rows
+        return self.size >= self.chunk_rows
 
     def flush(self) -> None:
         started = time.monotonic()
-        deliver(self.pending, self.delivery)
-        self.published += len(self.pending)
-        self.pending = []
+        deliver_batches(self.pending, self.delivery)
+        self.published += self.size
+        self.pending, self.size = [], 0
         self.slowest_ms = max(self.slowest_ms, int((time.monotonic() - started) * 1000))
 
     def out_of_time(self) -> bool:
@@ -177,16 +184,17 @@ def ingest_object(
     stream = _byte_stream(obj["Body"], key, obj.get("ContentEncoding"))
     last_line = 1
     try:
-        for event in file_events(stream, params.context(), params.kind, params.rules(datetime.now(UTC)), report,
-                                 identity=identity, producer=producer, correlation_id=correlation_id):  # fmt: skip
-            line = last_line = event.line
-            if line < start_line:
-                continue  # delivered by an earlier invocation
-            if chunker.full():
-                chunker.flush()
-                if chunker.out_of_time():
-                    return _continue(s3, bucket, key, etag, line, chunker, report)
-            chunker.add(event)
+        for batch in file_batches(stream, params.context(), params.kind, params.rules(datetime.now(UTC)), report,
+                                  identity=identity, producer=producer, correlation_id=correlation_id):  # fmt: skip
+            last_line = batch.lines[-1]
+            if batch.lines[0] < start_line:  # delivered by an earlier invocation
+                batch = batch[bisect_left(batch.lines, start_line) :]
+            while batch:
+                if chunker.full():
+                    chunker.flush()
+                    if chunker.out_of_time():
+                        return _continue(s3, bucket, key, etag, batch.lines[0], chunker, report)
+                batch = chunker.add(batch)
     except LayoutError as exc:
         report.reject(exc.rejection)
         return _unreadable(s3, bucket, key, report, chunker.published, str(exc))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -58,6 +59,72 @@ class Outgoing:
     @property
     def envelope(self) -> Envelope:
         return Envelope.from_json(self.value)
+
+
+# (key, value, headers) as published. Headers as a dict of bytes (confluent-kafka takes it as it takes a list of
+# pairs): a dict of bytes is not tracked by the cyclic collector, a list of tuples is, and with one per event the
+# collector's full passes cost about as much as the rest of the columnar path.
+Record = tuple[bytes, bytes, dict[str, bytes]]
+
+
+@dataclass(slots=True)
+class Batch:
+    """Consecutive events of one topic in the form they are published: the bulk form of `Outgoing`, one object per
+    block of rows instead of one per event (the columnar trade path writes records straight into it).
+
+    `records[i]` is the event of source line `lines[i]`; its headers are `Outgoing.headers()`'s.
+    `events` holds the same events as `Outgoing` where a row path built them (bars need them for the store)."""
+
+    topic: str
+    type: str
+    lines: list[int]
+    records: list[Record]
+    correlation_id: str | None = None
+    events: list[Outgoing] | None = None
+    header_bytes: int | None = None  # the largest record's headers (names and values), when the writer knows it
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, part: slice) -> Batch:
+        return Batch(self.topic, self.type, self.lines[part], self.records[part], self.correlation_id,
+                     None if self.events is None else self.events[part], self.header_bytes)  # fmt: skip
+
+    def outgoing(self) -> list[Outgoing]:
+        """The events as objects (for callers that want one per event)."""
+        if self.events is not None:
+            return self.events
+        return [Outgoing(self.topic, key.decode(), headers["id"].decode(), self.type, value, line, self.correlation_id)
+                for line, (key, value, headers) in zip(self.lines, self.records, strict=True)]  # fmt: skip
+
+    @property
+    def bars(self) -> list[Bar]:
+        return [o.bar for o in self.events or () if o.bar is not None]
+
+    @classmethod
+    def of(cls, events: list[Outgoing]) -> Batch:
+        """Events of one topic and type, built by a row path."""
+        first = events[0]
+        records: list[Record] = [(o.key.encode(), o.value, dict(o.headers())) for o in events]
+        return cls(first.topic, first.type, [o.line for o in events], records, first.correlation_id, events)
+
+
+def batched(events: Iterable[Outgoing], size: int) -> Iterator[Batch]:
+    """Events in batches of at most `size` of one topic and type, in order. Whatever the events' source raises
+    comes after the batch of the events before it (a damaged file's good rows are still delivered)."""
+    group: list[Outgoing] = []
+    try:
+        for event in events:
+            if group and (len(group) >= size or event.type != group[0].type or event.topic != group[0].topic):
+                yield Batch.of(group)
+                group = []
+            group.append(event)
+    except Exception:
+        if group:
+            yield Batch.of(group)
+        raise
+    if group:
+        yield Batch.of(group)
 
 
 def _string(text: str | None) -> str:
@@ -144,4 +211,4 @@ def to_event(row: Clean, *, identity: str, source: str, producer: str, correlati
     return EventWriter(identity=identity, source=source, producer=producer, correlation_id=correlation_id).write(row)
 
 
-__all__ = ["EventWriter", "Outgoing", "source_event_id", "to_event"]
+__all__ = ["Batch", "EventWriter", "Outgoing", "Record", "batched", "source_event_id", "to_event"]

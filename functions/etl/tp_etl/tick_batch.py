@@ -19,7 +19,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaRecordModel
 from tradeplane.contracts.market import (
     EARLIEST,
     ENVELOPE_EXTRAS,
@@ -29,7 +28,7 @@ from tradeplane.contracts.market import (
     tick_from_envelope,
 )
 from tradeplane.envelope import Envelope, EnvelopeError, read_headers
-from tradeplane.msk_records import Rejected, records_of
+from tradeplane.msk_records import MskRecord, Rejected
 
 from tp_etl.rows import QuoteRow, TradeRow
 
@@ -119,7 +118,7 @@ def _quote(data: dict[str, Any]) -> QuoteRow:
                     _venue(data.get("venue")))  # fmt: skip
 
 
-def _generic(record: KafkaRecordModel, value: bytes | str, batch: TickBatch) -> None:
+def _generic(record: MskRecord, value: bytes | str, batch: TickBatch) -> None:
     """The path every record took before: the envelope and contract models, with their reasons."""
     where = (record.topic, record.partition, record.offset)
     try:
@@ -147,12 +146,9 @@ def _add_trade(batch: TickBatch, event_id: str, row: TradeRow, correlation: str 
     batch.trades.append((event_id, row))
 
 
-def decode_ticks(event: KafkaMskEventModel) -> TickBatch:
-    """Every record of the batch, in partition and offset order: a trade, a quote, or a rejection with its reason."""
-    return decode_records(records_of(event))
-
-
-def decode_records(records: Iterable[KafkaRecordModel]) -> TickBatch:
+def decode_records(records: Iterable[MskRecord]) -> TickBatch:
+    """Every record (`plain_records` of the MSK event: partition and offset order): a trade, a quote, or a
+    rejection with its reason."""
     batch = TickBatch()
     loads = json.loads
     for record in records:
@@ -170,4 +166,4 @@ def decode_records(records: Iterable[KafkaRecordModel]) -> TickBatch:
     return batch
 
 
-__all__ = ["TickBatch", "decode_records", "decode_ticks"]
+__all__ = ["TickBatch", "decode_records"]

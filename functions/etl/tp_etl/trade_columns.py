@@ -8,10 +8,14 @@ JSON of its event after the id. Every other row goes through the row readers of 
 give the rejection reasons, and its event through `EventWriter`: so accepted rows, rejections, notices,
 ids and bytes are those of `tp_etl.pipeline` (the format, cleaning and S3 tests run through here).
 
-What stays sequential is a short Python loop per row over plain lists: the duplicate window, the
-out-of-order test, the id hash and the `Outgoing`. A block holding a quote character or a blank line (where
-a file line is no longer a CSV row) sends the rest of the file through `csv.reader` and the same loop.
-Quotes, bars and the outlier rule (whose reference price moves row by row) keep the row path.
+A block with nothing for a cleaning rule to do (every row plain, none late, no key seen in the block or in
+the duplicate window, each symbol's times not going back) is cleaned as a whole: set operations in C and
+pyarrow, then the window, latest times and counts updated in bulk, as row by row would leave them. Per row
+there is then only the id (sha256, as ever) and the record `(key, value, headers)` handed to the producer
+in a `Batch`. Any other block goes row by row through the same rules (`_keep`), so a duplicate or a late
+row costs its own block the fast path, nothing more. A block holding a quote character or a blank line
+(where a file line is no longer a CSV row) sends the rest of the file through `csv.reader` and the row
+loop. Quotes, bars and the outlier rule (whose reference price moves row by row) keep the row path.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from binascii import hexlify
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from itertools import islice
+from typing import Any, ParamSpec, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,10 +41,12 @@ from tp_etl.formats import Kind, Layout, Parsed, Rejection, RowContext, RowReade
 from tp_etl.pipeline import events
 from tp_etl.report import IngestReport
 from tp_etl.rows import TradeRow
-from tp_etl.source_events import EventWriter, Outgoing
+from tp_etl.source_events import Batch, EventWriter, Outgoing, Record, batched
 from tp_etl.symbols import SymbolError, normalise_symbol
 
+P = ParamSpec("P")
 BLOCK_BYTES = 1 << 20
+ROW_BATCH = 1_000  # events a batch of the row path holds
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Plain amounts: `str(Decimal(text)) == text` (no leading zeros, sign, exponent, spaces), within 18 digits / 8 places.
 _PLAIN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,8})?$"
@@ -68,7 +76,7 @@ def _text_stream(head: bytes, rest: io.BufferedIOBase) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BufferedReader(_Chain(), 1 << 16), encoding="utf-8", newline="")
 
 
-def file_events(
+def file_batches(
     raw: io.BufferedIOBase,
     ctx: RowContext,
     kind: Kind | None,
@@ -78,9 +86,10 @@ def file_events(
     identity: str,
     producer: str,
     correlation_id: str | None,
-) -> Iterator[Outgoing]:
-    """A CSV file's events (header first) as `events(read_csv(...))` gives them: trades through the columnar
-    path, everything else through the row path. Raises LayoutError (while iterated) for a bad header."""
+) -> Iterator[Batch]:
+    """A CSV file's events (header first) as `events(read_csv(...))` gives them, in batches: trades through the
+    columnar path (a batch per block), everything else through the row path. Raises LayoutError (while
+    iterated) for a bad header."""
     writer = EventWriter(identity=identity, source=report.source, producer=producer, correlation_id=correlation_id)
     first = raw.readline().removeprefix(codecs.BOM_UTF8)
     header = next(csv.reader([first.decode()]), []) if first.strip() and b'"' not in first else None
@@ -91,7 +100,20 @@ def file_events(
             return
     stream = _text_stream(first, raw)
     rows = read_csv(csv.reader(stream), ctx, kind)
-    yield from events(rows, Cleaner(rules), report, identity=identity, producer=producer, correlation_id=correlation_id)
+    cleaner = Cleaner(rules)
+    yield from batched(events(rows, cleaner, report, identity=identity, producer=producer,
+                              correlation_id=correlation_id), ROW_BATCH)  # fmt: skip
+
+
+def _one_by_one(batches: Callable[P, Iterator[Batch]]) -> Callable[P, Iterator[Outgoing]]:
+    def events(*args: P.args, **kwargs: P.kwargs) -> Iterator[Outgoing]:
+        for batch in batches(*args, **kwargs):
+            yield from batch.outgoing()
+
+    return events
+
+
+file_events = _one_by_one(file_batches)  # the same, one `Outgoing` per event (the HTTP route, tests)
 
 
 def _canon(text: pa.Array) -> pa.Array:
@@ -115,11 +137,17 @@ class _TradeFile:
         self.not_after = None if rules.not_after is None else _micros(rules.not_after)
         self.late = "" if rules.not_after is None else f"is after {rules.not_after.isoformat()} (clock ahead)"
         self.hasher = hashlib.sha256(f"{writer.identity}|trades|".encode())
+        cid = writer.correlation_id
+        # Headers as a dict of bytes: the collector does not track it, where a list of pairs per record cost it
+        # more than building the records (full collections over every live object, ~half the CPU of a block).
+        self.headers = {**({"correlation_id": cid.encode()} if cid else {}), "type": TICK_EVENT.encode()}
+        # Every record's headers are these and an id of one length (tick_ and 32 hex digits).
+        self.header_bytes = sum(len(k) + len(v) for k, v in self.headers.items()) + len("id") + len("tick_") + 32
         self.head, self.tail = writer.trade_parts()
         self.symbols: dict[str, str | None] = {}
         self.line = 1
 
-    def run(self, raw: io.BufferedIOBase, width: int) -> Iterator[Outgoing]:
+    def run(self, raw: io.BufferedIOBase, width: int) -> Iterator[Batch]:
         names = [f"c{i}" for i in range(width)]
         options = (
             pacsv.ReadOptions(column_names=names, use_threads=False),
@@ -136,9 +164,11 @@ class _TradeFile:
                 except pa.ArrowInvalid:  # a row of another width, text that is not UTF-8: the row path says which
                     table = None
             if table is None:
-                yield from self._rows(csv.reader(_text_stream(block, raw)), width)
+                yield from batched(self._rows(csv.reader(_text_stream(block, raw)), width), ROW_BATCH)
                 return
-            yield from self._block(table)
+            batch = self._block(table)
+            if batch:
+                yield batch
 
     def _rows(self, rows: Iterator[list[str]], width: int) -> Iterator[Outgoing]:
         """The row path, from here to the end of the file (`formats.read_csv`'s loop)."""
@@ -211,7 +241,7 @@ class _TradeFile:
                 self.symbols[text] = None
         return self.symbols[text]
 
-    def _block(self, table: pa.Table) -> Iterator[Outgoing]:
+    def _block(self, table: pa.Table) -> Batch:
         n = table.num_rows
         symbol = self._symbol_column(table)
         price, size = self._column(table, "price"), self._column(table, "size")
@@ -255,42 +285,108 @@ class _TradeFile:
                  symbol, '","price":"', price, '","size":"', size, '","ts":"', when, 'Z","venue":', venue_json,
                  ',"seq":', seq_json, self.tail)  # fmt: skip
         value = pc.binary_join_element_wise(*(_text(part, n) for part in parts), "")
-        yield from self._emit(table, fast.to_pylist(), key.to_pylist(), symbol.to_pylist(), micros.to_pylist(),
-                              pc.cast(value, pa.binary()).to_pylist())  # fmt: skip
+        first = self.line + 1
+        if self._plain_block(fast, key, symbol, micros, first):  # cleaned as a whole: only the ids are left per row
+            self.line += n
+            lines = list(range(first, first + n))
+            return self._batch(lines, pc.cast(symbol, pa.binary()).to_pylist(), pc.cast(value, pa.binary()).to_pylist())
+        return self._emit(table, fast.to_pylist(), key.to_pylist(), symbol.to_pylist(), micros.to_pylist(),
+                          pc.cast(value, pa.binary()).to_pylist())  # fmt: skip
+
+    def _plain_block(self, fast: pa.Array, key: pa.Array, symbol: pa.Array, micros: pa.Array,
+                     first: int) -> bool:  # fmt: skip
+        """Clean a block as a whole when nothing in it needs a rule: every row plain, none late, no duplicate
+        (inside the block or of the window), each symbol's times not decreasing from its latest kept time. Then
+        the window, the latest times and the count are left as `_keep` row by row would leave them (True);
+        False (nothing changed): the block goes row by row."""
+        n = len(key)
+        if not n or not pc.all(fast).as_py():
+            return False
+        if self.not_after is not None and pc.max(micros).as_py() > self.not_after:
+            return False
+        if pc.count_distinct(key).as_py() != n:
+            return False
+        keys: list[str] = key.to_pylist()
+        seen = self.seen
+        if not seen.keys().isdisjoint(keys):
+            return False
+        latest = self._block_latest(symbol, micros, first)
+        if latest is None:
+            return False
+        # All keys are new and distinct, so row by row would have added each and evicted the oldest beyond the
+        # window after each: the same as adding all, then evicting as many of the oldest.
+        seen.update(zip(keys, range(first, first + n), strict=True))
+        for old in list(islice(seen, max(0, len(seen) - self.rules.window))):
+            del seen[old]
+        self.latest.update(latest)
+        self.report.accepted["trades"] += n
+        return True
+
+    def _block_latest(self, symbol: pa.Array, micros: pa.Array, first: int) -> dict[str, tuple[int, int]] | None:
+        """Each symbol's latest (time, line) after the block, or None when a row is earlier than its symbol's
+        latest (in the block, or kept before it): an out-of-order notice, which the row path writes."""
+        encoded = pc.dictionary_encode(symbol)
+        order = pc.sort_indices(encoded.indices)  # a stable sort: each symbol's rows stay in file order
+        codes, times = encoded.indices.take(order), micros.take(order)
+        n = len(codes)
+        if n > 1:
+            same = pc.equal(codes.slice(1), codes.slice(0, n - 1))
+            if pc.any(pc.and_(same, pc.less(times.slice(1), times.slice(0, n - 1)))).as_py():
+                return None
+        ends = [*pc.indices_nonzero(pc.not_equal(codes.slice(1), codes.slice(0, n - 1))).to_pylist(), n - 1]
+        names, latest = encoded.dictionary.to_pylist(), self.latest
+        found: dict[str, tuple[int, int]] = {}
+        start = 0
+        for end in ends:
+            name = names[codes[start].as_py()]
+            kept = latest.get(name)
+            if kept is not None and times[start].as_py() < kept[0]:
+                return None
+            found[name] = (times[end].as_py(), first + order[end].as_py())
+            start = end + 1
+        return found
+
+    def _batch(self, lines: list[int], keys: list[bytes], values: list[bytes]) -> Batch:
+        return Batch(MARKET_TICKS, TICK_EVENT, lines, self._records(lines, keys, values), self.writer.correlation_id,
+                     header_bytes=self.header_bytes)  # fmt: skip
+
+    def _records(self, lines: list[int], keys: list[bytes], values: list[bytes]) -> list[Record]:
+        """Records of plain rows: the id (`source_event_id`, its prefix hashed once) in front of the value."""
+        hasher, head = self.hasher.copy, self.headers
+        records: list[Record] = []
+        append = records.append
+        for line, key, value in zip(lines, keys, values, strict=True):
+            digest = hasher()
+            digest.update(b"%d" % line)
+            event_id = b"tick_" + hexlify(digest.digest()[:16])
+            append((key, b'{"id":"' + event_id + value, {**head, "id": event_id}))
+        return records
 
     def _emit(self, table: pa.Table, fast: list[bool], keys: list[str], symbols: list[str], micros: list[int],
-              values: list[bytes]) -> Iterator[Outgoing]:  # fmt: skip
-        """`_keep` inlined for plain rows (a call per row costs as much as the checks): keep the two in step."""
-        line, hasher, correlation_id = self.line, self.hasher, self.writer.correlation_id
-        seen, latest, window, report = self.seen, self.latest, self.rules.window, self.report
-        not_after = self.not_after if self.not_after is not None else 1 << 62
-        for i, plain in enumerate(fast):
+              values: list[bytes]) -> Batch:  # fmt: skip
+        """A block row by row (`_keep` for plain rows, the row readers for the others), in file order."""
+        lines: list[int] = []
+        records: list[Record | None] = []
+        plain: list[tuple[int, int]] = []  # (position in records, row in block) of kept plain rows
+        line = self.line
+        for i, is_plain in enumerate(fast):
             line += 1
-            if not plain:
+            if not is_plain:
                 out = self._slow([c[i].as_py() for c in table.columns], line)
                 if out is not None:
-                    yield out
-                continue
-            key, symbol, when = keys[i], symbols[i], micros[i]
-            if when > not_after or key in seen:
-                self._keep(line, key, symbol, when)  # rejects or notes it
-                continue
-            seen[key] = line
-            if len(seen) > window:
-                del seen[next(iter(seen))]
-            last = latest.get(symbol)
-            if last is not None and when < last[0]:
-                moment = (_EPOCH + timedelta(microseconds=last[0])).isoformat()
-                report.note(Notice(line, "out_of_order", f"earlier than line {last[1]} ({moment})"))
-            else:
-                latest[symbol] = (when, line)
-            report.accepted["trades"] += 1
-            digest = hasher.copy()
-            digest.update(b"%d" % line)
-            event_id = f"tick_{digest.hexdigest()[:32]}"
-            yield Outgoing(MARKET_TICKS, symbol, event_id, TICK_EVENT, b'{"id":"%s%s' % (event_id.encode(), values[i]),
-                           line, correlation_id)  # fmt: skip
+                    lines.append(line)
+                    records.append((out.key.encode(), out.value, dict(out.headers())))
+            elif self._keep(line, keys[i], symbols[i], micros[i]):
+                plain.append((len(records), i))
+                lines.append(line)
+                records.append(None)
         self.line = line
+        made = self._records([lines[at] for at, _ in plain], [symbols[i].encode() for _, i in plain],
+                             [values[i] for _, i in plain])  # fmt: skip
+        for (at, _), record in zip(plain, made, strict=True):
+            records[at] = record
+        return Batch(MARKET_TICKS, TICK_EVENT, lines, cast("list[Record]", records), self.writer.correlation_id,
+                     header_bytes=self.header_bytes)  # fmt: skip
 
 
 def _text(part: pa.Array | str, n: int) -> pa.Array:
@@ -310,4 +406,4 @@ def _micros(when: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-__all__ = ["BLOCK_BYTES", "file_events"]
+__all__ = ["BLOCK_BYTES", "file_batches", "file_events"]

@@ -11,23 +11,35 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from tp_etl import trade_columns
 from tp_etl.delivery import Delivery, StreamUnavailableError
 from tp_etl.s3_ingest import CHECKPOINT_PREFIX, checkpoint_key, ingest_object, report_key
-from tp_etl.source_events import Outgoing
+from tp_etl.source_events import Outgoing, Record
 from tradeplane.envelope import Envelope
 
 BUCKET = "market-data-test"
 
 
 class Sink:
-    def __init__(self) -> None:
+    """A broker stand-in; `records=True` takes batches' records as the live producer does (`publish_records`)."""
+
+    def __init__(self, *, records: bool = False) -> None:
         self.sent: list[tuple[str, str, Envelope]] = []
         self.fail_after: int | None = None  # flushes before the broker "fails"
         self.flushes = 0
+        self.records = records
 
     def publish(self, topic: str, items: Sequence[Outgoing]) -> int:
         self.sent.extend((topic, o.key, o.envelope) for o in items)
         return len(items)
+
+    def publish_records(self, topic: str, records: Sequence[Record], header_bytes: int | None) -> int:
+        for key, value, headers in records:
+            envelope = Envelope.from_json(value)
+            assert dict(headers) == {"type": envelope.type.encode(), "id": envelope.id.encode()}  # the contract's
+            assert header_bytes is None or sum(len(k) + len(v) for k, v in dict(headers).items()) <= header_bytes
+            self.sent.append((topic, key.decode(), envelope))
+        return len(records)
 
     def flush(self) -> None:
         self.flushes += 1
@@ -41,7 +53,8 @@ class Sink:
         def transaction() -> Iterator[Any]:
             yield None
 
-        return Delivery(self.publish, self.flush, lambda: True, lambda: 0, transaction)  # type: ignore[arg-type]
+        records = self.publish_records if self.records else None
+        return Delivery(self.publish, self.flush, lambda: True, lambda: 0, transaction, records)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -101,12 +114,17 @@ def test_unreadable_header_is_reported_not_retried(s3: Any) -> None:
     assert result.outcome == "unreadable" and report["rejections"][0]["line"] == 1 and "kind" in report["error"]
 
 
-def test_running_out_of_time_leaves_a_checkpoint_and_the_continuation_finishes_the_file(s3: Any) -> None:
+@pytest.mark.parametrize("block", [1 << 20, 700])  # one block for the file, or blocks of ~10 rows
+@pytest.mark.parametrize("records", [False, True])
+def test_running_out_of_time_leaves_a_checkpoint_and_the_continuation_finishes_the_file(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, block: int, records: bool
+) -> None:
+    monkeypatch.setattr(trade_columns, "BLOCK_BYTES", block)
     key = "raw/vendor/AAPL.csv"
     s3.put_object(Bucket=BUCKET, Key=key, Body=trades_csv(200, [150]))
     whole = Sink()
     run(s3, key, whole)
-    sink = Sink()
+    sink = Sink(records=records)
     first = run(s3, key, sink, remaining=[300_000, 500])  # after the second chunk, time is short
     assert first.outcome == "continued" and first.published == 100 and first.next_line == 102
     checkpoint = json.loads(s3.get_object(Bucket=BUCKET, Key=checkpoint_key(key))["Body"].read())
@@ -118,6 +136,31 @@ def test_running_out_of_time_leaves_a_checkpoint_and_the_continuation_finishes_t
     assert rest.report is not None and rest.report.rejected == 1 and rest.report.total_accepted == 199
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=BUCKET, Key=checkpoint_key(key))
+
+
+@pytest.mark.parametrize("kind", ["trades", "quotes"])  # the columnar path, the row path
+def test_a_damaged_gzip_file_delivers_the_rows_before_the_damage(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setattr(trade_columns, "BLOCK_BYTES", 2048)
+    body = trades_csv(3000)
+    if kind == "quotes":
+        lines = body.decode().splitlines()[1:]
+        quotes = [f"{ts},{p},1,{p}1,2" for ts, p, *_ in (line.split(",") for line in lines)]
+        body = ("\n".join(["timestamp,bid,bid_size,ask,ask_size", *quotes]) + "\n").encode()
+    key = f"raw/vendor/AAPL_{kind}.csv.gz"
+    packed = gzip.compress(body)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=packed[: len(packed) // 2])  # cut short: EOF inside the stream
+    sink = Sink(records=True)
+    result = run(s3, key, sink, chunk_rows=1000)
+    assert result.outcome == "unreadable" and result.published == len(sink.sent) > 500
+    assert result.report is not None and result.report.total_accepted == result.published  # none cleaned and lost
+    # every row before the damage, in order and once (ids follow the line: compare with the whole file's)
+    whole_key = f"raw/vendor/AAPL_{kind}.csv"
+    s3.put_object(Bucket=BUCKET, Key=whole_key, Body=body)
+    whole = Sink()
+    run(s3, whole_key, whole)
+    assert [e.data for _, _, e in sink.sent] == [e.data for _, _, e in whole.sent][: len(sink.sent)]
 
 
 def test_a_checkpoint_of_a_replaced_object_is_dropped(s3: Any) -> None:

@@ -85,3 +85,71 @@ def test_plain_rows_take_the_columnar_path_and_quotes_in_a_block_the_row_path() 
     with pytest.raises(Exception, match="header"):
         list(file_events(io.BytesIO(b"when,what\n1,2\n"), RowContext(), None, CleaningRules(), IngestReport("f"),
                          identity="i", producer="p", correlation_id=None))  # fmt: skip
+
+
+# Plain rows only, so that blocks are cleaned as a whole unless a rule applies: repeated rows (duplicates in the
+# block or of an earlier block, within the window or beyond it), a symbol's time going back (in a block or
+# against an earlier one), times after not_after, few symbols or many.
+PLAIN_TIMES = [f"2026-11-24T14:30:{s:02d}.{f}Z" for s in (0, 1, 2) for f in ("1", "25", "5")]
+
+
+@st.composite
+def plain_file(draw: st.DrawFn) -> list[tuple[str, ...]]:
+    symbols = draw(st.sampled_from([["AAPL"], ["AAPL", "MSFT"], [f"S{i}" for i in range(12)]]))
+    count = draw(st.integers(1, 60))
+    ordered = draw(st.booleans())
+    rows = []
+    for i in range(count):
+        when = PLAIN_TIMES[min(i * len(PLAIN_TIMES) // count, len(PLAIN_TIMES) - 1)] if ordered else None
+        rows.append((when or draw(st.sampled_from([*PLAIN_TIMES, "2030-01-01T00:00:00Z"])),
+                     draw(st.sampled_from(symbols)), draw(st.sampled_from(["190.5", "191", "190.25"])),
+                     str(draw(st.integers(1, 3))), "V", str(i)))  # fmt: skip
+    for _ in range(draw(st.integers(0, 3))):  # an earlier row again: an exact duplicate, often near the window's edge
+        at = draw(st.integers(0, len(rows) - 1))
+        distance = draw(st.one_of(st.integers(1, 7), st.integers(1, len(rows) - at)))
+        rows.insert(min(at + distance, len(rows)), rows[at])
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=plain_file(), block=st.sampled_from([60, 200, 700, 1 << 20]), window=st.sampled_from([2, 5, 100_000]),
+       late=st.booleans())  # fmt: skip
+def test_whole_blocks_are_cleaned_as_the_row_path_cleans_them(
+    rows: list[tuple[str, ...]], block: int, window: int, late: bool
+) -> None:
+    rules = CleaningRules(not_after=NOW + timedelta(minutes=5) if late else None, window=window)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trade_columns, "BLOCK_BYTES", block)
+        old, new = both(csv_bytes(rows, ""), RowContext(), rules)
+    assert new == old
+
+
+def _plain_rows(count: int, start: int = 0) -> list[tuple[str, ...]]:
+    at = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+    return [((at + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ("AAPL", "MSFT")[i % 2],
+             f"{190 + i % 7}.5", "10", "V", str(i)) for i in range(start, start + count)]  # fmt: skip
+
+
+def test_a_clean_file_takes_the_whole_block_path_and_an_anomaly_sends_only_its_block_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trade_columns, "BLOCK_BYTES", 1000)  # ~20 rows a block
+    whole, by_row = [0], [0]
+    plain, emit = trade_columns._TradeFile._plain_block, trade_columns._TradeFile._emit
+    monkeypatch.setattr(trade_columns._TradeFile, "_plain_block", lambda self, *a: _count(whole, plain(self, *a)))
+    monkeypatch.setattr(trade_columns._TradeFile, "_emit", lambda self, *a: _count(by_row, emit(self, *a), True))
+    rows = _plain_rows(200)
+    old, new = both(csv_bytes(rows, ""), RowContext(), CleaningRules())
+    assert new == old and new[1]["accepted"] == 200 and by_row == [0] and whole[0] >= 10
+    # a row of an earlier block again, and one of MSFT's times going back: two blocks row by row, the rest whole
+    rows.insert(150, rows[20])
+    rows.insert(100, (*rows[98][:1], "MSFT", *rows[98][2:5], "9999"))
+    whole[0] = 0
+    old, new = both(csv_bytes(rows, ""), RowContext(), CleaningRules())
+    assert new == old and new[1]["dropped"] == 1 and new[1]["out_of_order"] == 1
+    assert by_row == [2] and whole[0] >= 8
+
+
+def _count(counter: list[int], result: Any, always: bool = False) -> Any:
+    counter[0] += 1 if always or result is not None else 0
+    return result

@@ -107,6 +107,12 @@ def test_serialized_records_are_checked_for_topic_and_size_before_any_network(mo
         kafka_producer.publish_serialized("market.tickz", [small])
     with pytest.raises(kafka_producer.MessageTooLarge):  # one oversized record refuses the batch, headers counted
         kafka_producer.publish_serialized("market.ticks", [small, (b"AAPL", b"x" * 1000, [("id", b"y" * 30)])])
+    as_dict = (b"AAPL", b"x" * 990, {"type": b"market.tick", "id": b"y" * 30})  # headers as a dict count the same
+    with pytest.raises(kafka_producer.MessageTooLarge):
+        kafka_producer.publish_serialized("market.ticks", [as_dict])
+    # a writer's bound on its headers skips adding them up, never the check: over the limit, each is checked
+    with pytest.raises(kafka_producer.MessageTooLarge):
+        kafka_producer.publish_serialized("market.ticks", [small, as_dict], max_header_bytes=50)
 
 
 def test_delivery_reports_come_for_failures_only_through_one_callback() -> None:
