@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tp_strategy.interface import BarInput, Strategy, Target
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Signals = list[tuple[int, Target]]
 
@@ -28,6 +31,15 @@ class Prices:
     @cached_property
     def close(self) -> list[float]:
         return [float(b.close) for b in self.bars]
+
+    @cached_property
+    def close_array(self) -> np.ndarray:
+        """`close` as a numpy array (for vectorised strategies and the engine's float curve). numpy is
+        imported here, not with the module: the live runner imports the strategies, has no numpy in its
+        layers and never calls the fast path."""
+        import numpy as np
+
+        return np.asarray(self.close, dtype=np.float64)
 
     @cached_property
     def high(self) -> list[float]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from operator import lt
 from typing import overload
 
 import numpy as np
@@ -136,7 +137,7 @@ class Run:
     config: BacktestConfig
     timestamps: list[datetime]
     equity: Sequence[Decimal]  # a list, or a MarkedCurve (the fast path)
-    equity_f: list[float]  # the same as floats, for the metrics (flat stretches cost no conversion)
+    equity_f: list[float] | np.ndarray  # the same as floats, for the metrics (the fast path: a numpy array)
     exposed_bars: int
     ledger: Ledger
     signals: int
@@ -216,11 +217,12 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
 
 def _ordered_timestamps(series: Sequence[BarInput]) -> list[datetime]:
     timestamps = [bar.ts for bar in series]
-    last_ts = datetime.min.replace(tzinfo=UTC)
-    for ts in timestamps:
-        if ts <= last_ts:
-            raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
-        last_ts = ts
+    if not all(map(lt, timestamps, timestamps[1:])):  # one C-level pass; the message needs the Python one
+        last_ts = timestamps[0]
+        for ts in timestamps[1:]:
+            if ts <= last_ts:
+                raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
+            last_ts = ts
     return timestamps
 
 
@@ -282,14 +284,14 @@ def _run_signals(
     )
 
 
-def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> list[float]:
+def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> np.ndarray:
     """Per bar `cash + position * close` in floats (for the metrics only; the money is the Decimal curve)."""
     if not stretches:
-        return []
+        return np.empty(0)
     lengths = np.diff([first for first, _, _ in stretches] + [len(prices.bars)])
     cash = np.repeat(np.array([float(c) for _, c, _ in stretches]), lengths)
     position = np.repeat(np.array([float(p) for _, _, p in stretches]), lengths)
-    curve: list[float] = (cash + position * np.asarray(prices.close)).tolist()
+    curve: np.ndarray = cash + position * prices.close_array
     return curve
 
 
