@@ -40,11 +40,14 @@ def test_route_and_runner_modules_import_neither_numpy_nor_the_engine(modules: l
     assert not {m for m in loaded if m.startswith("tp_strategy.backtest.") or m == "tp_strategy.sweep"}
 
 
-def test_the_catalog_routes_leave_the_job_and_activity_models_out() -> None:
+def test_the_catalog_reads_leave_the_registry_and_the_other_routes_models_out() -> None:
     loaded = _imported_after(["tp_strategy.catalog", "tp_strategy.api.app", "tp_strategy.api.auth"])
     assert "tp_strategy.api.models" in loaded
-    assert "tp_strategy.api.job_models" not in loaded
-    assert "tp_strategy.api.activity_models" not in loaded
+    assert not {"tp_strategy.api.job_models", "tp_strategy.api.activity_models", "tp_strategy.registry"} & loaded
+
+
+def test_routes_that_check_parameters_import_the_registry_at_init() -> None:
+    assert "tp_strategy.registry" in _imported_after(["tp_strategy.authoring"])
 
 
 def test_the_backtest_engine_still_runs_the_fast_path_with_numpy() -> None:
