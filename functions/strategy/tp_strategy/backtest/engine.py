@@ -153,6 +153,7 @@ class _Filler:
         self.fixed_fee = config.fixed_fee
         self.step = FRACTION if config.sizing.fractional else WHOLE
         self.sizing, self.allow_short = config.sizing, config.allow_short
+        self._orders: dict[str, Order] = {}
 
     def size(self, direction: Direction, close: Decimal, cash: Decimal, position: Decimal) -> Decimal:
         """The order a target means at this close (`sizing.order_qty`, as the live runner sizes)."""
@@ -166,8 +167,20 @@ class _Filler:
             allow_short=self.allow_short,
         )
 
+    def _order(self, qty: Decimal) -> Order:
+        """The market order for `qty` (signed). Orders are immutable, and a run sends the same few sizes over
+        and over (fixed quantities, reversals), so each is built once; keyed by the text as well, so a size
+        written differently (10 vs 10.0) keeps its own order and the fills keep the size as it was written."""
+        key = str(qty)
+        order = self._orders.get(key)
+        if order is None:
+            order = Order("buy" if qty > 0 else "sell", "market", qty=abs(qty))
+            if len(self._orders) < 1024:  # sizes that vary (all cash, percent) do not grow it without bound
+                self._orders[key] = order
+        return order
+
     def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
-        decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
+        decision = on_arrival(self._order(qty), price, self.fill_config)
         if not decision.fills:
             return None
         fill = decision.fills[0]
