@@ -3,7 +3,8 @@
 A strategy may offer `signals(prices) -> [(bar index, Target), ...]`: every bar where driving `on_bar`
 bar by bar from `initial_state()` would answer a Target, with that same Target (reason included). The
 built-ins do (a plain loop over float columns with the same float operations in the same order as
-`on_bar`, proven equal by a property test), so the backtester skips a per-bar call, a state dict and
+`on_bar`, or for the SMA crossover's sums numpy's sequential `add.accumulate` fed in that order; proven
+equal by a property test), so the backtester skips a per-bar call, a state dict and
 a Decimal conversion per field. A strategy without it is driven bar by bar; the live runner always is.
 """
 

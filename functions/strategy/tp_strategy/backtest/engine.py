@@ -169,7 +169,7 @@ class _Filler:
 
     def _order(self, qty: Decimal) -> Order:
         """The market order for `qty` (signed). Orders are immutable, and a run sends the same few sizes over
-        and over (fixed quantities, reversals), so each is built once; keyed by the text as well, so a size
+        and over (fixed quantities, reversals), so each is built once; keyed by its text, so a size
         written differently (10 vs 10.0) keeps its own order and the fills keep the size as it was written."""
         key = str(qty)
         order = self._orders.get(key)
