@@ -1,7 +1,7 @@
 """The two AWS APIs functions hand work off through, answered by the local runtime: Lambda Invoke and the
 Step Functions executions of the manifest's `[state_machines.*]`.
 
-A function calls them with plain boto3 (`tradeplane.aws_async`); the runtime points
+A function calls them with the AWS SDK (`tradeplane.aws_async`, botocore); the runtime points
 AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SFN at its admin server, which routes here.
 
 - Lambda `Invoke` (`POST /2015-03-31/functions/<name>/invocations`): `Event` answers 202 at once and

@@ -12,7 +12,7 @@ from fastapi import Response
 from tp_strategy import backtest_jobs
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER, IDEMPOTENCY_KEY
-from tp_strategy.api.models import BacktestRequest, BacktestView
+from tp_strategy.api.job_models import BacktestRequest, BacktestView
 from tp_strategy.api.responses import NOT_FOUND, UNAVAILABLE, mark_replayed, replayed
 from tradeplane.aws_async import invoke_async
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings

@@ -7,7 +7,7 @@ import uuid
 from tp_strategy import backtest_jobs
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
-from tp_strategy.api.models import BacktestView
+from tp_strategy.api.job_models import BacktestView
 from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

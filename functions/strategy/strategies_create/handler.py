@@ -7,7 +7,7 @@ Idempotent by name: a retry with the same definition answers 200 with the stored
 from __future__ import annotations
 
 from fastapi import Response
-from tp_strategy import catalog
+from tp_strategy import authoring
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import StrategyCreate, StrategyView
@@ -27,7 +27,7 @@ app = new_app()
     "/v1/strategies", status_code=201, response_model=StrategyView, responses={**replayed(StrategyView), **CONFLICT}
 )
 def strategies_create(body: StrategyCreate, who: CALLER, response: Response) -> StrategyView:
-    created = catalog.create_strategy(who, body)
+    created = authoring.create_strategy(who, body)
     mark_replayed(response, created.replayed)
     return created.strategy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tp_strategy import catalog
+from tp_strategy import authoring
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
 from tp_strategy.api.models import StrategyUpdate, StrategyView
@@ -22,7 +22,7 @@ app = new_app()
 
 @app.patch("/v1/strategies/{strategy_id}", response_model=StrategyView, responses={**NOT_FOUND, **CONFLICT})
 def strategies_update(strategy_id: uuid.UUID, body: StrategyUpdate, who: CALLER) -> StrategyView:
-    return catalog.update_strategy(who, strategy_id, body)
+    return authoring.update_strategy(who, strategy_id, body)
 
 
 handler = lambda_handler(app, SETTINGS)

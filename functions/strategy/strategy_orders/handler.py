@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Query
 from tp_strategy import activity
+from tp_strategy.api.activity_models import OrderList
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
-from tp_strategy.api.models import OrderList
 from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from tp_strategy import pnl
+from tp_strategy.api.activity_models import PnlView
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
-from tp_strategy.api.models import PnlView
 from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

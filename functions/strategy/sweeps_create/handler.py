@@ -12,7 +12,7 @@ from fastapi import Response
 from tp_strategy import sweeps
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER, IDEMPOTENCY_KEY
-from tp_strategy.api.models import SweepRequest, SweepView
+from tp_strategy.api.job_models import SweepRequest, SweepView
 from tp_strategy.api.responses import NOT_FOUND, UNAVAILABLE, mark_replayed, replayed
 from tradeplane.aws_async import start_execution
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings

@@ -9,7 +9,7 @@ from fastapi import Query
 from tp_strategy import sweeps
 from tp_strategy.api.app import lambda_handler, new_app
 from tp_strategy.api.auth import CALLER
-from tp_strategy.api.models import SweepView
+from tp_strategy.api.job_models import SweepView
 from tp_strategy.api.responses import NOT_FOUND
 from tradeplane.settings import PostgresSettings, RateLimitSettings, load_settings
 

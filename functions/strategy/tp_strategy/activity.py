@@ -15,7 +15,7 @@ from tradeplane.auth import Principal
 from tradeplane.db import DbConnection, transaction
 
 from tp_strategy.access import READ
-from tp_strategy.api.models import FillView, OrderView, SignalView
+from tp_strategy.api.activity_models import FillView, OrderView, SignalView
 from tp_strategy.catalog import strategy_row
 
 __all__ = ["ORDERS_OF_STRATEGY", "list_fills", "list_orders", "list_signals", "strategy_fills"]

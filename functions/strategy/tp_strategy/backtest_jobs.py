@@ -24,7 +24,7 @@ from tradeplane.problems import Problem, conflict, unprocessable
 
 from tp_strategy import job_runner
 from tp_strategy.access import READ, account_for_write, owned_row
-from tp_strategy.api.models import BacktestRequest, BacktestSpec, BacktestView
+from tp_strategy.api.job_models import BacktestRequest, BacktestSpec, BacktestView
 from tp_strategy.catalog import strategy_row
 from tp_strategy.job_store import insert_once
 from tp_strategy.param_check import checked_params

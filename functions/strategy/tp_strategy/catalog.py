@@ -1,105 +1,31 @@
-"""Strategies bound to an account and symbols: create, list, get, update, delete, enable, disable.
+"""Strategies bound to an account and symbols: list, get, delete, enable, disable (create and update,
+which check parameters against the strategy registry, are `tp_strategy.authoring`).
 
-Writes are idempotent by natural key: a strategy is named uniquely among its account's live
-strategies, so a retried create with the same definition returns the stored strategy (replayed) and
-the same name with another definition is a 409. Every update bumps `version`; a client that sends
-`expected_version` is refused (409) when someone changed the strategy in between. Delete is soft: the
-strategy stops, frees its name, and its signals, orders and P&L stay readable by id.
+Every change bumps `version`. Delete is soft: the strategy stops, frees its name, and its signals,
+orders and P&L stay readable by id.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from psycopg.errors import UniqueViolation
-from psycopg.types.json import Jsonb
 from tradeplane.auth import Principal
 from tradeplane.db import DbConnection, transaction
-from tradeplane.problems import conflict
 
 from tp_strategy.access import READ, WRITE, account_for_write, owned_row, visible_accounts
-from tp_strategy.api.models import StrategyCreate, StrategyUpdate, StrategyView
-from tp_strategy.param_check import checked_params
+from tp_strategy.api.models import StrategyView
 
-__all__ = [
-    "Created",
-    "create_strategy",
-    "delete_strategy",
-    "get_strategy",
-    "list_strategies",
-    "set_enabled",
-    "strategy_row",
-    "update_strategy",
-]
+__all__ = ["COLUMNS", "delete_strategy", "get_strategy", "list_strategies", "set_enabled", "strategy_row", "view"]
 
 COLUMNS = (
     "id, account_id, name, type, params, symbols, timeframe, sizing, allow_short, enabled, version, "
     "created_at, updated_at"
 )
-_DEFINITION = ("type", "params", "symbols", "timeframe", "sizing", "allow_short", "enabled")
 
 
-@dataclass(frozen=True)
-class Created:
-    strategy: StrategyView
-    replayed: bool
-
-
-def _view(row: dict[str, Any]) -> StrategyView:
+def view(row: dict[str, Any]) -> StrategyView:
     return StrategyView.model_validate({**row, "symbols": list(row["symbols"])})
-
-
-def _name_taken(name: str) -> Exception:
-    return conflict(f"a strategy named {name!r} already exists on this account with another definition")
-
-
-def create_strategy(caller: Principal, body: StrategyCreate) -> Created:
-    params = checked_params(body.type, body.params)
-    sizing = body.sizing.model_dump(mode="json", exclude_none=True)
-    definition = {
-        "type": body.type,
-        "params": params,
-        "symbols": sorted(set(body.symbols)),
-        "timeframe": body.timeframe,
-        "sizing": sizing,
-        "allow_short": body.allow_short,
-        "enabled": body.enabled,
-    }
-    with transaction() as conn:
-        account = account_for_write(conn, caller, body.account_id)
-        row = conn.execute(
-            f"""insert into strategy.strategies
-                  (id, account_id, name, type, params, symbols, timeframe, sizing, allow_short, enabled)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                on conflict (account_id, name) where deleted_at is null do nothing
-                returning {COLUMNS}""",
-            (
-                uuid.uuid4(),
-                account,
-                body.name,
-                body.type,
-                Jsonb(params),
-                definition["symbols"],
-                body.timeframe,
-                Jsonb(sizing),
-                body.allow_short,
-                body.enabled,
-            ),
-        ).fetchone()
-        if row is not None:
-            return Created(_view(row), replayed=False)
-        existing = conn.execute(
-            f"select {COLUMNS} from strategy.strategies where account_id = %s and name = %s and deleted_at is null",
-            (account, body.name),
-        ).fetchone()
-    if existing is None:  # deleted between our insert and read: the client retries
-        raise conflict("the strategy changed while it was being created; retry")
-    stored = {k: (list(existing[k]) if k == "symbols" else existing[k]) for k in _DEFINITION}
-    if stored != definition:
-        raise _name_taken(body.name)
-    return Created(_view(existing), replayed=True)
 
 
 def strategy_row(
@@ -112,7 +38,7 @@ def strategy_row(
 
 def get_strategy(caller: Principal, strategy_id: uuid.UUID) -> StrategyView:
     with transaction() as conn:
-        return _view(strategy_row(conn, caller, strategy_id, READ))
+        return view(strategy_row(conn, caller, strategy_id, READ))
 
 
 def list_strategies(
@@ -129,51 +55,7 @@ def list_strategies(
                 order by created_at, id limit 1000""",
             (accounts, enabled, enabled, symbol, symbol),
         ).fetchall()
-    return [_view(row) for row in rows]
-
-
-def update_strategy(caller: Principal, strategy_id: uuid.UUID, body: StrategyUpdate) -> StrategyView:
-    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    with transaction() as conn:
-        current = strategy_row(conn, caller, strategy_id, WRITE)
-        conn.execute("select 1 from strategy.strategies where id = %s for update", (strategy_id,))
-        current = strategy_row(conn, caller, strategy_id, WRITE)  # re-read under the lock
-        if body.expected_version is not None and body.expected_version != current["version"]:
-            raise conflict(
-                f"strategy {strategy_id} is at version {current['version']}, not {body.expected_version}",
-                version=current["version"],
-            )
-        if not changes:
-            return _view(current)
-        new = {**current, **{k: v for k, v in changes.items() if v is not None}}
-        if "type" in changes or "params" in changes:
-            new["params"] = checked_params(new["type"], dict(new["params"]))
-        if body.sizing is not None:
-            new["sizing"] = body.sizing.model_dump(mode="json", exclude_none=True)
-        if body.symbols is not None:
-            new["symbols"] = sorted(set(body.symbols))
-        try:
-            with conn.transaction():
-                row = conn.execute(
-                    f"""update strategy.strategies
-                        set name = %s, type = %s, params = %s, symbols = %s, timeframe = %s, sizing = %s,
-                            allow_short = %s, version = version + 1, updated_at = now()
-                        where id = %s returning {COLUMNS}""",
-                    (
-                        new["name"],
-                        new["type"],
-                        Jsonb(new["params"]),
-                        list(new["symbols"]),
-                        new["timeframe"],
-                        Jsonb(new["sizing"]),
-                        new["allow_short"],
-                        strategy_id,
-                    ),
-                ).fetchone()
-        except UniqueViolation:
-            raise _name_taken(str(new["name"])) from None
-    assert row is not None
-    return _view(row)
+    return [view(row) for row in rows]
 
 
 def set_enabled(caller: Principal, strategy_id: uuid.UUID, enabled: bool) -> StrategyView:
@@ -188,7 +70,7 @@ def set_enabled(caller: Principal, strategy_id: uuid.UUID, enabled: bool) -> Str
                 where id = %s and enabled <> %s and deleted_at is null returning {COLUMNS}""",
             (enabled, strategy_id, enabled),
         ).fetchone()
-    return _view(row if row is not None else current)
+    return view(row if row is not None else current)
 
 
 def delete_strategy(caller: Principal, strategy_id: uuid.UUID) -> None:

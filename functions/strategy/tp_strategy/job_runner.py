@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from tradeplane.db import connection
 
-from tp_strategy.api.models import BacktestSpec
+from tp_strategy.api.job_models import BacktestSpec
 from tp_strategy.param_check import USER_MODULES
 
 if TYPE_CHECKING:
+    from tp_strategy.grid import CellResult
     from tp_strategy.interface import BarInput
-    from tp_strategy.sweep import CellResult
 
 __all__ = ["JobRefusedError", "Outcome", "run_cell", "run_spec"]
 

@@ -4,6 +4,9 @@ The one place the API asks the registry: an unknown type is a 422 whose error na
 parameter is a 422 whose errors name `params.<parameter>`, so a client sees which one and why.
 A user's own type ("package.module:Class") must live under `USER_MODULES` (deployed with the
 strategy code asset): a type name from a request never imports an arbitrary module.
+
+The registry (the built-ins and their parameter models, no engine) is imported with this module, at
+init: the routes that check parameters do it on every create.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from tradeplane.problems import field_errors, unprocessable
+
+from tp_strategy.registry import StrategyError, strategy_class, validate_params
 
 __all__ = ["USER_MODULES", "checked_params"]
 
@@ -21,8 +26,6 @@ USER_MODULES = ("tp_strategy", "strategies")
 
 def checked_params(type_name: str, params: dict[str, Any], where: str = "body") -> dict[str, Any]:
     """`params` validated and completed with defaults by `type_name`'s Params model, as stored JSON."""
-    from tp_strategy.registry import StrategyError, strategy_class, validate_params
-
     try:
         cls = strategy_class(type_name, module_prefixes=USER_MODULES)
     except StrategyError as exc:

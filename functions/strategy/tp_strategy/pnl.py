@@ -19,7 +19,7 @@ from tradeplane.db import transaction
 
 from tp_strategy.access import READ
 from tp_strategy.activity import ORDERS_OF_STRATEGY, strategy_fills
-from tp_strategy.api.models import FillView, PnlView, SymbolPnl
+from tp_strategy.api.activity_models import FillView, PnlView, SymbolPnl
 from tp_strategy.catalog import strategy_row
 
 __all__ = ["Book", "attribute", "strategy_pnl"]

@@ -2,10 +2,11 @@
 
 POST stores the sweep (its resolved base job and grid) and starts one execution of the `sweep` state
 machine, named after the sweep (a retried start is the same execution), whose Distributed Map
-hands each cell index to `sweep_cell`; `sweep_finish` closes the sweep. The grid, a cell's run and the
-ranking are strat-lib's (`tp_strategy.sweep`, shared with the CLI's local sweep): cell `i` is the
-`i`-th combination of the stored grid (names sorted), so any worker rebuilds it from the sweep alone
-and the execution's input stays a list of integers. Each cell writes its row once (`primary key
+hands each cell index to `sweep_cell`; `sweep_finish` closes the sweep. The grid and the ranking are
+strat-lib's `tp_strategy.grid` (no backtest engine: the routes do not import it), a cell's run its
+`tp_strategy.sweep` (both shared with the CLI's local sweep): cell `i` is the `i`-th combination of
+the stored grid (names sorted), so any worker rebuilds it from the sweep alone and the execution's
+input stays a list of integers. Each cell writes its row once (`primary key
 (sweep_id, cell)`), so a retried cell changes nothing. Results are ranked when read, best first; a
 refused cell (its strategy rejects the combination, or no bars) is stored with its reason, ranked last.
 """
@@ -24,11 +25,11 @@ from tradeplane.observability import logger
 from tradeplane.problems import Problem, unprocessable
 
 from tp_strategy.access import READ, account_for_write, owned_row
-from tp_strategy.api.models import MAX_SWEEP_CELLS, BacktestSpec, SweepCellResult, SweepRequest, SweepView
+from tp_strategy.api.job_models import MAX_SWEEP_CELLS, BacktestSpec, SweepCellResult, SweepRequest, SweepView
 from tp_strategy.backtest_jobs import resolve_spec
+from tp_strategy.grid import CellResult, SweepError, expand_grid, rank
 from tp_strategy.job_store import insert_once
 from tp_strategy.param_check import checked_params
-from tp_strategy.sweep import CellResult, SweepError, expand_grid, rank
 
 __all__ = ["Started", "finish_sweep", "get_sweep", "grid_cells", "run_cell", "start_sweep"]
 

@@ -22,3 +22,4 @@ def test_bench_rows_compare_the_same_work(monkeypatch: Any) -> None:
     for _, ours, theirs, ratio, note in rows:
         assert ours.endswith("/s") and theirs.endswith("/s") and float(ratio.rstrip("x")) > 0
         assert "(same)" in note, note
+        assert "fee rounding" in note and "trades entered on another bar" in note, note  # the gap, split

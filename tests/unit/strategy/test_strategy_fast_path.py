@@ -60,3 +60,16 @@ def test_a_long_series_with_default_params_agrees() -> None:
         expected = signals_by_bar(strategy, series_bars)
         assert len(expected) > 3, kind  # the series exercises the rule
         assert strategy.signals(Prices(series_bars)) == expected, kind  # type: ignore[attr-defined]
+
+
+def test_the_sma_sums_stay_bit_equal_where_running_sums_drift() -> None:
+    """The numpy sums replay `on_bar`'s additions one by one: equal over a series long enough for the running
+    sums to drift (the bench's 50,000-bar series has an exact tie decided by drift at bar 11,226)."""
+    from tradeplane_local.backtest_reference import random_walk
+
+    series_bars = random_walk(12_000, seed=11, revert=0.002)
+    for params in ({"fast": 10, "slow": 30}, {"fast": 1, "slow": 2}, {"fast": 3, "slow": 400}):
+        strategy = build("ma_crossover", params)
+        expected = signals_by_bar(strategy, series_bars)
+        assert len(expected) > 100, params
+        assert strategy.signals(Prices(series_bars)) == expected, params  # type: ignore[attr-defined]

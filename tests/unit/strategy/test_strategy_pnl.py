@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from tp_strategy.api.models import FillView
+from tp_strategy.api.activity_models import FillView
 from tp_strategy.pnl import Book, attribute
 
 D = Decimal

@@ -12,6 +12,10 @@ order: an anonymous caller is answered 401 (nothing about the route is revealed)
 4xx (`tradeplane.http_guard`), the per-principal token bucket (`tradeplane.rate_limit`), then routing.
 Errors are the platform's RFC 9457 problems (`api.problems`); the correlation id and the structured
 access line come from `tradeplane.observability` as for every other route.
+
+What every request uses is imported at init, Redis's client library included (each request takes a
+token): a cold start pays the same either way, and init is where Lambda does it before the request
+(provisioned concurrency, SnapStart). Only rare paths import on use.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from mangum import Mangum
+from redis.exceptions import RedisError
 from tradeplane.auth import anonymous_response
 from tradeplane.http_guard import check_request
 from tradeplane.observability import correlation_paths, instrument, logger
-from tradeplane.problems import Problem, problem_response
+from tradeplane.problems import Problem, problem_response, too_many_requests
+from tradeplane.rate_limit import RateLimit, principal_key, take_token
+from tradeplane.redis_client import client
 from tradeplane.settings import FunctionSettings, RateLimitSettings
 
 from tp_strategy.api.problems import register_problem_handlers
@@ -46,23 +53,17 @@ def new_app() -> FastAPI:
     return app
 
 
-def _rate_limited(event: Mapping[str, Any], settings: RateLimitSettings) -> tuple[Problem | None, dict[str, str]]:
+def _rate_limited(event: Mapping[str, Any], limit: RateLimit) -> tuple[Problem | None, dict[str, str]]:
     """Take a token from the caller's bucket: a 429 problem when empty; the X-Ratelimit-* headers either way."""
-    from redis.exceptions import RedisError
-    from tradeplane.rate_limit import RateLimit, principal_key, take_token
-    from tradeplane.redis_client import client
-
     ctx = event.get("requestContext") or {}
     who = principal_key((ctx.get("authorizer") or {}).get("lambda"), (ctx.get("http") or {}).get("sourceIp"))
     try:
-        decision = take_token(client(), RateLimit(settings.rate_limit_per_minute, settings.rate_limit_bucket), who)
+        decision = take_token(client(), limit, who)
     except RedisError as exc:  # Redis is a cache, never a gate (as tradeplane.rate_limit decides)
         logger.warning("rate limit not enforced: redis unavailable", extra={"error": type(exc).__name__})
         return None, {}
     if decision.allowed:
         return None, decision.headers()
-    from tradeplane.problems import too_many_requests
-
     return too_many_requests(decision.retry_after_s, headers=decision.headers()), {}
 
 
@@ -71,6 +72,11 @@ def lambda_handler(app: FastAPI, settings: FunctionSettings, *, authenticated: b
     mangum = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
     # What the handler enforces, readable as on the platform's resolvers (tests and tools check it).
     app.authenticated = authenticated  # type: ignore[attr-defined]
+    limit = (
+        RateLimit(settings.rate_limit_per_minute, settings.rate_limit_bucket)
+        if isinstance(settings, RateLimitSettings)
+        else None
+    )
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refusal = anonymous_response(event) if authenticated else None
@@ -78,8 +84,8 @@ def lambda_handler(app: FastAPI, settings: FunctionSettings, *, authenticated: b
             return refusal
         problem = check_request(event)
         headers: dict[str, str] = {}
-        if problem is None and isinstance(settings, RateLimitSettings):
-            problem, headers = _rate_limited(event, settings)
+        if problem is None and limit is not None:
+            problem, headers = _rate_limited(event, limit)
         if problem is not None:
             problem.instance = str(event.get("rawPath") or "") or None
             return problem_response(problem)

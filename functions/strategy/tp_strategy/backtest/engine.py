@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from operator import lt
 from typing import overload
 
 import numpy as np
@@ -136,7 +137,7 @@ class Run:
     config: BacktestConfig
     timestamps: list[datetime]
     equity: Sequence[Decimal]  # a list, or a MarkedCurve (the fast path)
-    equity_f: list[float]  # the same as floats, for the metrics (flat stretches cost no conversion)
+    equity_f: list[float] | np.ndarray  # the same as floats, for the metrics (the fast path: a numpy array)
     exposed_bars: int
     ledger: Ledger
     signals: int
@@ -152,6 +153,7 @@ class _Filler:
         self.fixed_fee = config.fixed_fee
         self.step = FRACTION if config.sizing.fractional else WHOLE
         self.sizing, self.allow_short = config.sizing, config.allow_short
+        self._orders: dict[str, Order] = {}
 
     def size(self, direction: Direction, close: Decimal, cash: Decimal, position: Decimal) -> Decimal:
         """The order a target means at this close (`sizing.order_qty`, as the live runner sizes)."""
@@ -165,8 +167,20 @@ class _Filler:
             allow_short=self.allow_short,
         )
 
+    def _order(self, qty: Decimal) -> Order:
+        """The market order for `qty` (signed). Orders are immutable, and a run sends the same few sizes over
+        and over (fixed quantities, reversals), so each is built once; keyed by its text, so a size
+        written differently (10 vs 10.0) keeps its own order and the fills keep the size as it was written."""
+        key = str(qty)
+        order = self._orders.get(key)
+        if order is None:
+            order = Order("buy" if qty > 0 else "sell", "market", qty=abs(qty))
+            if len(self._orders) < 1024:  # sizes that vary (all cash, percent) do not grow it without bound
+                self._orders[key] = order
+        return order
+
     def _fill(self, qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal] | None:
-        decision = on_arrival(Order("buy" if qty > 0 else "sell", "market", qty=abs(qty)), price, self.fill_config)
+        decision = on_arrival(self._order(qty), price, self.fill_config)
         if not decision.fills:
             return None
         fill = decision.fills[0]
@@ -216,11 +230,12 @@ def run_backtest(strategy: Strategy, bars: Iterable[BarInput], config: BacktestC
 
 def _ordered_timestamps(series: Sequence[BarInput]) -> list[datetime]:
     timestamps = [bar.ts for bar in series]
-    last_ts = datetime.min.replace(tzinfo=UTC)
-    for ts in timestamps:
-        if ts <= last_ts:
-            raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
-        last_ts = ts
+    if not all(map(lt, timestamps, timestamps[1:])):  # one C-level pass; the message needs the Python one
+        last_ts = timestamps[0]
+        for ts in timestamps[1:]:
+            if ts <= last_ts:
+                raise ValueError(f"bars out of order: {ts.isoformat()} after {last_ts.isoformat()}")
+            last_ts = ts
     return timestamps
 
 
@@ -282,14 +297,14 @@ def _run_signals(
     )
 
 
-def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> list[float]:
+def _float_curve(stretches: list[tuple[int, Decimal, Decimal]], prices: Prices) -> np.ndarray:
     """Per bar `cash + position * close` in floats (for the metrics only; the money is the Decimal curve)."""
     if not stretches:
-        return []
+        return np.empty(0)
     lengths = np.diff([first for first, _, _ in stretches] + [len(prices.bars)])
     cash = np.repeat(np.array([float(c) for _, c, _ in stretches]), lengths)
     position = np.repeat(np.array([float(p) for _, _, p in stretches]), lengths)
-    curve: list[float] = (cash + position * np.asarray(prices.close)).tolist()
+    curve: np.ndarray = cash + position * prices.close_array
     return curve
 
 

@@ -51,7 +51,7 @@ class Drawdown:
     series: list[float]  # per bar, percent below the running peak (<= 0)
 
 
-def drawdowns(timestamps: list[datetime], equity: Sequence[float]) -> Drawdown:
+def drawdowns(timestamps: list[datetime], equity: Sequence[float] | np.ndarray) -> Drawdown:
     if not len(equity):
         return Drawdown(0.0, timedelta(0), 0, [])
     curve = np.asarray(equity, dtype=float)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import ClassVar, Literal
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,6 +11,9 @@ from tp_strategy.builtin.base import DIRECTION, StrictParams, want
 from tp_strategy.fast_path import Prices, Signals
 from tp_strategy.indicators import ema_state, ema_update
 from tp_strategy.interface import BarInput, Direction, State, Target
+
+if TYPE_CHECKING:  # numpy only on the backtester's fast path (the live runner has none in its layers)
+    import numpy as np
 
 # An EMA never forgets; after 10 x its period the bars left out weigh less than e^-20 of it, so a
 # state rebuilt from `warmup` bars decides exactly like one that ran since the start.
@@ -87,7 +90,7 @@ class MaCrossover:
         """`on_bar` over the whole series (the backtester's fast path): the same float operations in the same order."""
         if self._ema:
             return self._changes(self._ema_averages(prices.close))
-        return self._changes(self._sma_averages(prices.close))
+        return self._changes(self._sma_averages(prices.close_array))
 
     def _changes(self, averages: Iterable[tuple[int, float, float]]) -> Signals:
         state: State = {DIRECTION: 0}
@@ -101,29 +104,30 @@ class MaCrossover:
                     held = target.direction
         return out
 
-    def _sma_averages(self, closes: list[float]) -> list[tuple[int, float, float]]:
+    def _sma_averages(self, closes: Sequence[float] | np.ndarray) -> list[tuple[int, float, float]]:
         """Only the bars where the order of the averages differs from the bar before (or is the first one)
-        can change the direction, so only those are handed on."""
-        k, n = self._fast, self._slow
-        fast_sum = slow_sum = 0.0
-        for t in range(min(n, len(closes))):  # as `_filling`: the sums grow (`+=` of the difference)
-            x = closes[t]
-            fast_sum += x - (closes[t - k] if t >= k else 0.0)
-            slow_sum += x
-        if len(closes) < n:
+        can change the direction, so only those are handed on.
+
+        The running sums round exactly as `on_bar`'s: each is a sequence of float additions, in `on_bar`'s
+        order, which `np.add.accumulate` performs one after the other (no pairwise summation), so every
+        partial sum is the same double. `on_bar` first grows the sums (`+=` of the difference, the fast sum
+        taking off the close `fast` bars back), then adds the new close and takes off the one leaving.
+        """
+        import numpy as np
+
+        k, n, count = self._fast, self._slow, len(closes)
+        if count < n:
             return []
-        out = [(n - 1, fast_sum / k, slow_sum / n)]
-        above = fast_sum / k > slow_sum / n
-        below = fast_sum / k < slow_sum / n
-        # as the ring buffer: add the new close, then take off the one leaving
-        for t, x, fast_old, slow_old in zip(range(n, len(closes)), closes[n:], closes[n - k :], closes, strict=False):
-            fast_sum = fast_sum + x - fast_old
-            slow_sum = slow_sum + x - slow_old
-            fast, slow = fast_sum / k, slow_sum / n
-            if (fast > slow) is not above or (fast < slow) is not below:
-                above, below = fast > slow, fast < slow
-                out.append((t, fast, slow))
-        return out
+        x = np.asarray(closes, dtype=np.float64)
+        slow_sums = _running_sums(x[:n], x[n:], x[: count - n])
+        # the filling phase adds `x - (close k back)` as one difference; from bar n on, `+ x - close k back`
+        fast_growth = np.concatenate((x[:k], x[k:n] - x[: n - k]))
+        fast_sums = _running_sums(fast_growth, x[n:], x[n - k : count - k])
+        fast, slow = fast_sums / k, slow_sums / n
+        order = (fast > slow).astype(np.int8) - (fast < slow).astype(np.int8)
+        changed = np.flatnonzero(order[1:] != order[:-1]) + 1
+        ts = np.concatenate(([0], changed))
+        return list(zip((ts + n - 1).tolist(), fast[ts].tolist(), slow[ts].tolist(), strict=True))
 
     def _ema_averages(self, closes: list[float]) -> Iterator[tuple[int, float, float]]:
         """As `ema_update`: seeded with the mean of the first `n` closes, then `value += alpha * (x - value)`."""
@@ -152,3 +156,16 @@ class MaCrossover:
         direction: Direction = 1 if fast > slow else -1
         where = "above" if direction == 1 else "below"
         return want(state, direction, f"{self._names[0]} {{}} {where} {self._names[1]} {{}}", fast, slow)
+
+
+def _running_sums(growth: np.ndarray, added: np.ndarray, leaving: np.ndarray) -> np.ndarray:
+    """The sum after each bar from bar `len(growth) - 1` on: first the growing sums of `growth`, then per bar
+    `(sum + added) - leaving`, every step rounded as the sequential float loop rounds it."""
+    import numpy as np
+
+    steps = np.empty(len(growth) + 2 * len(added))
+    steps[: len(growth)] = growth
+    steps[len(growth) :: 2] = added
+    steps[len(growth) + 1 :: 2] = -leaving  # a negated double is exact: sum - x == sum + (-x)
+    sums = np.add.accumulate(steps)
+    return np.concatenate((sums[len(growth) - 1 : len(growth)], sums[len(growth) + 1 :: 2]))
