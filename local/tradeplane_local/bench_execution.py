@@ -31,7 +31,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,9 +94,10 @@ def _stage_orders(dsn: str, account_id: str, count: int) -> list[str]:
     return out
 
 
-def _executor_worker(env: dict[str, str], envelopes: list[str]) -> tuple[float, float, float]:
-    """One executor container: its environment, its account's intents in batches; (start, end) wall times and
-    the CPU seconds it spent in between."""
+def _executor_worker(env: dict[str, str], envelopes: list[str], ready: Any, go: Any, out: Any) -> None:
+    """One executor container: its environment, its account's intents in batches. Puts (start, end) wall times and
+    the CPU seconds spent in between on `out`; starts when every worker is warm (`ready`) and the bench has taken
+    its CPU reading (`go`)."""
     os.environ.update(env)
     # Its log lines are formatted and written as in Lambda, but to /dev/null rather than the bench's output.
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -115,15 +115,18 @@ def _executor_worker(env: dict[str, str], envelopes: list[str]) -> tuple[float, 
     venue = PaperVenue(load_settings(Settings).fill_config(), last_price, last_prices)
     parsed = [Envelope.from_json(e) for e in envelopes]
     execute(parsed[:1], venue)  # connect and warm up outside the measurement
+    ready.wait()
+    go.wait()
     start, cpu = time.time(), time.process_time()
     for i in range(1, len(parsed), BATCH):
         execute(parsed[i : i + BATCH], venue)
-    return start, time.time(), time.process_time() - cpu
+    out.put((start, time.time(), time.process_time() - cpu))
 
 
 def executor_rate(state: Path, accounts: list[str], per_worker: int) -> tuple[float, dict[str, float]]:
-    """Executions per second with one process per account, all started together, and the CPU milliseconds per
-    execution of each part (`cpu_meter` groups, and `executor` for the executor processes)."""
+    """Executions per second with one process per account, all started together once warm, and the CPU
+    milliseconds per execution of each part over that stretch (`cpu_meter` groups, and `executor` for the
+    executor processes)."""
     st = stack.read_state(state.resolve()) or {}
     manifest = load_manifest(DEFAULT_MANIFEST)
     env = environment_for(manifest, manifest.function("executor"), Bindings(**st["bindings"]))
@@ -131,10 +134,20 @@ def executor_rate(state: Path, accounts: list[str], per_worker: int) -> tuple[fl
     env["POWERTOOLS_METRICS_DISABLED"] = "true"
     dsn = local_dsn(state) or ""
     staged = [_stage_orders(dsn, account, per_worker + 1) for account in accounts]
-    with ProcessPoolExecutor(len(accounts), mp_context=multiprocessing.get_context("spawn")) as pool:
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Barrier(len(accounts) + 1), ctx.Barrier(len(accounts) + 1), ctx.Queue()
+    workers = [ctx.Process(target=_executor_worker, args=(env, orders, ready, go, out)) for orders in staged]
+    for worker in workers:
+        worker.start()
+    try:
+        ready.wait(timeout=300)
         before = cpu_meter.reading(state)
-        spans = list(pool.map(_executor_worker, [env] * len(accounts), staged))
+        go.wait(timeout=60)
+        spans = [out.get(timeout=600) for _ in workers]
         after = cpu_meter.reading(state)
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
     elapsed = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
     after["executor"] = sum(cpu for _, _, cpu in spans)
     executions = per_worker * len(accounts)

@@ -67,6 +67,7 @@ def pgbench_measured(state: Path, seconds: int) -> tuple[Pgbench, dict[str, floa
     """pgbench's rate and its CPU per transaction (the server's and pgbench's own)."""
     before, client_before = cpu_meter.reading(state), cpu_meter.children_cpu_s()
     run = pgbench(local_dsn(state) or "", seconds)
+    time.sleep(1)  # its backends exit with it: read once the server has reaped them (a zombie's CPU is unreadable)
     after = cpu_meter.reading(state)
     after["pgbench client"] = cpu_meter.children_cpu_s() - client_before
     return run, cpu_meter.per_operation_ms(before, after, run.transactions)

@@ -216,7 +216,7 @@ def test_a_notional_market_order_buys_fractional_shares(
 
 
 def test_a_runs_trade_updates_are_stored_whole_and_in_the_order_given(core_env: dict[str, Any]) -> None:
-    """`outbox.stage_many` (the fast path's one statement): every envelope byte for byte, `seq` in the run's order."""
+    """`outbox.stage_many` (the fast path's one statement): every envelope whole, `seq` in the run's order."""
     import psycopg
     from psycopg.rows import dict_row
     from tradeplane import outbox

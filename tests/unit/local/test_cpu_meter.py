@@ -37,7 +37,8 @@ def test_children_of_the_runtime_are_billed_to_functions(tmp_path: Path) -> None
 PARENT = """
 import subprocess, sys
 input()
-subprocess.run([sys.executable, "-c", "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass"])
+BURN = "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass"
+subprocess.run([sys.executable, "-c", BURN])
 print("reaped", flush=True)
 input()
 """
