@@ -63,10 +63,11 @@ def pgbench(dsn: str, seconds: int, clients: int = CLIENTS) -> Pgbench:
     return Pgbench(float(tps.group(1)), int(done.group(1)))
 
 
-def _pgbench_measured(state: Path, seconds: int) -> tuple[Pgbench, dict[str, float]]:
+def pgbench_measured(state: Path, seconds: int) -> tuple[Pgbench, dict[str, float]]:
     """pgbench's rate and its CPU per transaction (the server's and pgbench's own)."""
     before, client_before = cpu_meter.reading(state), cpu_meter.children_cpu_s()
     run = pgbench(local_dsn(state) or "", seconds)
+    time.sleep(1)  # its backends exit with it: read once the server has reaped them (a zombie's CPU is unreadable)
     after = cpu_meter.reading(state)
     after["pgbench client"] = cpu_meter.children_cpu_s() - client_before
     return run, cpu_meter.per_operation_ms(before, after, run.transactions)
@@ -122,7 +123,7 @@ def bench_orders(quick: bool, row: object, header: object) -> None:
         try:
             keys = _keys(state, CLIENTS)
             submit_rate(report.gateway, keys, 3)  # cold starts outside the measurement
-            base, base_cpu = _pgbench_measured(state, seconds=5 if quick else 15)
+            base, base_cpu = pgbench_measured(state, seconds=5 if quick else 15)
             for label, clients in (("one account per client", keys), ("all on one account", [keys[0]] * CLIENTS)):
                 before = cpu_meter.reading(state)
                 rate, lat, failed = submit_rate(report.gateway, clients, per_client)

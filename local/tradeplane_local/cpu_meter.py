@@ -3,8 +3,11 @@
 On two shared cores a throughput figure is a CPU budget split between the gateway,
 the function workers, PostgreSQL (primary and replica) and the broker; printing
 each part's CPU per operation says where a ratio comes from and what would move it.
-Process trees are walked at each reading, so workers started in between count too
-(a process that exits between two readings is missed: start measuring after warm-up).
+Process trees are walked at each reading, so workers started in between count too. Each
+process also counts what its finished children spent (the kernel adds a reaped child's time
+to its parent's), so a PostgreSQL backend whose client disconnected before the second reading
+still counts; a process that starts and exits between two readings under a parent outside the
+tree is missed: start measuring after warm-up.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ def _tree(pid: int) -> Iterator[psutil.Process]:
 
 
 def _cpu_s(proc: psutil.Process) -> float:
+    """The process's own CPU seconds and those of its children it has reaped (exited backends, workers)."""
     try:
         t = proc.cpu_times()
     except psutil.Error:
         return 0.0
-    return float(t.user + t.system)
+    return float(t.user + t.system + t.children_user + t.children_system)
 
 
 def reading(state_dir: Path) -> dict[str, float]:

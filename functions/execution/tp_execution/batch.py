@@ -147,6 +147,12 @@ class _Writes:
         order["hwm"], order["stop_triggered"] = decision.hwm, decision.triggered
 
     def write(self, conn: Connection[Any]) -> list[outbox.Staged]:
+        # One round trip for all of them: none needs another's answer (psycopg's pipeline mode sends them all,
+        # then syncs; an error still fails the run's transaction as a whole).
+        with conn.pipeline():
+            return self._write(conn)
+
+    def _write(self, conn: Connection[Any]) -> list[outbox.Staged]:
         if self.fills:
             conn.execute(_FILLS, _columns(self.fills, 9))
             conn.execute(_CASH, _columns([row for cash in self.cash for row in _ledger_rows(cash)], 8))

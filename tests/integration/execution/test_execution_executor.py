@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -212,3 +213,28 @@ def test_a_notional_market_order_buys_fractional_shares(
     row = order_row(core_env["dsn"], order["id"])
     assert (row["status"], row["filled_qty"]) == ("filled", Decimal("1.66666666"))
     assert book(core_env["dsn"], trader.account_id)["cash"] == Decimal(100000) - Decimal("1000.00")
+
+
+def test_a_runs_trade_updates_are_stored_whole_and_in_the_order_given(core_env: dict[str, Any]) -> None:
+    """`outbox.stage_many` (the fast path's one statement): every envelope whole, `seq` in the run's order."""
+    import psycopg
+    from psycopg.rows import dict_row
+    from tradeplane import outbox
+    from tradeplane.envelope import Envelope
+
+    key = str(uuid.uuid4())
+    tricky = ['quote " and backslash \\', "unicode é ✓", "newline\nand tab\t", "{[,]}"]
+    rows = [
+        ("orders.events", key, Envelope.new("order.trade_update", {"n": n, "text": tricky[n % 4]}, producer="test"))
+        for n in range(40)
+    ]
+    rows.insert(7, ("orders.events", key, rows[3][2].model_copy(update={"id": str(uuid.uuid4())})))
+    with psycopg.connect(core_env["dsn"], row_factory=dict_row) as conn:
+        staged = outbox.stage_many(conn, rows)
+    assert [(s.topic, s.key, s.envelope) for s in staged] == rows
+    stored = query(
+        core_env["dsn"], "select id, topic, key, envelope from trading.outbox where key = %s order by seq", key
+    )
+    assert [(str(r["id"]), r["topic"], r["key"], r["envelope"]) for r in stored] == [
+        (env.id, topic, k, json.loads(env.to_json())) for topic, k, env in rows
+    ]

@@ -34,6 +34,32 @@ def test_children_of_the_runtime_are_billed_to_functions(tmp_path: Path) -> None
     assert set(per_op) == {"runtime", "functions"}
 
 
+PARENT = """
+import subprocess, sys
+input()
+BURN = "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass"
+subprocess.run([sys.executable, "-c", BURN])
+print("reaped", flush=True)
+input()
+"""
+
+
+def test_a_server_child_that_exited_between_readings_still_counts(tmp_path: Path) -> None:
+    # A PostgreSQL backend ends with its client's connection, often before the second reading.
+    server = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        (tmp_path / "state.json").write_text(json.dumps({"servers": [{"name": "postgres", "pid": server.pid}]}))
+        before = cpu_meter.reading(tmp_path)
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write("\n")
+        server.stdin.flush()  # the child starts only now, after the first reading
+        assert server.stdout.readline().strip() == "reaped"
+        after = cpu_meter.reading(tmp_path)
+    finally:
+        server.communicate("\n", timeout=10)
+    assert cpu_meter.per_operation_ms(before, after, operations=1)["postgres"] >= 250
+
+
 def test_servers_are_billed_by_name_and_unknown_ones_ignored(tmp_path: Path) -> None:
     servers = [{"name": "postgres-replica", "pid": os.getpid()}, {"name": "moto", "pid": os.getpid()}]
     (tmp_path / "state.json").write_text(json.dumps({"servers": servers}))
