@@ -44,7 +44,7 @@ def routed(platform: tuple[Path, dict[str, Any]], redis_server: Any, moto_server
     route_to_broker(dsn, moto_server.url, a_id, b, b["APCA_API_BASE_URL"])
     follower = threading.Thread(target=invoke, args=(state, "venue_follower", {"hold_s": 45}), daemon=True)
     follower.start()
-    yield {"a": trading_client(a), "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
+    yield {"a": trading_client(a), "a_env": a, "a_id": a_id, "b_id": b_id, "dsn": dsn, "state": state, "cache": cache,
            "gateway": info["runtime"]["gateway"]}  # fmt: skip
     follower.join(timeout=60)
     unroute(dsn, a_id)
@@ -90,8 +90,11 @@ def poll_far_off(routed: dict[str, Any]) -> bool:
 def market_buy_booked_by_follower(routed: dict[str, Any], qty: int) -> dict[str, Any]:
     coid = f"follow-{uuid.uuid4().hex[:8]}"
     eventually(lambda: poll_far_off(routed), "the reconciler's next poll 30 s away", 70)
-    routed["a"].submit_order(MarketOrderRequest(symbol=SYMBOL, qty=qty, side=OrderSide.BUY,
-                                                time_in_force=TimeInForce.DAY, client_order_id=coid))  # fmt: skip
+    # A new client: the wait can outlast the gateway's 30 s keep-alive idle timeout, and a POST on a kept
+    # connection the server closes at that moment is not retried by requests (RemoteDisconnected).
+    fresh = trading_client(routed["a_env"])
+    fresh.submit_order(MarketOrderRequest(symbol=SYMBOL, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                          client_order_id=coid))  # fmt: skip
     order = eventually(lambda: a_order(routed, coid).get("status") == "filled" and a_order(routed, coid), "A's fill")
     assert (order["filled_qty"], order["filled_avg_price"]) == (Decimal(qty), Decimal(100))
     assert fill_producers(routed, order["id"]) == ["venue_follower"]  # the stream booked it, once
