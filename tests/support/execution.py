@@ -32,7 +32,8 @@ from support.handlers import handler_environment
 
 @contextmanager
 def as_function(name: str, bindings: Bindings, **overrides: str) -> Iterator[ModuleType]:
-    """Function `name`'s environment (plus `overrides`, e.g. TP_DB_POOL_MAX_SIZE) and handler module."""
+    """Function `name`'s environment (plus `overrides`, e.g. TP_DB_POOL_MAX_SIZE) and handler module; the
+    module's globals are put back on exit."""
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("TP_") and not k.startswith("TP_LOCAL_")]:
             mp.delenv(key)
@@ -40,7 +41,11 @@ def as_function(name: str, bindings: Bindings, **overrides: str) -> Iterator[Mod
             mp.setenv(key, value)
         module = handler_module(name)
         module.SETTINGS = load_settings(module.Settings)
-        yield module
+        saved = dict(vars(module))
+        try:
+            yield module
+        finally:  # the module is cached: what a test swapped in (a venue with costs, say) must not outlive it
+            vars(module).update(saved)
 
 
 def call(name: str, bindings: Bindings, event: dict[str, Any], **overrides: str) -> Any:
