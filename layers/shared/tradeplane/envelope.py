@@ -175,7 +175,19 @@ class Envelope(BaseModel):
 
     @cached_property
     def _json(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False).encode()
+        # What `model_dump(mode="json")` gives (the fields in order, each through its serializer), built directly:
+        # pydantic's dump cost more than the walk of `data` itself (~35 -> ~24 us per trade update). Byte-equal
+        # to the model's JSON: tests/unit/shared/test_shared_envelope_json.py.
+        document = {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": format_timestamp(self.occurred_at),
+            "correlation_id": self.correlation_id,
+            "producer": self.producer,
+            "data": jsonable(self.data),
+        }
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON bytes, ready to be a Kafka message value (computed once: the envelope is frozen)."""
