@@ -52,18 +52,12 @@ def test_calls_from_one_thread_share_one_connection_and_answers_come_back_whole(
     assert len(set(core.ports)) == 1  # type: ignore[attr-defined]
 
 
-def test_a_connection_the_server_closed_is_reopened(core: ThreadingHTTPServer) -> None:
+@pytest.mark.parametrize("how", ["close_after", "drop_silently"])
+def test_a_connection_the_server_closed_is_reopened(core: ThreadingHTTPServer, how: str) -> None:
+    """Announced (`Connection: close`) or not, as an idle timeout or a frozen container leaves it: the client
+    then believes the connection is open, and its next request meets a closed socket."""
     send = KeepAliveTransport()
-    core.close_after = True  # type: ignore[attr-defined]
-    answers = [send("GET", _url(core, f"/{i}"), {"Authorization": "x"}, None, 2.0).status for i in range(3)]
-    assert answers == [200, 200, 200]
-    assert len(set(core.ports)) == 3  # type: ignore[attr-defined]
-
-
-def test_a_kept_connection_the_server_dropped_unannounced_is_reopened_once(core: ThreadingHTTPServer) -> None:
-    """As an idle timeout or a frozen container leaves it: the client believes the connection is open."""
-    send = KeepAliveTransport()
-    core.drop_silently = True  # type: ignore[attr-defined]
+    setattr(core, how, True)
     answers = [send("GET", _url(core, f"/{i}"), {"Authorization": "x"}, None, 2.0).status for i in range(3)]
     assert answers == [200, 200, 200]
     assert len(set(core.ports)) == 3  # type: ignore[attr-defined]
