@@ -54,18 +54,33 @@ class _Slow(Exception):  # noqa: N818  (not an error: "take the generic path")
     pass
 
 
-def _positive(value: Any) -> Decimal:
-    if type(value) is str and _PLAIN(value):
-        number = Decimal(value)
-        if number:
+# The Decimal of each price or size string seen: prices and sizes repeat (a regex and a Decimal a value saved).
+# Decimals are immutable, so sharing one is safe; bounded so an endless variety cannot grow it.
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_MAX = 16_384
+
+
+def _decimal(value: Any) -> Decimal:
+    if type(value) is str:
+        number = _DECIMALS.get(value)
+        if number is not None:
+            return number
+        if _PLAIN(value):
+            if len(_DECIMALS) >= _DECIMALS_MAX:
+                _DECIMALS.clear()
+            number = _DECIMALS[value] = Decimal(value)
             return number
     raise _Slow
 
 
-def _size(value: Any) -> Decimal:
-    if type(value) is str and _PLAIN(value):
-        return Decimal(value)
+def _positive(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number:
+        return number
     raise _Slow
+
+
+_size = _decimal
 
 
 def _time(value: Any) -> datetime:
@@ -98,7 +113,7 @@ def _fast(obj: Any) -> tuple[str, str, str | None, dict[str, Any]]:
         raise _Slow
     if not (correlation is None or type(correlation) is str) or kind not in (TICK_EVENT, QUOTE_EVENT):
         raise _Slow
-    if "occurred_at" in obj:
+    if "occurred_at" in obj and obj["occurred_at"] != data.get("ts"):  # ingest's: the tick's own time, read later
         _time(obj["occurred_at"])
     if type(data.get("symbol")) is not str or not _SYMBOL(data["symbol"]):
         raise _Slow
