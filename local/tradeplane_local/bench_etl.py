@@ -127,6 +127,18 @@ def _warm(records: list[tuple[bytes, bytes, Any]], *topics: str) -> None:
         _bare(records[:100], topic)
 
 
+def _warm_bars(bootstrap: str) -> None:
+    """The aggregator's output topic, as `local up` and the CDK app create it, and its metadata in the
+    producer the handler uses: a first produce to a topic Tansu creates on demand waited ~0.5 s."""
+    from tradeplane import kafka_producer
+    from tradeplane.contracts.topics import MARKET_BARS
+
+    from tradeplane_local import provision
+
+    provision.create_topics(bootstrap, load_manifest(DEFAULT_MANIFEST))
+    kafka_producer.producer().list_topics(MARKET_BARS, timeout=15)
+
+
 def _serialised(text: str) -> list[tuple[bytes, bytes, Any]]:
     """The records the columnar path publishes (the same source identity: the same ids)."""
     from tp_etl.report import IngestReport
@@ -249,6 +261,7 @@ def bench_etl(quick: bool, row: Row, header: Callable[[str], None]) -> None:
             )
             handler = _aggregator(Bindings(stage="local", db_dsn=postgres.url, redis_url=redis.url,
                                            kafka_bootstrap=kafka.url))  # fmt: skip
+            _warm_bars(kafka.url)
             batches = list(_msk_events([(k, v) for k, v, _ in bare_msgs], kafka.url))
             with contextlib.redirect_stdout(io.StringIO()), _Clock() as agg:  # Powertools' metric lines
                 applied = sum(handler.handler(e, _Context())["applied"] for e in batches)

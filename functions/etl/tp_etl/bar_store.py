@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +16,15 @@ _BAR_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, 
 # The VWAP from the stored notional (sum of price x size): unknown when the notional is, none without volume.
 VWAP_SQL = "round(notional / nullif(volume, 0), 8)"
 
+# The partials travel as one JSON text (numbers as their Decimal strings, times in ISO form with their offset):
+# psycopg dumps twelve array parameters element by element in Python. Only the revised bars come back.
 _MERGE = f"""
+with merged as (
 insert into market.bars as b
     (symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, notional)
-select * from unnest(%(symbol)s::text[], %(interval)s::text[], %(bucket_start)s::timestamptz[],
-    %(open)s::numeric[], %(high)s::numeric[], %(low)s::numeric[], %(close)s::numeric[], %(volume)s::numeric[],
-    %(trade_count)s::integer[], %(open_ts)s::timestamptz[], %(close_ts)s::timestamptz[], %(notional)s::numeric[])
+select * from json_to_recordset(%s::json) as p(symbol text, interval text, bucket_start timestamptz,
+    open numeric, high numeric, low numeric, close numeric, volume numeric, trade_count integer,
+    open_ts timestamptz, close_ts timestamptz, notional numeric)
 on conflict (symbol, interval, bucket_start) do update set
     open = case when excluded.open_ts < b.open_ts then excluded.open else b.open end,
     open_ts = least(b.open_ts, excluded.open_ts),
@@ -34,6 +38,8 @@ on conflict (symbol, interval, bucket_start) do update set
     revision = b.revision + case when b.closed then 1 else 0 end,
     updated_at = now()
 returning {_BAR_COLUMNS.replace("vwap", VWAP_SQL + " as vwap")}, closed
+)
+select {_BAR_COLUMNS} from merged where closed
 """
 
 _RETURNING = ", ".join("b." + c.strip() for c in _BAR_COLUMNS.split(",") if c.strip() != "vwap")
@@ -61,9 +67,24 @@ def merge(conn: Connection[Any], partials: Sequence[PartialBar]) -> list[Bar]:
     symbol, interval and bucket); returns the bars that were already closed (now revised)."""
     if not partials:
         return []
-    columns: dict[str, list[Any]] = {name: [getattr(p, name) for p in partials] for name in PartialBar.__slots__}
-    rows = conn.execute(_MERGE, columns).fetchall()
-    return _sorted([row for row in rows if row.pop("closed")])
+    rows = [
+        {
+            "symbol": p.symbol,
+            "interval": p.interval,
+            "bucket_start": p.bucket_start.isoformat(),
+            "open": str(p.open),
+            "high": str(p.high),
+            "low": str(p.low),
+            "close": str(p.close),
+            "volume": str(p.volume),
+            "trade_count": p.trade_count,
+            "open_ts": p.open_ts.isoformat(),
+            "close_ts": p.close_ts.isoformat(),
+            "notional": str(p.notional),
+        }
+        for p in partials
+    ]
+    return _sorted(conn.execute(_MERGE, (json.dumps(rows),)).fetchall())
 
 
 def _intervals(intervals: Sequence[str], grace: timedelta) -> dict[str, Any]:

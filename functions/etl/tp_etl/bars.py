@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, DecimalException, Inexact, Rounded, localcontext
 from typing import Protocol
 
 from tradeplane.contracts.market import BAR_EVENT, BAR_INTERVAL, EARLIEST, Bar, interval_length
@@ -68,13 +68,62 @@ class PartialBar:
     def params(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
 
+    def absorb(self, finer: PartialBar) -> None:
+        """Add a finer partial of the same symbol whose bucket lies inside this one (`fold`'s larger intervals).
+
+        The result is `add` of the finer partial's ticks, provided the caller traps rounding (sums are then
+        exact, so their grouping cannot matter): the finer buckets' times do not overlap, so open and close
+        are the same ticks. Among equal highs (lows) `add` keeps the first tick to arrive, which two finer
+        partials cannot tell: equal values written differently ("10.0", "10.00") raise `_Ambiguous`."""
+        if finer.open_ts < self.open_ts:
+            self.open, self.open_ts = finer.open, finer.open_ts
+        if finer.close_ts >= self.close_ts:
+            self.close, self.close_ts = finer.close, finer.close_ts
+        if finer.high > self.high:
+            self.high = finer.high
+        elif finer.high == self.high and finer.high.as_tuple() != self.high.as_tuple():
+            raise _Ambiguous
+        if finer.low < self.low:
+            self.low = finer.low
+        elif finer.low == self.low and finer.low.as_tuple() != self.low.as_tuple():
+            raise _Ambiguous
+        self.volume += finer.volume
+        self.notional += finer.notional
+        self.trade_count += finer.trade_count
+
+
+class _Ambiguous(Exception):  # noqa: N818  (not an error: "fold tick by tick")
+    pass
+
 
 _SECOND = timedelta(seconds=1)
 
 
 def fold(ticks: Iterable[Trade], intervals: Sequence[str] = (BAR_INTERVAL,)) -> list[PartialBar]:
-    """The batch's partial bars, per symbol, interval and bucket (epoch-aligned, `bucket_of`)."""
+    """The batch's partial bars, per symbol, interval and bucket (epoch-aligned, `bucket_of`).
+
+    Ticks are added to the finest interval's bars only, and the larger intervals are summed from those (a
+    quarter of the Decimal work with 1m,5m,15m,1h). Any rounding, or equal highs or lows written
+    differently, and the batch is folded again tick by tick into every interval: the same bars either way.
+    """
     lengths = [(interval, int(interval_length(interval).total_seconds())) for interval in intervals]
+    finest = min((length for _, length in lengths), default=0)
+    ticks = list(ticks)
+    if len(lengths) > 1 and len(set(intervals)) == len(lengths) and all(n % finest == 0 for _, n in lengths):
+        try:
+            with localcontext() as exact:
+                exact.traps[Inexact] = exact.traps[Rounded] = True
+                return _sorted(_fold_from_finest(ticks, lengths, finest))
+        except (DecimalException, _Ambiguous):
+            pass
+    return _sorted(_fold_ticks(ticks, lengths).values())
+
+
+def _sorted(bars: Iterable[PartialBar]) -> list[PartialBar]:
+    return sorted(bars, key=lambda b: (b.symbol, b.interval, b.bucket_start))
+
+
+def _fold_ticks(ticks: Iterable[Trade], lengths: Sequence[tuple[str, int]]) -> dict[tuple[str, str, int], PartialBar]:
     starts: dict[int, datetime] = {}  # bucket start (epoch seconds) -> its datetime, made once a batch
     bars: dict[tuple[str, str, int], PartialBar] = {}
     for tick in ticks:
@@ -90,7 +139,27 @@ def fold(ticks: Iterable[Trade], intervals: Sequence[str] = (BAR_INTERVAL,)) -> 
                 price = tick.price
                 bars[key] = bar = PartialBar(tick.symbol, interval, when, price, tick.ts, price, price, price, tick.ts)
             bar.add(tick)
-    return sorted(bars.values(), key=lambda b: (b.symbol, b.interval, b.bucket_start))
+    return bars
+
+
+def _fold_from_finest(ticks: Sequence[Trade], lengths: Sequence[tuple[str, int]], finest: int) -> list[PartialBar]:
+    base = next(item for item in lengths if item[1] == finest)
+    finer = _fold_ticks(ticks, [base])
+    bars = list(finer.values())
+    for interval, length in lengths:
+        if length == finest:
+            continue
+        larger: dict[tuple[str, int], PartialBar] = {}
+        for (symbol, _, start), part in finer.items():
+            key = (symbol, start - start % length)
+            bar = larger.get(key)
+            if bar is None:
+                when = EARLIEST + timedelta(seconds=key[1])
+                larger[key] = bar = PartialBar(symbol, interval, when, part.open, part.open_ts, part.high, part.low,
+                                               part.close, part.close_ts)  # fmt: skip
+            bar.absorb(part)
+        bars.extend(larger.values())
+    return bars
 
 
 def latest_tick_per_symbol(partials: Sequence[PartialBar]) -> dict[str, datetime]:

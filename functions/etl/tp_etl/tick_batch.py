@@ -11,7 +11,6 @@ both paths the same records).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import from_json
 from tradeplane.contracts.market import (
     EARLIEST,
     ENVELOPE_EXTRAS,
@@ -32,6 +32,9 @@ from tradeplane.msk_records import MskRecord, Rejected
 
 from tp_etl.rows import QuoteRow, TradeRow
 
+# pydantic's JSON parser (jiter), already in every function's layer: under half json.loads' time a record. It
+# refuses what json.loads refuses (and lone surrogates, which then take the generic path and its json.loads).
+_loads = from_json
 _PLAIN = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,8})?").fullmatch  # as tp_etl.formats: no further check needed
 _SYMBOL = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}").fullmatch
 _ENVELOPE = frozenset({"id", "type", "version", "occurred_at", "correlation_id", "producer", "data"})
@@ -51,18 +54,33 @@ class _Slow(Exception):  # noqa: N818  (not an error: "take the generic path")
     pass
 
 
-def _positive(value: Any) -> Decimal:
-    if type(value) is str and _PLAIN(value):
-        number = Decimal(value)
-        if number:
+# The Decimal of each price or size string seen: prices and sizes repeat (a regex and a Decimal a value saved).
+# Decimals are immutable, so sharing one is safe; bounded so an endless variety cannot grow it.
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_MAX = 16_384
+
+
+def _decimal(value: Any) -> Decimal:
+    if type(value) is str:
+        number = _DECIMALS.get(value)
+        if number is not None:
+            return number
+        if _PLAIN(value):
+            if len(_DECIMALS) >= _DECIMALS_MAX:
+                _DECIMALS.clear()
+            number = _DECIMALS[value] = Decimal(value)
             return number
     raise _Slow
 
 
-def _size(value: Any) -> Decimal:
-    if type(value) is str and _PLAIN(value):
-        return Decimal(value)
+def _positive(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number:
+        return number
     raise _Slow
+
+
+_size = _decimal
 
 
 def _time(value: Any) -> datetime:
@@ -95,7 +113,7 @@ def _fast(obj: Any) -> tuple[str, str, str | None, dict[str, Any]]:
         raise _Slow
     if not (correlation is None or type(correlation) is str) or kind not in (TICK_EVENT, QUOTE_EVENT):
         raise _Slow
-    if "occurred_at" in obj:
+    if "occurred_at" in obj and obj["occurred_at"] != data.get("ts"):  # ingest's: the tick's own time, read later
         _time(obj["occurred_at"])
     if type(data.get("symbol")) is not str or not _SYMBOL(data["symbol"]):
         raise _Slow
@@ -150,18 +168,23 @@ def decode_records(records: Iterable[MskRecord]) -> TickBatch:
     """Every record (`plain_records` of the MSK event: partition and offset order): a trade, a quote, or a
     rejection with its reason."""
     batch = TickBatch()
-    loads = json.loads
+    loads = _loads
     for record in records:
         value = record.value if isinstance(record.value, str | bytes) else str(record.value)
         try:
-            event_id, kind, correlation, data = _fast(loads(value))
+            obj = loads(value)
+        except (ValueError, TypeError):  # not JSON (TypeError: text that is not Unicode, e.g. a lone surrogate)
+            _generic(record, value, batch)
+            continue
+        try:
+            event_id, kind, correlation, data = _fast(obj)
             if kind == TICK_EVENT:
                 if correlation is None and not batch.trades:
                     correlation = read_headers(record.headers).get("correlation_id")
                 _add_trade(batch, event_id, _trade(data), correlation)
             else:
                 batch.quotes.append(_quote(data))
-        except (_Slow, ValueError):  # ValueError: not JSON at all
+        except (_Slow, ValueError):
             _generic(record, value, batch)
     return batch
 

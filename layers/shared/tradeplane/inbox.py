@@ -11,6 +11,7 @@ in one transaction, a crash between them loses neither and repeats neither.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,18 +33,28 @@ def claim(conn: Connection[Any], consumer: str, event_id: str) -> bool:
     return cur.fetchone() is not None
 
 
+# The ids travel as one JSON text: psycopg dumps a text[] parameter element by element in Python, which cost
+# bar_aggregator ~7 us a tick; JSON escapes any id, so no separator has to be ruled out of the id contract.
+_CLAIM_MANY = """
+with fresh as (
+    insert into ops.inbox (consumer, event_id)
+    select %s, e from json_array_elements_text(%s::json) as e
+    on conflict do nothing
+    returning event_id
+)
+select coalesce(json_agg(event_id), '[]')::text as fresh from fresh
+"""
+
+
 def claim_many(conn: Connection[Any], consumer: str, event_ids: Sequence[str]) -> set[str]:
     """`claim` for a whole batch in one statement; returns the new ids (duplicates within the batch count once)."""
     if not consumer or any(not e for e in event_ids):
         raise ValueError("consumer and event ids must not be empty")
     if not event_ids:
         return set()
-    rows = conn.execute(
-        "insert into ops.inbox (consumer, event_id) select %s, e from unnest(%s::text[]) as e "
-        "on conflict do nothing returning event_id",
-        (consumer, list(dict.fromkeys(event_ids))),
-    ).fetchall()
-    return {r["event_id"] if isinstance(r, dict) else r[0] for r in rows}
+    row = conn.execute(_CLAIM_MANY, (consumer, json.dumps(list(dict.fromkeys(event_ids))))).fetchone()
+    assert row is not None  # an aggregate always returns its row
+    return set(json.loads(row["fresh"] if isinstance(row, dict) else row[0]))
 
 
 def is_applied(conn: Connection[Any], consumer: str, event_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaRecordModel
 
@@ -26,10 +26,9 @@ def parse_msk_event(event: dict[str, Any]) -> KafkaMskEventModel:
     return parse(event=event, model=KafkaMskEventModel)
 
 
-@dataclass(frozen=True, slots=True)
-class MskRecord:
+class MskRecord(NamedTuple):
     """One record of an MSK event as `KafkaRecordModel` gives it (value as text, headers as {name: bytes}), without
-    the model."""
+    the model. A named tuple: a frozen dataclass's `__init__` cost bar_aggregator ~0.6 us a record more."""
 
     topic: str
     partition: int

@@ -9,7 +9,11 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg.rows import dict_row
+from tp_etl import bar_store
+from tp_etl.bars import PartialBar
 from tp_etl.rollup import close_quiet, roll_up
 from tradeplane.contracts.market import Tick
 from tradeplane.envelope import Envelope
@@ -151,3 +155,48 @@ def test_vwap_is_sum_of_price_times_size_over_volume_across_batches_and_revision
     assert json.loads(sink.published[-1].to_json())["data"]["vwap"] == str(closed.vwap)  # the bar event carries it
     late = run(conn, [t("late", "1", "10:00:00", size="2")], sink).published[0]  # a revision keeps it exact
     assert late.revision == 1 and late.vwap == round(Decimal(30 + 12.5 + 44 + 2) / 10, 8)
+
+
+_NUMBERS = st.builds(
+    lambda digits, exponent: Decimal(digits).scaleb(exponent), st.integers(0, 10**20), st.integers(-12, 6)
+)
+_TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+_PARTIALS = st.lists(
+    st.builds(
+        lambda key, start, prices, times, volume, count, notional: PartialBar(
+            *key, start, prices[0], times[0], max(prices), min(prices), prices[1], times[1], volume, count, notional
+        ),
+        st.tuples(st.sampled_from(["A", "B.C"]), st.sampled_from(["1m", "1h"])),
+        _TIMES,
+        st.lists(_NUMBERS, min_size=2, max_size=2),
+        st.lists(_TIMES, min_size=2, max_size=2),
+        _NUMBERS,
+        st.integers(0, 2**31 - 1),
+        _NUMBERS,
+    ),
+    unique_by=lambda p: (p.symbol, p.interval, p.bucket_start),
+    max_size=8,
+)
+_COLUMNS = "symbol, interval, bucket_start, open, high, low, close, volume, trade_count, open_ts, close_ts, notional"
+# The statement merge used before it sent JSON: psycopg's own array parameters.
+_ARRAYS = f"""insert into reference ({_COLUMNS})
+select * from unnest(%(symbol)s::text[], %(interval)s::text[], %(bucket_start)s::timestamptz[],
+    %(open)s::numeric[], %(high)s::numeric[], %(low)s::numeric[], %(close)s::numeric[], %(volume)s::numeric[],
+    %(trade_count)s::integer[], %(open_ts)s::timestamptz[], %(close_ts)s::timestamptz[], %(notional)s::numeric[])"""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(partials=_PARTIALS)
+def test_merge_stores_the_values_psycopg_array_parameters_stored(conn, partials: list[PartialBar]) -> None:  # type: ignore[no-untyped-def]
+    # merge sends the partials as one JSON text: every number keeps its digits and scale, every time its
+    # microseconds, as they did as array parameters.
+    def exact(table: str) -> list[tuple[object, ...]]:
+        query = f"select {_COLUMNS} from {table} order by symbol, interval, bucket_start"
+        rows = conn.execute(query).fetchall()
+        return [tuple(v.as_tuple() if isinstance(v, Decimal) else v for v in r.values()) for r in rows]
+
+    with conn.transaction(force_rollback=True):
+        conn.execute("create temp table reference (like market.bars including defaults) on commit drop")
+        conn.execute(_ARRAYS, {name: [getattr(p, name) for p in partials] for name in PartialBar.__slots__})
+        assert bar_store.merge(conn, partials) == []  # new bars: none revised
+        assert exact("market.bars") == exact("reference")

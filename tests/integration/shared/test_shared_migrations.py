@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tradeplane import db, inbox
 from tradeplane_tools.migrate import DEFAULT_MIGRATIONS_DIR, applied_migrations, apply_migrations, pending_migrations
 
@@ -109,3 +112,32 @@ def test_inbox_claim_rolls_back_with_the_effect(migrated: str, monkeypatch: pyte
         raise RuntimeError("effect failed")
     with db.transaction() as conn:
         assert inbox.claim(conn, "executor", "evt-2") is True  # the failed attempt left nothing behind
+
+
+# Any id the envelope allows (1-128 characters; PostgreSQL text holds no NUL and no lone surrogate).
+_IDS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=128)
+
+
+@given(first=st.lists(_IDS, max_size=20), second=st.lists(_IDS, max_size=20))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_claim_many_returns_exactly_the_new_ids_and_stores_them_verbatim(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, first: list[str], second: list[str]
+) -> None:
+    # claim_many sends the ids as one JSON text, not psycopg's text[]: quotes, commas, braces, backslashes
+    # and any other character must arrive as the same ids (the consumer name is unique per example).
+    monkeypatch.setenv("TP_DB_DSN", migrated)
+    consumer = f"prop-{uuid.uuid4()}"
+    with db.transaction() as conn:
+        assert inbox.claim_many(conn, consumer, first) == set(first)
+        assert inbox.claim_many(conn, consumer, first + second) == set(second) - set(first)
+        stored = conn.execute("select event_id from ops.inbox where consumer = %s", (consumer,)).fetchall()
+        assert sorted(r["event_id"] for r in stored) == sorted(set(first) | set(second))
+        assert all(inbox.is_applied(conn, consumer, e) for e in first + second)
+
+
+def test_claim_many_refuses_empty_ids(migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TP_DB_DSN", migrated)
+    with db.transaction() as conn:
+        with pytest.raises(ValueError, match="must not be empty"):
+            inbox.claim_many(conn, "bar_aggregator", ["a", ""])
+        assert inbox.claim_many(conn, "bar_aggregator", []) == set()

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tp_etl.bar_settings import BarSettings
-from tp_etl.bars import fold
+from tp_etl.bars import PartialBar, fold
+from tp_etl.rows import TradeRow
 from tradeplane.contracts.market import Bar, Tick, bucket_of, interval_length
 
 T0 = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
@@ -66,3 +67,67 @@ def test_bar_settings_always_include_one_minute() -> None:
     assert BarSettings(bar_intervals="5m,1h").intervals == ("1m", "5m", "1h")
     with pytest.raises(ValueError, match="not a bar interval"):
         BarSettings(bar_intervals="5m,2w")
+
+
+def _exact(partials: list[PartialBar]) -> list[tuple[object, ...]]:
+    """Every field, Decimals by their digits and exponent: "10.0" and "10.00" are different outputs."""
+    return [tuple(v.as_tuple() if isinstance(v, Decimal) else v for v in p.params().values()) for p in partials]
+
+
+# Prices written several ways (equal highs and lows in different digits), and sizes large enough that a
+# price x size or a sum needs more than the context's 28 digits (rounded): both send fold tick by tick.
+_PRICES = st.one_of(
+    st.sampled_from(["10", "10.0", "10.00", "9.5", "9.50", "11.25"]),
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000"), places=2).map(str),
+    st.decimals(min_value=Decimal("1"), max_value=Decimal("9999999999.99999999"), places=8).map(str),
+)
+_SIZES = st.one_of(
+    st.sampled_from(["1", "100", "100.0", "0.5"]),
+    st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("9999999999.99999999"), places=8).map(str),
+)
+trade_rows = st.lists(
+    st.builds(
+        lambda sym, p, s, sec, us: TradeRow(
+            sym, Decimal(p), Decimal(s), T0 + timedelta(seconds=sec, microseconds=us), None, None
+        ),
+        st.sampled_from(["AAPL", "MSFT"]),
+        _PRICES,
+        _SIZES,
+        st.one_of(st.integers(0, 300), st.integers(0, 2 * 3600)),  # many ticks a minute, or a few
+        st.sampled_from([0, 0, 500_000]),  # ties in time, as well as distinct times
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trade_rows, st.sampled_from([INTERVALS, ("1m", "5m", "15m", "1h"), ("5m", "1m"), ("1m", "7m", "1h")]))
+def test_larger_intervals_summed_from_the_finest_are_the_tick_by_tick_bars(
+    ticks: list[TradeRow], intervals: tuple[str, ...]
+) -> None:
+    # fold adds ticks to the finest interval only and sums the larger ones from those; folding each interval
+    # on its own goes tick by tick (the way every interval was folded before): the same bars, digit for digit.
+    alone = [p for i in intervals for p in fold(ticks, (i,))]
+    assert _exact(fold(ticks, intervals)) == _exact(sorted(alone, key=lambda b: (b.symbol, b.interval, b.bucket_start)))
+
+
+def test_equal_highs_written_differently_keep_the_first_to_arrive() -> None:
+    ticks = [TradeRow("A", Decimal(p), Decimal(1), T0 + timedelta(seconds=s), None, None)
+             for p, s in (("5", 0), ("10.0", 60), ("10.00", 1))]  # fmt: skip
+    hour = next(p for p in fold(ticks, ("1m", "1h")) if p.interval == "1h")
+    assert str(hour.high) == "10.0"  # the second tick's, as tick by tick; not the first minute's "10.00"
+
+
+def test_sums_that_round_are_added_in_arrival_order() -> None:
+    # Two ticks a minute whose notionals need more than 28 digits: ((a1 + a2) + b1) + b2 tick by tick rounds
+    # differently from (a1 + a2) + (b1 + b2), so this batch must be folded tick by tick.
+    pairs = [
+        ("6562473810.85762038", "9249486427.89419744"),
+        ("727572174.26062277", "1359510060.97486909"),
+        ("8773299652.04690300", "5444616931.00611748"),
+        ("4376665547.64512284", "2420614138.42535959"),
+    ]
+    ticks = [TradeRow("A", Decimal(p), Decimal(s), T0 + timedelta(seconds=n * 30), None, None)
+             for n, (p, s) in enumerate(pairs)]  # fmt: skip
+    alone = [p for i in ("1m", "5m") for p in fold(ticks, (i,))]
+    assert _exact(fold(ticks, ("1m", "5m"))) == _exact(sorted(alone, key=lambda b: (b.interval, b.bucket_start)))

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tp_etl import tick_batch
 from tp_etl.cleaning import Clean
 from tp_etl.rows import QuoteRow, TradeRow
 from tp_etl.source_events import EventWriter
@@ -100,3 +102,35 @@ def test_refusals_keep_their_reasons() -> None:
     batch = decode_records([Record(b"not json", 5), Record(bar, 6)])  # type: ignore[list-item]
     reasons = [(r.offset, r.reason.split(":")[0]) for r in batch.rejected]
     assert reasons == [(5, "not an envelope"), (6, "unexpected type 'market.bar'")]
+
+
+_ODD_TEXT = st.text(st.characters(codec=None, blacklist_characters="\x00"), max_size=6)  # surrogates included
+_VALUES = st.one_of(st.sampled_from([*GOOD.values(), "", None, 1, 1.0, -0.0, 10**30, True, [], {}]), _ODD_TEXT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    changes=st.dictionaries(st.sampled_from([*GOOD, "venue", "seq", "flags", "x"]), _VALUES, max_size=3),
+    ascii_only=st.booleans(),
+    at=st.integers(0, 400),
+    insert=st.sampled_from(["", "x", " ", "}", ",", '"', "\\ud800", '"id":"b",', "\u00e9", "\ufeff"]),
+)
+def test_the_json_parser_reads_what_json_loads_read(
+    changes: dict[str, Any], ascii_only: bool, at: int, insert: str
+) -> None:
+    # decode_records parses with pydantic's parser instead of json.loads: on any text, valid or not, the batch
+    # (trades, quotes, refusals and their reasons, correlation id) is the one json.loads gave.
+    envelope = {"id": "tick_1", "type": "market.tick", "version": 1, "occurred_at": "2026-11-24T14:30:00Z",
+                "correlation_id": "c", "producer": "p", "data": {**GOOD, **changes}}  # fmt: skip
+    text = json.dumps(envelope, ensure_ascii=ascii_only)
+    text = text[:at] + insert + text[at:]
+    records = [Record(value, n) for n, value in enumerate([text, text.encode("utf-8", "surrogatepass")])]
+
+    def read() -> str:  # repr: Decimal("190.1") == Decimal("190.10"), but they are different outputs
+        batch = decode_records(records)  # type: ignore[arg-type]
+        ids = [eid if eid in text else "made up" for eid, _ in batch.trades]  # the model makes a missing id
+        return repr((ids, [row for _, row in batch.trades], batch.quotes, batch.rejected, batch.correlation_id))
+
+    mine = read()
+    with mock.patch.object(tick_batch, "_loads", json.loads):
+        assert mine == read()
