@@ -93,7 +93,7 @@ returning qty
 ORDER_ACCOUNT_LOCKED = """account_id = (
     select a.id from core.accounts a where a.id = (select account_id from trading.orders where id = %s) for update)"""
 RUN_ACCOUNTS_LOCKED = """account_id = any(array(
-    select a.id from core.accounts a where a.id in (select account_id from trading.orders where id = any(%s))
+    select a.id from core.accounts a where a.id in (select account_id from trading.orders where id = any(%b))
     order by a.id for update))"""
 _LOCK = f"select {COLUMNS} from trading.orders where id = %s and {ORDER_ACCOUNT_LOCKED} for update"
 _CLAIM_AND_LOCK = f"""

@@ -39,7 +39,7 @@ def claim_many(conn: Connection[Any], consumer: str, event_ids: Sequence[str]) -
     if not event_ids:
         return set()
     rows = conn.execute(
-        "insert into ops.inbox (consumer, event_id) select %s, e from unnest(%s::text[]) as e "
+        "insert into ops.inbox (consumer, event_id) select %s, e from unnest(%b::text[]) as e "
         "on conflict do nothing returning event_id",
         (consumer, list(dict.fromkeys(event_ids))),
     ).fetchall()
