@@ -83,8 +83,7 @@ def publish(staged: Sequence[Staged], conn: Connection[Any] | None = None, flush
     from tradeplane.observability import logger
 
     try:
-        for item in staged:
-            kafka_producer.publish(item.topic, item.key, item.envelope)
+        kafka_producer.publish_events([(item.topic, item.key, item.envelope) for item in staged])
         kafka_producer.flush(timeout=flush_timeout_s)
     except Exception:  # noqa: BLE001 - the relay covers it; the order is already committed
         logger.exception("outbox publish failed; left for the relay", extra={"events": [s.envelope.id for s in staged]})
