@@ -18,8 +18,10 @@ from pydantic import ValidationError
 from tradeplane.contracts.trade_updates import (
     TRADE_EVENTS,
     TRADE_UPDATE,
+    TRADE_UPDATE_IDS,
     TradeUpdate,
     TradeUpdateOrder,
+    trade_update_id,
     trade_update_json,
 )
 from tradeplane.envelope import Envelope
@@ -46,7 +48,7 @@ def envelope(data: Any) -> bytes:
 def outcome(build: Any) -> tuple[str, Any]:
     try:
         return "ok", build()
-    except (ValidationError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
+    except (ValidationError, ValueError, TypeError) as exc:  # ValidationError and UnicodeError are ValueErrors
         return "refused", type(exc).__name__
 
 
@@ -174,3 +176,11 @@ def test_what_the_models_refuse_is_refused(change: dict[str, Any], error: type[E
     event, timestamp = change.pop("event", "new"), change.pop("timestamp", NOW)
     with pytest.raises(error):
         trade_update_json(uuid.uuid4(), event, timestamp, {**order, **change})
+
+
+@settings(max_examples=300, deadline=None)
+@given(order_id=st.uuids(), event=st.text(max_size=20), cause=st.text(max_size=40))
+def test_the_trade_update_id_is_the_librarys_uuid5(order_id: uuid.UUID, event: str, cause: str) -> None:
+    name = f"{order_id}:{event}:{cause}"
+    expected = outcome(lambda: str(uuid.uuid5(TRADE_UPDATE_IDS, name)))  # a lone surrogate cannot be encoded
+    assert outcome(lambda: trade_update_id(order_id, event, cause)) == expected

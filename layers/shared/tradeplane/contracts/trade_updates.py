@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from hashlib import sha1
 from typing import Any, Final, Literal, get_args
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,9 +82,22 @@ class TradeUpdate(BaseModel):
 TRADE_UPDATE_IDS: Final = UUID("3d0f8a52-93c4-4f43-8a7e-0c1f6f0b9b21")
 
 
+_ID_NAMESPACE: Final = TRADE_UPDATE_IDS.bytes
+
+
 def trade_update_id(order_id: UUID, event: str, cause: str) -> str:
-    """A deterministic envelope id (a UUID, as outbox ids are): the same change always gives the same id."""
-    return str(uuid5(TRADE_UPDATE_IDS, f"{order_id}:{event}:{cause}"))
+    """A deterministic envelope id (a UUID, as outbox ids are): the same change always gives the same id.
+
+    It is `str(uuid5(TRADE_UPDATE_IDS, name))` written out directly (the SHA-1 of namespace and name, with
+    RFC 9562's version and variant bits): `uuid.UUID`'s constructor and `str` are Python and cost twice the
+    hash; two ids per execution. Equal to the library's: tests/unit/shared/test_shared_trade_update_json.py.
+    """
+    name = f"{order_id}:{event}:{cause}".encode()
+    digest = bytearray(sha1(_ID_NAMESPACE + name, usedforsecurity=False).digest()[:16])  # an id, not a secret
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 TRADE_EVENTS: Final = frozenset(get_args(TradeEvent))
