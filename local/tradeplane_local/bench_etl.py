@@ -10,8 +10,9 @@ producer in the same run (goal: >= 50k ticks/s and >= 0.5x the bare loop):
 The bare loop: the very records the columnar path publishes (key, envelope JSON and the contract's headers:
 `type`, `id`, and `correlation_id` when there is one), serialised before the clock starts, then `produce` (a
 `poll(0)` every 1,000, as `kafka_producer` does) + `flush` on the same producer instance. Every topic is
-created and its metadata fetched before any clock starts (a first produce to a new topic waits for both), and
-the bare loop runs before and after the paths, its mean the baseline. Wall-clock figures on a shared machine:
+created and its metadata fetched before any clock starts (a first produce to a new topic waits for both). The
+bare loop and the columnar path run three times, alternated, and each figure is the median of its three (the row
+path, ~10x slower, runs once). Wall-clock figures on a shared machine:
 compare the ratios.
 """
 
@@ -22,6 +23,7 @@ import csv
 import importlib
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +39,7 @@ from tradeplane_local import events, servers
 from tradeplane_local.data_cli import DEFAULT_SYMBOLS, synth_rows, write_synth
 
 CHUNK = 5_000
+ROUNDS = 3  # bare loop and columnar path, alternated
 BATCH = 500  # bar_aggregator's manifest batch size
 Row = Callable[..., None]
 
@@ -131,10 +134,10 @@ def _serialised(text: str) -> list[tuple[bytes, bytes, Any]]:
     return [record for batch in _batches(text.encode(), IngestReport("b")) for record in batch.records]
 
 
-def _mean(a: _Clock, b: _Clock) -> _Clock:
-    mean = _Clock()
-    mean.wall, mean.cpu = (a.wall + b.wall) / 2, (a.cpu + b.cpu) / 2
-    return mean
+def _median(runs: list[_Clock]) -> _Clock:
+    median = _Clock()
+    median.wall, median.cpu = statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs)
+    return median
 
 
 def _cpu_split(text: str) -> dict[str, float]:
@@ -226,13 +229,16 @@ def bench_etl(quick: bool, row: Row, header: Callable[[str], None]) -> None:
             _cpu_split("\n".join(text.splitlines()[:2000]))  # first calls: pyarrow's kernels, imports (once a process)
             bare_msgs = _serialised(text)
             _warm(bare_msgs, "bench.bare", "bench.ingest", "bench.columns")
-            first = _bare(bare_msgs, "bench.bare")
+            bares, columnar = [], []
+            for _ in range(ROUNDS):  # alternated, so a neighbour's load falls on both sides alike
+                bares.append(_bare(bare_msgs, "bench.bare"))
+                columnar.append(_ingest(text, "bench.columns", columnar=True))
             ingest = _ingest(text, "bench.ingest", columnar=False)
-            columns = _ingest(text, "bench.columns", columnar=True)
-            bare = _mean(first, _bare(bare_msgs, "bench.bare"))
-            baseline = "baseline: the same records pre-serialised, same producer (mean of a run before and after)"
+            bare, columns = _median(bares), _median(columnar)
+            baseline = f"baseline: the same records pre-serialised, same producer (median of {ROUNDS} alternated runs)"
             _rates(row, "parse+clean+produce (rows)", ticks, ingest, bare, baseline)
-            _rates(row, "parse+clean+produce", ticks, columns, bare, "columnar (ingest_s3's path), same baseline")
+            _rates(row, "parse+clean+produce", ticks, columns, bare,
+                   f"columnar (ingest_s3's path, median of {ROUNDS}), same baseline")  # fmt: skip
             cpu = _cpu_split(text)
             row(
                 "us/row CPU, columnar, no Kafka",

@@ -39,7 +39,9 @@ def data(platform: tuple[Path, dict[str, Any]]) -> StockHistoricalDataClient:
             assert sent.status_code == 202, sent.text
         ticks = {
             "source": "feed",
-            "trades": [{"symbol": "AAPL", "ts": "2026-11-24T14:30:01Z", "price": "190.25", "size": "7"}],
+            # A time no other suite's AAPL tick has: the servers (and market.ticks) are shared by the session,
+            # and the latest trade at an equal time is whichever came first.
+            "trades": [{"symbol": "AAPL", "ts": "2026-11-24T14:30:01.250Z", "price": "190.25", "size": "7"}],
             "quotes": [
                 {
                     "symbol": "AAPL",

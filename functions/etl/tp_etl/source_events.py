@@ -1,9 +1,9 @@
 """Canonical events from cleaned rows, with ids derived from where each row came from.
 
 An id is a hash of the source's identity (an S3 object's bucket, key and ETag, or
-an HTTP request's feed name and body digest), the row's kind and its line, so
-replaying the same file or request produces the same ids and consumers drop the
-copies (`tradeplane.inbox`).
+an HTTP request's feed name and body digest) and the row's kind, followed by the
+row's line, so replaying the same file or request produces the same ids and
+consumers drop the copies (`tradeplane.inbox`).
 
 Each event leaves here as the bytes it is published as. Trades and quotes (the
 hot path: one per tick) are written by `EventWriter` straight from the row's
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +25,7 @@ from functools import lru_cache
 from tradeplane.contracts.market import BAR_EVENT, QUOTE_EVENT, TICK_EVENT, Bar
 from tradeplane.contracts.topics import MARKET_BARS, MARKET_TICKS
 from tradeplane.envelope import Envelope
+from tradeplane.kafka_producer import SerializedRecord
 
 from tp_etl.cleaning import Clean
 from tp_etl.rows import BarRow, QuoteRow, TradeRow
@@ -33,11 +34,17 @@ _TYPES = {"trades": ("tick", TICK_EVENT, MARKET_TICKS), "quotes": ("quote", QUOT
           "bars": ("bar", BAR_EVENT, MARKET_BARS)}  # fmt: skip
 
 
+LINE_DIGITS = 12  # the line, zero-padded: ids of one source sort and read in file order
+
+
+def source_id_prefix(prefix: str, identity: str, kind: str) -> str:
+    """What every id of one source and kind starts with: `<prefix>_` and 20 hex digits of sha256(identity | kind).
+    The line follows (`source_event_id`), so a whole column of ids is one join, not a hash per row."""
+    return f"{prefix}_{hashlib.sha256(f'{identity}|{kind}'.encode()).hexdigest()[:20]}"
+
+
 def source_event_id(prefix: str, identity: str, kind: str, line: int) -> str:
-    # sha256 stays (0.6 us a row, measured): a cheaper hash would change the ids of files already
-    # ingested, and a replay across the upgrade would no longer be dropped downstream.
-    digest = hashlib.sha256(f"{identity}|{kind}|{line}".encode()).hexdigest()[:32]
-    return f"{prefix}_{digest}"
+    return f"{source_id_prefix(prefix, identity, kind)}{line:0{LINE_DIGITS}d}"
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr per field, per row
@@ -61,10 +68,7 @@ class Outgoing:
         return Envelope.from_json(self.value)
 
 
-# (key, value, headers) as published. Headers as a dict of bytes (confluent-kafka takes it as it takes a list of
-# pairs): a dict of bytes is not tracked by the cyclic collector, a list of tuples is, and with one per event the
-# collector's full passes cost about as much as the rest of the columnar path.
-Record = tuple[bytes, bytes, dict[str, bytes]]
+Record = SerializedRecord  # (key, value, headers) as published
 
 
 @dataclass(slots=True)
@@ -78,7 +82,7 @@ class Batch:
     topic: str
     type: str
     lines: list[int]
-    records: list[Record]
+    records: Sequence[Record]  # a list of tuples, or `RecordColumns`
     correlation_id: str | None = None
     events: list[Outgoing] | None = None
     header_bytes: int | None = None  # the largest record's headers (names and values), when the writer knows it
@@ -143,7 +147,7 @@ class EventWriter:
         # Everything of the envelope between the event's time and its data is the same for every event.
         self._middle = f'","correlation_id":{_string(correlation_id)},"producer":{_string(producer)},"data":{{'
         self._seconds: dict[tuple[int, ...], str] = {}
-        self._hashers: dict[str, hashlib._Hash] = {}
+        self._id_prefixes: dict[str, str] = {}
 
     def _time(self, ts: datetime) -> str:
         """`tradeplane.envelope.format_timestamp` (UTC, microseconds, "Z"), the second's text cached."""
@@ -155,6 +159,13 @@ class EventWriter:
             prefix = self._seconds[key] = ts.strftime("%Y-%m-%dT%H:%M:%S.")
         return f"{prefix}{ts.microsecond:06d}Z"
 
+    def id_prefix(self, kind: str) -> str:
+        """`source_id_prefix` of this source and kind (the identity hashed once per kind)."""
+        found = self._id_prefixes.get(kind)
+        if found is None:
+            found = self._id_prefixes[kind] = source_id_prefix(_TYPES[kind][0], self.identity, kind)
+        return found
+
     def trade_parts(self) -> tuple[str, str]:
         """What a trade's envelope holds between its time and its data, and after its data (no flags)."""
         return self._middle, self._data_end(())
@@ -165,13 +176,8 @@ class EventWriter:
         return f'{self._tail},"flags":{json.dumps(list(flags), separators=(",", ":"), ensure_ascii=False)}}}}}'
 
     def write(self, row: Clean) -> Outgoing:
-        prefix, event_type, topic = _TYPES[row.kind]
-        hasher = self._hashers.get(row.kind)
-        if hasher is None:  # source_event_id(), with the identity and kind hashed once
-            hasher = self._hashers[row.kind] = hashlib.sha256(f"{self.identity}|{row.kind}|".encode())
-        digest = hasher.copy()
-        digest.update(b"%d" % row.line)
-        event_id = f"{prefix}_{digest.hexdigest()[:32]}"
+        _, event_type, topic = _TYPES[row.kind]
+        event_id = f"{self.id_prefix(row.kind)}{row.line:0{LINE_DIGITS}d}"
         record = row.record
         if isinstance(record, BarRow):
             return self._bar(row, record, event_id, event_type, topic)
@@ -211,4 +217,4 @@ def to_event(row: Clean, *, identity: str, source: str, producer: str, correlati
     return EventWriter(identity=identity, source=source, producer=producer, correlation_id=correlation_id).write(row)
 
 
-__all__ = ["Batch", "EventWriter", "Outgoing", "Record", "batched", "source_event_id", "to_event"]
+__all__ = ["Batch", "EventWriter", "Outgoing", "Record", "batched", "source_event_id", "source_id_prefix", "to_event"]

@@ -3,16 +3,17 @@
 The hot path of file ingest. A block (~1 MB of whole lines) is parsed by pyarrow's CSV reader with every
 column as text; whole-column tests pick the rows whose values need no further checks (a plain decimal
 without leading zeros, so its text is what `str(Decimal)` writes; an ISO time in UTC; a short plain
-venue; a plain sequence number); pyarrow then builds each plain row's key for duplicate detection and the
-JSON of its event after the id. Every other row goes through the row readers of `tp_etl.formats`, which
-give the rejection reasons, and its event through `EventWriter`: so accepted rows, rejections, notices,
-ids and bytes are those of `tp_etl.pipeline` (the format, cleaning and S3 tests run through here).
+venue; a plain sequence number); pyarrow then builds each plain row's key for duplicate detection, its id
+(the source's id prefix and the line: `source_event_id`) and the JSON of its event. Every other row goes
+through the row readers of `tp_etl.formats`, which give the rejection reasons, and its event through
+`EventWriter`: so accepted rows, rejections, notices, ids and bytes are those of `tp_etl.pipeline` (the
+format, cleaning and S3 tests run through here).
 
 A block with nothing for a cleaning rule to do (every row plain, none late, no key seen in the block or in
 the duplicate window, each symbol's times not going back) is cleaned as a whole: set operations in C and
 pyarrow, then the window, latest times and counts updated in bulk, as row by row would leave them. Per row
-there is then only the id (sha256, as ever) and the record `(key, value, headers)` handed to the producer
-in a `Batch`. Any other block goes row by row through the same rules (`_keep`), so a duplicate or a late
+there is then only its headers' dict: keys, values and headers go to the producer as a `Batch`'s
+`RecordColumns`. Any other block goes row by row through the same rules (`_keep`), so a duplicate or a late
 row costs its own block the fast path, nothing more. A block holding a quote character or a blank line
 (where a file line is no longer a CSV row) sends the rest of the file through `csv.reader` and the row
 loop. Quotes, bars and the outlier rule (whose reference price moves row by row) keep the row path.
@@ -22,11 +23,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
-from binascii import hexlify
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
 from itertools import islice
 from typing import Any, ParamSpec, cast
 
@@ -35,26 +35,28 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from tradeplane.contracts.market import TICK_EVENT
 from tradeplane.contracts.topics import MARKET_TICKS
+from tradeplane.kafka_producer import RecordColumns
 
 from tp_etl.cleaning import Clean, Cleaner, CleaningRules, Notice
 from tp_etl.formats import Kind, Layout, Parsed, Rejection, RowContext, RowReader, read_csv, row_reader
 from tp_etl.pipeline import events
 from tp_etl.report import IngestReport
 from tp_etl.rows import TradeRow
-from tp_etl.source_events import Batch, EventWriter, Outgoing, Record, batched
+from tp_etl.source_events import LINE_DIGITS, Batch, EventWriter, Outgoing, Record, batched
 from tp_etl.symbols import SymbolError, normalise_symbol
 
 P = ParamSpec("P")
 BLOCK_BYTES = 1 << 20
 ROW_BATCH = 1_000  # events a batch of the row path holds
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Plain amounts: `str(Decimal(text)) == text` (no leading zeros, sign, exponent, spaces), within 18 digits / 8 places.
+# Plain amounts: `str(Decimal(text)) == text` (no leading zeros, sign, exponent, spaces), within 18 digits / 8 places
+# (and at least 1e-6: `_plain_amounts`).
 _PLAIN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,8})?$"
-_ZERO = r"^0(\.0+)?$"
 _ISO_UTC = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 _ISO_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?$"  # naive read as UTC
 _PLAIN_VENUE = r'^[^"\\\x00-\x1f\s]{1,16}$'
 _PLAIN_SEQ = r"^(0|[1-9][0-9]{0,17})?$"
+TICK_TYPE = TICK_EVENT.encode()
 
 
 def _text_stream(head: bytes, rest: io.BufferedIOBase) -> io.TextIOWrapper:
@@ -116,14 +118,16 @@ def _one_by_one(batches: Callable[P, Iterator[Batch]]) -> Callable[P, Iterator[O
 file_events = _one_by_one(file_batches)  # the same, one `Outgoing` per event (the HTTP route, tests)
 
 
-def _canon(text: pa.Array) -> pa.Array:
-    """Decimal-equal texts made equal: `190.50` and `190.5` (plain decimals only) -> `190.5`, `190.0` -> `190`."""
-    return pc.replace_substring_regex(text, r"^([0-9]+)(?:\.0*|(\.[0-9]*[1-9])0*)$", r"\1\2")
+# An amount in a duplicate key is its count of 1e-8 units, so Decimal-equal texts (`190.5`, `190.50`) give one
+# key: plain amounts fit decimal128(18, 8), whose value is that count (a third of the cost of a regex rewrite).
+_KEY_AMOUNT = pa.decimal128(18, 8)
 
 
-def _canon_decimal(value: Any) -> str:
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _canon_decimal(value: Decimal) -> str:
+    """`_plain_amounts`' key text for a row-path amount: its count of 1e-8 units where whole, else its normalised
+    decimal text (which holds a point, so it never equals a count)."""
+    units = value.scaleb(8)
+    return str(int(units)) if units == units.to_integral_value() else format(value.normalize(), "f")
 
 
 class _TradeFile:
@@ -136,13 +140,14 @@ class _TradeFile:
         self.latest: dict[str, tuple[int, int]] = {}
         self.not_after = None if rules.not_after is None else _micros(rules.not_after)
         self.late = "" if rules.not_after is None else f"is after {rules.not_after.isoformat()} (clock ahead)"
-        self.hasher = hashlib.sha256(f"{writer.identity}|trades|".encode())
+        self.id_prefix = writer.id_prefix("trades")
         cid = writer.correlation_id
         # Headers as a dict of bytes: the collector does not track it, where a list of pairs per record cost it
         # more than building the records (full collections over every live object, ~half the CPU of a block).
-        self.headers = {**({"correlation_id": cid.encode()} if cid else {}), "type": TICK_EVENT.encode()}
-        # Every record's headers are these and an id of one length (tick_ and 32 hex digits).
-        self.header_bytes = sum(len(k) + len(v) for k, v in self.headers.items()) + len("id") + len("tick_") + 32
+        self.cid = cid.encode() if cid else None
+        self.headers = {**({"correlation_id": self.cid} if self.cid else {}), "type": TICK_TYPE}
+        # Every record's headers are these and its id (`header_bytes`).
+        self.fixed_header_bytes = sum(len(k) + len(v) for k, v in self.headers.items()) + len("id")
         self.head, self.tail = writer.trade_parts()
         self.symbols: dict[str, str | None] = {}
         self.line = 1
@@ -246,7 +251,9 @@ class _TradeFile:
         symbol = self._symbol_column(table)
         price, size = self._column(table, "price"), self._column(table, "size")
         assert price is not None and size is not None  # required columns of trades
-        fast = pc.and_(pc.is_valid(symbol), pc.and_(_plain_positive(price), _plain_positive(size)))
+        price_ok, price_key = _plain_amounts(price)
+        size_ok, size_key = _plain_amounts(size)
+        fast = pc.and_(pc.is_valid(symbol), pc.and_(price_ok, size_ok))
         ts_text = self._column(table, "ts")
         micros = pa.repeat(0, n).cast(pa.int64())
         naive = pa.repeat("", n).cast(pa.string())
@@ -279,19 +286,21 @@ class _TradeFile:
         when = pc.ascii_rpad(dotted, width=26, padding="0")
         symbol = pc.fill_null(symbol, "")
         # Constants as whole columns: binary_join_element_wise is ~50x slower per row with scalar arguments.
-        key = pc.binary_join_element_wise(symbol, _canon(price), _canon(size), pc.cast(micros, pa.string()),
+        key = pc.binary_join_element_wise(symbol, price_key, size_key, pc.cast(micros, pa.string()),
                                           _text(venue_json, n), _text(seq_json, n), "|")  # fmt: skip
-        parts = ('","type":"' + TICK_EVENT + '","version":1,"occurred_at":"', when, "Z" + self.head + '"symbol":"',
-                 symbol, '","price":"', price, '","size":"', size, '","ts":"', when, 'Z","venue":', venue_json,
-                 ',"seq":', seq_json, self.tail)  # fmt: skip
-        value = pc.binary_join_element_wise(*(_text(part, n) for part in parts), "")
         first = self.line + 1
-        if self._plain_block(fast, key, symbol, micros, first):  # cleaned as a whole: only the ids are left per row
+        line_text = pc.utf8_lpad(pc.cast(pa.array(range(first, first + n), pa.int64()), pa.string()), LINE_DIGITS, "0")
+        ids = pc.binary_join_element_wise(_text(self.id_prefix, n), line_text, "")
+        parts = ('{"id":"', ids, '","type":"' + TICK_EVENT + '","version":1,"occurred_at":"', when,
+                 "Z" + self.head + '"symbol":"', symbol, '","price":"', price, '","size":"', size, '","ts":"', when,
+                 'Z","venue":', venue_json, ',"seq":', seq_json, self.tail)  # fmt: skip
+        value = _bytes(pc.binary_join_element_wise(*(_text(part, n) for part in parts), ""))
+        if self._plain_block(fast, key, symbol, micros, first):  # cleaned as a whole: only the headers are left
             self.line += n
-            lines = list(range(first, first + n))
-            return self._batch(lines, pc.cast(symbol, pa.binary()).to_pylist(), pc.cast(value, pa.binary()).to_pylist())
-        return self._emit(table, fast.to_pylist(), key.to_pylist(), symbol.to_pylist(), micros.to_pylist(),
-                          pc.cast(value, pa.binary()).to_pylist())  # fmt: skip
+            return self._batch(list(range(first, first + n)),
+                               RecordColumns(_bytes(symbol), value, self._headers(_bytes(ids))))  # fmt: skip
+        return self._emit(table, fast.to_pylist(), key.to_pylist(), symbol.to_pylist(), micros.to_pylist(), value,
+                          _bytes(ids))  # fmt: skip
 
     def _plain_block(self, fast: pa.Array, key: pa.Array, symbol: pa.Array, micros: pa.Array,
                      first: int) -> bool:  # fmt: skip
@@ -304,18 +313,16 @@ class _TradeFile:
             return False
         if self.not_after is not None and pc.max(micros).as_py() > self.not_after:
             return False
-        if pc.count_distinct(key).as_py() != n:
-            return False
-        keys: list[str] = key.to_pylist()
+        block = dict(zip(key.to_pylist(), range(first, first + n), strict=True))
         seen = self.seen
-        if not seen.keys().isdisjoint(keys):
+        if len(block) != n or not seen.keys().isdisjoint(block):
             return False
         latest = self._block_latest(symbol, micros, first)
         if latest is None:
             return False
         # All keys are new and distinct, so row by row would have added each and evicted the oldest beyond the
         # window after each: the same as adding all, then evicting as many of the oldest.
-        seen.update(zip(keys, range(first, first + n), strict=True))
+        seen.update(block)
         for old in list(islice(seen, max(0, len(seen) - self.rules.window))):
             del seen[old]
         self.latest.update(latest)
@@ -346,28 +353,24 @@ class _TradeFile:
             start = end + 1
         return found
 
-    def _batch(self, lines: list[int], keys: list[bytes], values: list[bytes]) -> Batch:
-        return Batch(MARKET_TICKS, TICK_EVENT, lines, self._records(lines, keys, values), self.writer.correlation_id,
-                     header_bytes=self.header_bytes)  # fmt: skip
+    def _headers(self, ids: list[bytes]) -> list[dict[str, bytes]]:
+        kind, cid = TICK_TYPE, self.cid
+        if cid is None:  # dict displays: half the cost of merging `self.headers` into each
+            return [{"type": kind, "id": event_id} for event_id in ids]
+        return [{"correlation_id": cid, "type": kind, "id": event_id} for event_id in ids]
 
-    def _records(self, lines: list[int], keys: list[bytes], values: list[bytes]) -> list[Record]:
-        """Records of plain rows: the id (`source_event_id`, its prefix hashed once) in front of the value."""
-        hasher, head = self.hasher.copy, self.headers
-        records: list[Record] = []
-        append = records.append
-        for line, key, value in zip(lines, keys, values, strict=True):
-            digest = hasher()
-            digest.update(b"%d" % line)
-            event_id = b"tick_" + hexlify(digest.digest()[:16])
-            append((key, b'{"id":"' + event_id + value, {**head, "id": event_id}))
-        return records
+    def _batch(self, lines: list[int], records: Sequence[Record]) -> Batch:
+        # The last line's id is the longest: the prefix and the line, at least LINE_DIGITS digits.
+        longest = len(self.id_prefix) + max(LINE_DIGITS, len(str(lines[-1]))) if lines else 0
+        return Batch(MARKET_TICKS, TICK_EVENT, lines, records, self.writer.correlation_id,
+                     header_bytes=self.fixed_header_bytes + longest)  # fmt: skip
 
     def _emit(self, table: pa.Table, fast: list[bool], keys: list[str], symbols: list[str], micros: list[int],
-              values: list[bytes]) -> Batch:  # fmt: skip
+              values: list[bytes], ids: list[bytes]) -> Batch:  # fmt: skip
         """A block row by row (`_keep` for plain rows, the row readers for the others), in file order."""
         lines: list[int] = []
-        records: list[Record | None] = []
-        plain: list[tuple[int, int]] = []  # (position in records, row in block) of kept plain rows
+        records: list[Record] = []
+        head = self.headers
         line = self.line
         for i, is_plain in enumerate(fast):
             line += 1
@@ -377,24 +380,29 @@ class _TradeFile:
                     lines.append(line)
                     records.append((out.key.encode(), out.value, dict(out.headers())))
             elif self._keep(line, keys[i], symbols[i], micros[i]):
-                plain.append((len(records), i))
                 lines.append(line)
-                records.append(None)
+                records.append((symbols[i].encode(), values[i], {**head, "id": ids[i]}))
         self.line = line
-        made = self._records([lines[at] for at, _ in plain], [symbols[i].encode() for _, i in plain],
-                             [values[i] for _, i in plain])  # fmt: skip
-        for (at, _), record in zip(plain, made, strict=True):
-            records[at] = record
-        return Batch(MARKET_TICKS, TICK_EVENT, lines, cast("list[Record]", records), self.writer.correlation_id,
-                     header_bytes=self.header_bytes)  # fmt: skip
+        return self._batch(lines, records)
+
+
+def _bytes(text: pa.Array) -> list[bytes]:
+    return cast("list[bytes]", pc.cast(text, pa.binary()).to_pylist())
 
 
 def _text(part: pa.Array | str, n: int) -> pa.Array:
     return pa.repeat(part, n).cast(pa.string()) if isinstance(part, str) else part
 
 
-def _plain_positive(text: pa.Array) -> pa.Array:
-    return pc.and_(pc.match_substring_regex(text, _PLAIN), pc.invert(pc.match_substring_regex(text, _ZERO)))
+def _plain_amounts(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Which texts are plain positive amounts, and each one's key text (that of `0` for the others)."""
+    # Below 1e-6, `str(Decimal)` writes an exponent (`0.00000001` -> `1E-8`): the row path writes those.
+    plain = pc.and_(pc.match_substring_regex(text, _PLAIN), pc.invert(pc.starts_with(text, "0.000000")))
+    amount = pc.cast(pc.if_else(plain, text, "0"), _KEY_AMOUNT)
+    # A plain amount's count of 1e-8 units is below 1e18 < 2**63: the low (little-endian) word of its decimal128.
+    words = pa.Array.from_buffers(pa.int64(), 2 * (len(amount) + amount.offset), [None, amount.buffers()[1]])
+    units = pc.list_element(pa.FixedSizeListArray.from_arrays(words, 2).slice(amount.offset), 0)
+    return pc.and_(plain, pc.greater(units, 0)), pc.cast(units, pa.string())
 
 
 def _is_utc(zone: tzinfo) -> bool:

@@ -13,9 +13,9 @@ because some brokers (Tansu) do not enforce `max.message.bytes`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from tradeplane.envelope import Envelope, kafka_headers
 from tradeplane.settings import ConfigurationError, KafkaSettings, settings_for
@@ -27,6 +27,7 @@ __all__ = [
     "DeliveryError",
     "KafkaPublishError",
     "MessageTooLarge",
+    "RecordColumns",
     "client_config",
     "close_producer",
     "discard_pending",
@@ -44,6 +45,42 @@ __all__ = [
 HeaderList = Sequence[tuple[str, bytes | str]]
 # Headers as produced: pairs, or a dict of bytes (which the cyclic collector does not track: bulk records use it).
 Headers = list[tuple[str, bytes]] | dict[str, bytes]
+
+
+# A bulk writer's record (key, value, headers). Headers as a dict of bytes (confluent-kafka takes it as it takes a
+# list of pairs): a dict of bytes is not tracked by the cyclic collector, a list of tuples is, and with one per
+# event the collector's full passes cost about as much as the rest of the ETL's columnar path.
+SerializedRecord = tuple[bytes, bytes, dict[str, bytes]]
+
+
+class RecordColumns(Sequence[SerializedRecord]):
+    """Records `(key, value, headers)` kept as three lists, for bulk writers (`publish_serialized`).
+
+    A list of tuples is tracked by the cyclic collector, tuple by tuple, and a bulk writer's block of ~17,000
+    records set off its collections; three lists of bytes and dicts of bytes give it nothing to track, and
+    iterating them through `zip` reuses one tuple. `publish_serialized` bounds their sizes from the lists."""
+
+    __slots__ = ("headers", "keys", "values")
+
+    def __init__(self, keys: list[bytes], values: list[bytes], headers: list[dict[str, bytes]]) -> None:
+        if not len(keys) == len(values) == len(headers):
+            raise ValueError("keys, values and headers must be of one length")
+        self.keys, self.values, self.headers = keys, values, headers
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[SerializedRecord]:
+        return zip(self.keys, self.values, self.headers, strict=True)
+
+    @overload
+    def __getitem__(self, index: int) -> SerializedRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> RecordColumns: ...
+    def __getitem__(self, index: int | slice) -> SerializedRecord | RecordColumns:
+        if isinstance(index, slice):
+            return RecordColumns(self.keys[index], self.values[index], self.headers[index])
+        return self.keys[index], self.values[index], self.headers[index]
 
 
 class KafkaPublishError(RuntimeError):
@@ -290,8 +327,12 @@ def publish_serialized(
         return 0
     bound = None
     if max_header_bytes is not None:
-        bound = max(map(len, map(itemgetter(0), records))) + max(map(len, map(itemgetter(1), records)))
-        bound += max_header_bytes
+        keys, values = (
+            (records.keys, records.values)
+            if isinstance(records, RecordColumns)
+            else (map(itemgetter(0), records), map(itemgetter(1), records))
+        )
+        bound = max(map(len, keys)) + max(map(len, values)) + max_header_bytes
     if bound is None or bound > limit:
         for key, value, headers in records:
             if (size := _record_size(key, value, headers)) > limit:
