@@ -100,7 +100,8 @@ def test_an_order_trace_for_its_owner(platform) -> None:  # type: ignore[no-unty
 
     def complete(r: httpx.Response) -> bool:  # the aggregator stores each function's lines as they arrive
         lines = r.json()["lines"] if r.status_code == 200 else []
-        return any(e["message"] == "request handled" and e["function_name"] == "orders_submit" for e in lines)
+        submitted = any(e["message"] == "request handled" and e["function_name"] == "orders_submit" for e in lines)
+        return submitted and any(e["kind"] == "event" and e["function_name"] == "executor" for e in lines)
 
     answer = _wait_for(trace, complete)
     assert answer.status_code == 200, answer.text
@@ -108,8 +109,10 @@ def test_an_order_trace_for_its_owner(platform) -> None:  # type: ignore[no-unty
     assert body["correlation_ids"] == [flow]
     published = [e for e in body["lines"] if e["kind"] == "event"]
     assert [(e["event_type"], e["order_id"], e["function_name"]) for e in published] == [
-        ("order.submitted", order_id, "orders_submit")
+        ("order.submitted", order_id, "orders_submit"),
+        ("order.trade_update", order_id, "executor"),  # the limit rests: its `new`, one event on its line
     ]
+    assert "event_id" in published[1]["fields"] and "event_ids" not in published[1]["fields"]
     assert any(e["message"] == "request handled" and e["function_name"] == "orders_submit" for e in body["lines"])
     # Another account's key learns nothing, not even that the order exists.
     other = paper_account(state, Decimal("10"))

@@ -36,36 +36,38 @@ from tp_execution.venue import Outcome, Venue, VenueOrder, submit_resolved
 
 _LOCK_POSITIONS = """
 insert into trading.positions as p (account_id, symbol)
-select * from unnest(%s::uuid[], %s::text[]) order by 1, 2
+select * from unnest(%b::uuid[], %b::text[]) order by 1, 2
 on conflict (account_id, symbol) do update set updated_at = p.updated_at
 returning account_id, symbol, qty, avg_entry_price, realized_pl
 """
 # Set-based writes: one statement per table for the whole run (arrays of column values), so the server
 # parses, plans and executes each once instead of once per row (statements are never prepared: RDS Proxy).
+# Arrays of ids, texts, times and flags travel in binary (`%b`): psycopg writes a text array literal in Python,
+# quoting each element (~2 us an id, ~4 us a timestamp); numeric arrays stay text, which is cheaper for Decimal.
 _FILLS = """
 insert into trading.fills (id, order_id, account_id, symbol, side, qty, price, fee, occurred_at)
-select * from unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::numeric[], %s::numeric[],
-                     %s::numeric[], %s::timestamptz[])
+select * from unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %s::numeric[], %s::numeric[],
+                     %s::numeric[], %b::timestamptz[])
 """
 _CASH = """
 insert into trading.cash_ledger
     (id, account_id, entry_type, amount, order_id, idempotency_key, description, occurred_at)
-select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::numeric[], %s::uuid[], %s::text[], %s::text[],
-                     %s::timestamptz[])
+select * from unnest(%b::uuid[], %b::uuid[], %b::text[], %s::numeric[], %b::uuid[], %b::text[], %b::text[],
+                     %b::timestamptz[])
 """
 _ORDERS = """
 update trading.orders o set status = v.status, filled_qty = v.filled_qty, filled_avg_price = v.filled_avg_price,
     hwm = v.hwm, stop_triggered = v.stop_triggered, updated_at = %s, filled_at = coalesce(v.filled_at, o.filled_at),
     canceled_at = coalesce(v.canceled_at, o.canceled_at), failed_at = coalesce(v.failed_at, o.failed_at)
-from unnest(%s::uuid[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[], %s::boolean[], %s::timestamptz[],
-            %s::timestamptz[], %s::timestamptz[])
+from unnest(%b::uuid[], %b::text[], %s::numeric[], %s::numeric[], %s::numeric[], %b::boolean[], %b::timestamptz[],
+            %b::timestamptz[], %b::timestamptz[])
     as v(id, status, filled_qty, filled_avg_price, hwm, stop_triggered, filled_at, canceled_at, failed_at)
 where o.id = v.id
 """
 _RESERVATIONS = """
 update trading.reservations r set amount = greatest(r.amount - v.spent, 0),
     released_at = case when v.ended then %s::timestamptz end
-from unnest(%s::uuid[], %s::numeric[], %s::boolean[]) as v(order_id, spent, ended)
+from unnest(%b::uuid[], %s::numeric[], %b::boolean[]) as v(order_id, spent, ended)
 where r.order_id = v.order_id and r.released_at is null
 """
 _POSITION = """
@@ -195,7 +197,7 @@ def apply_run(
         fresh = list({e.id: e for e in envelopes if e.id in claimed}.values())
         ids = [uuid.UUID(str(e.data["order_id"])) for e in fresh]
         rows = conn.execute(  # the run's accounts first (sorted), then its orders: the one lock order
-            f"select {COLUMNS} from trading.orders where id = any(%s) and {RUN_ACCOUNTS_LOCKED} order by id for update",
+            f"select {COLUMNS} from trading.orders where id = any(%b) and {RUN_ACCOUNTS_LOCKED} order by id for update",
             (ids, ids),
         )
         orders = {r["id"]: dict(r) for r in rows.fetchall()}

@@ -19,7 +19,7 @@ from psycopg import Connection
 from tradeplane import outbox
 from tradeplane.contracts import order_status as st
 from tradeplane.contracts.topics import ORDERS_EVENTS
-from tradeplane.contracts.trade_updates import TRADE_UPDATE, TradeUpdate, TradeUpdateOrder, trade_update_id
+from tradeplane.contracts.trade_updates import TRADE_UPDATE, trade_update_id, trade_update_json
 from tradeplane.envelope import Envelope
 from tradeplane.fill_model import Decision, Fill, Order
 
@@ -93,7 +93,7 @@ returning qty
 ORDER_ACCOUNT_LOCKED = """account_id = (
     select a.id from core.accounts a where a.id = (select account_id from trading.orders where id = %s) for update)"""
 RUN_ACCOUNTS_LOCKED = """account_id = any(array(
-    select a.id from core.accounts a where a.id in (select account_id from trading.orders where id = any(%s))
+    select a.id from core.accounts a where a.id in (select account_id from trading.orders where id = any(%b))
     order by a.id for update))"""
 _LOCK = f"select {COLUMNS} from trading.orders where id = %s and {ORDER_ACCOUNT_LOCKED} for update"
 _CLAIM_AND_LOCK = f"""
@@ -205,13 +205,7 @@ class Book:
 
     def trade_update(self, order: dict[str, Any], event: str, *, seq: str | None = None, **fields: Any) -> Envelope:
         """The trade update envelope for the order as it stands now (its id derives from order, event, cause)."""
-        update = TradeUpdate(
-            account_id=order["account_id"],
-            event=event,
-            timestamp=self.now,
-            order=TradeUpdateOrder.model_validate(order),
-            **fields,
-        )
+        update = trade_update_json(order["account_id"], event, self.now, order, **fields)
         return Envelope.new(
             TRADE_UPDATE,
             update,

@@ -90,6 +90,22 @@ _CONVERTERS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = 
 )
 
 
+# Types `jsonable` returns as they are: a container's members of these are kept without a call each (a trade
+# update's data is built as text already: its walk was one call per member).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _dict(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        (k if type(k) is str else str(k)): (item if type(item) in _PLAIN else jsonable(item))
+        for k, item in value.items()
+    }
+
+
+def _list(value: Iterable[Any]) -> list[Any]:
+    return [item if type(item) in _PLAIN else jsonable(item) for item in value]
+
+
 # Exact types answered by one dict lookup: events are mostly these, and the walk below is per value.
 _EXACT: dict[type, Callable[[Any], Any]] = {
     str: lambda v: v,
@@ -99,8 +115,8 @@ _EXACT: dict[type, Callable[[Any], Any]] = {
     Decimal: _finite_decimal,
     datetime: format_timestamp,
     uuid.UUID: str,
-    dict: lambda v: {str(k): jsonable(item) for k, item in v.items()},
-    list: lambda v: [jsonable(item) for item in v],
+    dict: _dict,
+    list: _list,
 }
 
 

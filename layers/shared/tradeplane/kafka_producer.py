@@ -36,6 +36,7 @@ __all__ = [
     "producer",
     "producer_config",
     "publish",
+    "publish_events",
     "publish_many",
     "publish_serialized",
     "reachable",
@@ -270,6 +271,34 @@ def publish(
         "event published",
         extra={"event_id": envelope.id, "event_type": envelope.type, "topic": topic, **domain_keys(envelope.data)},
     )
+
+
+def publish_events(items: Sequence[tuple[str, str, Envelope]]) -> None:
+    """Queue business events `(topic, key, envelope)` in order, all checked before any is queued, and log them.
+
+    One "event published" line per run of consecutive events with the same topic, type and domain keys (an
+    order's trade updates of one execution: `new`, then `fill`): a run of one is `publish`'s line; a longer run
+    names its events in `event_ids`, in order, instead of `event_id`. Every line still carries the order's keys,
+    so a trace by order id finds them all; a line costs ~55 us, as much as queueing the event.
+    """
+    settings = settings_for(KafkaSettings)
+    prepared = [(topic, _prepared(settings, topic, key, env, kafka_headers(env))) for topic, key, env in items]
+    p = producer()
+    for topic, (key_bytes, value, headers) in prepared:
+        _produce(p, topic, key_bytes, value, headers)
+    p.poll(0)
+    from tradeplane.observability import domain_keys, logger
+
+    runs: list[tuple[tuple[str, str, dict[str, str]], list[str]]] = []
+    for topic, _, env in items:
+        line = (topic, env.type, domain_keys(env.data))
+        if runs and runs[-1][0] == line:
+            runs[-1][1].append(env.id)
+        else:
+            runs.append((line, [env.id]))
+    for (topic, event_type, keys), ids in runs:
+        named: dict[str, Any] = {"event_id": ids[0]} if len(ids) == 1 else {"event_ids": ids}
+        logger.info("event published", extra={**named, "event_type": event_type, "topic": topic, **keys})
 
 
 def publish_many(topic: str, items: Iterable[tuple[str, Envelope]], *, traceparent: str | None = None) -> int:

@@ -53,11 +53,12 @@ def stage(
 
 # Many events in one statement: the envelopes travel as ONE JSON array (their JSON joined, nothing escaped), so
 # the server parses and plans the insert once instead of once per row (statements are never prepared: RDS
-# Proxy). Rows are inserted in the array's order, so `seq` (identity) follows it.
+# Proxy). Rows are inserted in the array's order, so `seq` (identity) follows it. The id, topic and key arrays go
+# in binary (`%b`): psycopg quotes each element of a text array literal in Python.
 _STAGE_MANY = """
 insert into trading.outbox (id, topic, key, envelope)
 select v.id, v.topic, v.key, e.envelope
-from unnest(%s::uuid[], %s::text[], %s::text[]) with ordinality as v(id, topic, key, n)
+from unnest(%b::uuid[], %b::text[], %b::text[]) with ordinality as v(id, topic, key, n)
 join jsonb_array_elements(%s::jsonb) with ordinality as e(envelope, n) using (n)
 order by n
 """
@@ -82,13 +83,12 @@ def publish(staged: Sequence[Staged], conn: Connection[Any] | None = None, flush
     from tradeplane.observability import logger
 
     try:
-        for item in staged:
-            kafka_producer.publish(item.topic, item.key, item.envelope)
+        kafka_producer.publish_events([(item.topic, item.key, item.envelope) for item in staged])
         kafka_producer.flush(timeout=flush_timeout_s)
     except Exception:  # noqa: BLE001 - the relay covers it; the order is already committed
         logger.exception("outbox publish failed; left for the relay", extra={"events": [s.envelope.id for s in staged]})
         return False
-    mark = "update trading.outbox set published_at = now() where id = any(%s)"
+    mark = "update trading.outbox set published_at = now() where id = any(%b::uuid[])"
     ids = [s.envelope.id for s in staged]
     if conn is not None:
         with conn.transaction():

@@ -238,3 +238,34 @@ def test_a_runs_trade_updates_are_stored_whole_and_in_the_order_given(core_env: 
     assert [(str(r["id"]), r["topic"], r["key"], r["envelope"]) for r in stored] == [
         (env.id, topic, k, json.loads(env.to_json())) for topic, k, env in rows
     ]
+
+
+def test_each_order_gets_one_published_line_naming_its_trade_updates(
+    core_env: dict[str, Any], bindings: Bindings, trader: Trader, set_price: Any
+) -> None:
+    """The executor logs one "event published" line per order of a batch, with that order's trade update ids
+    in the order staged: a trace by order id finds every event as it found one line per event before."""
+    import io
+
+    from tradeplane.observability import logger
+
+    set_price("AAPL", "190.00")
+    orders = [submit(trader, qty="1", client_order_id=f"line-{n}") for n in range(3)]
+    orders.append(submit(trader, qty="1", type="limit", limit_price="100", client_order_id="line-rests"))
+    buf, handler = io.StringIO(), logger.registered_handler
+    old = handler.setStream(buf)  # type: ignore[attr-defined]
+    try:
+        assert execute(core_env, bindings, trader)["applied"] == 4
+    finally:
+        handler.setStream(old)  # type: ignore[attr-defined]
+    lines = [json.loads(x) for x in buf.getvalue().splitlines() if '"event published"' in x]
+    staged = outbox_envelopes(core_env["dsn"], trader.account_id, "orders.events")
+    expected = {o["id"]: [e.id for e in staged if e.data["order"]["id"] == o["id"]] for o in orders}
+    assert [len(ids) for ids in expected.values()] == [2, 2, 2, 1]  # new + fill; the resting limit: new
+    assert {line["order_id"]: line.get("event_ids") or [line["event_id"]] for line in lines} == expected
+    assert len(lines) == len(orders)
+    for line in lines:
+        assert (line["event_type"], line["topic"], line["account_id"]) == (
+            "order.trade_update", "orders.events", trader.account_id,
+        )  # fmt: skip
+        assert ("event_id" in line) != ("event_ids" in line)  # one event: `event_id`, as a single publish writes

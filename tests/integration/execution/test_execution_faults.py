@@ -110,7 +110,7 @@ def test_crash_after_accept_before_publish_the_relay_publishes_and_it_fills_once
         raise KafkaException("broker unreachable")
 
     with monkeypatch.context() as mp:
-        mp.setattr(kafka_producer, "publish", broker_down)
+        mp.setattr(kafka_producer, "publish_events", broker_down)  # what outbox.publish calls
         order = submit(trader, client_order_id="relayed")  # accepted: 200 even though publishing failed
     [intent] = outbox_envelopes(core_env["dsn"], trader.account_id)
     unpublished = "select published_at from trading.outbox where id = %s"

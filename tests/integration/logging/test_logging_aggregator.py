@@ -37,7 +37,7 @@ def aggregator(monkeypatch: pytest.MonkeyPatch, logs_dsn: str) -> ModuleType:
     return load_handler("log_aggregator", monkeypatch, Bindings(stage="local", db_dsn=logs_dsn))
 
 
-def line(message: str, *, ms: int, correlation: str | None = None, level: str = "INFO", **keys: str) -> dict[str, Any]:
+def line(message: str, *, ms: int, correlation: str | None = None, level: str = "INFO", **keys: Any) -> dict[str, Any]:
     doc = {
         "level": level,
         "message": message,
@@ -244,10 +244,13 @@ def test_an_order_trace_follows_its_flows_in_time_order(
         line("event published", ms=t + 1, correlation="flow-submit", request_id="r1", order_id="ord-9",
              account_id="acct-9", event_type="order.submitted"),
     ]  # fmt: skip
+    updates = ["tu-new-9", "tu-fill-9"]  # the executor's one line for the order's trade updates
     fill = [
         line("filled", ms=t + 5, correlation="flow-submit", service="execution", function="executor", order_id="ord-9"),
         line("unrelated", ms=t + 6, correlation="flow-else", service="execution", function="executor"),
-    ]
+        line("event published", ms=t + 7, correlation="flow-submit", service="execution", function="executor",
+             order_id="ord-9", account_id="acct-9", event_type="order.trade_update", event_ids=updates),
+    ]  # fmt: skip
     aggregator.handler(subscription(submit, stream="t1"), LambdaContext("a"))
     aggregator.handler(subscription(fill, function="executor", stream="t2"), LambdaContext("a"))
     body = trace(trace_api, "ord-9", ADMIN).json()
@@ -255,7 +258,9 @@ def test_an_order_trace_follows_its_flows_in_time_order(
         ("event published", "event"),
         ("request handled", "log"),
         ("filled", "log"),
+        ("event published", "event"),
     ]
+    assert body["lines"][-1]["fields"]["event_ids"] == updates  # every trade update of the order, in order
     assert body["correlation_ids"] == ["flow-submit"]
     owner = {"sub": "trader", "scope": "trading", "account_id": "acct-9"}
     assert trace(trace_api, "ord-9", owner).status == 200
