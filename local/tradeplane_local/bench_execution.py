@@ -9,7 +9,8 @@
   is the executor's own. Each pair is printed with its CPU per operation by part.
   Measured twice: with the whole local platform running, where the platform's own
   consumer of the executor's output (`trade_updates_fanout`, through the runtime's
-  Kafka source) and every source's polling share the two cores; and with the
+  Kafka source) and every source's polling share the two cores (the clock and the CPU
+  readings run until that consumer has committed past every trade update); and with the
   runtime paused (SIGSTOP, `paused_runtime`), so the executor, PostgreSQL, Kafka and
   Redis are alone, as they would be on their own hosts.
 - Submit to filled for a market order through the whole local platform: `POST /v2/orders`
@@ -123,10 +124,13 @@ def _executor_worker(env: dict[str, str], envelopes: list[str], ready: Any, go: 
     out.put((start, time.time(), time.process_time() - cpu))
 
 
-def executor_rate(state: Path, accounts: list[str], per_worker: int) -> tuple[float, dict[str, float]]:
+def executor_rate(
+    state: Path, accounts: list[str], per_worker: int, *, settled: Callable[[], float] | None = None
+) -> tuple[float, dict[str, float]]:
     """Executions per second with one process per account, all started together once warm, and the CPU
     milliseconds per execution of each part over that stretch (`cpu_meter` groups, and `executor` for the
-    executor processes)."""
+    executor processes). With `settled` (waits, returns the wall time it ended), the stretch lasts until the
+    platform has also consumed what the executors published."""
     st = stack.read_state(state.resolve()) or {}
     manifest = load_manifest(DEFAULT_MANIFEST)
     env = environment_for(manifest, manifest.function("executor"), Bindings(**st["bindings"]))
@@ -144,14 +148,44 @@ def executor_rate(state: Path, accounts: list[str], per_worker: int) -> tuple[fl
         before = cpu_meter.reading(state)
         go.wait(timeout=60)
         spans = [out.get(timeout=600) for _ in workers]
+        done = settled() if settled is not None else 0.0
         after = cpu_meter.reading(state)
     finally:
         for worker in workers:
             worker.join(timeout=30)
-    elapsed = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
+    elapsed = max(done, *(end for _, end, _ in spans)) - min(start for start, _, _ in spans)
     after["executor"] = sum(cpu for _, _, cpu in spans)
     executions = per_worker * len(accounts)
     return executions / elapsed, cpu_meter.per_operation_ms(before, after, executions)
+
+
+def _fanout_sources(state: Path) -> list[dict[str, Any]]:
+    runtime = stack.status(state).get("runtime") or {}
+    return [s for s in runtime.get("kafka_sources", []) if s["topic"] == "orders.events"]
+
+
+def consumed_by_platform(state: Path, bootstrap: str, timeout: float = 180.0) -> Callable[[], float]:
+    """A `settled` for `executor_rate`: waits until every runtime source of `orders.events` (the trade update
+    fan-out) has committed past every record on the topic, and returns when that was. The topic's end is read
+    by fetching (Tansu's ListOffsets end is short by up to a batch); the sources' commits from the runtime's
+    status. Records already there before are counted too, so call it after the executors are done."""
+
+    def settled() -> float:
+        reader = events_consumer(bootstrap, f"bench-end-{uuid.uuid4().hex[:8]}", positioned=False)
+        ends: dict[int, int] = {}
+        while (msg := reader.poll(1.0)) is not None:  # to the end: the last offset read on each partition
+            if msg.error() is None:
+                ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
+        reader.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sources = _fanout_sources(state)
+            if sources and all(int(s["committed"].get(str(p), 0)) >= end for s in sources for p, end in ends.items()):
+                return time.time()
+            time.sleep(0.2)
+        raise TimeoutError(f"orders.events was not consumed within {timeout:.0f} s: {ends} vs {_fanout_sources(state)}")
+
+    return settled
 
 
 @contextmanager
@@ -212,8 +246,8 @@ def submit_to_filled(
     return fills, floor
 
 
-def events_consumer(bootstrap: str, group: str) -> Any:
-    """A consumer of `orders.events` positioned after everything already on it."""
+def events_consumer(bootstrap: str, group: str, *, positioned: bool = True) -> Any:
+    """A consumer of `orders.events` from its first record; `positioned`: after everything already on it."""
     from confluent_kafka import Consumer, TopicPartition
 
     # A short fetch wait, as the local Kafka source uses: Tansu holds a fetch for its whole wait.
@@ -221,7 +255,7 @@ def events_consumer(bootstrap: str, group: str) -> Any:
     consumer = Consumer({**config, "fetch.wait.max.ms": 10})
     meta = consumer.list_topics("orders.events", timeout=10)
     consumer.assign([TopicPartition("orders.events", p, 0) for p in meta.topics["orders.events"].partitions])
-    while consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
+    while positioned and consumer.poll(0.2) is not None:  # skip what earlier steps left on the topic
         pass
     return consumer
 
@@ -287,7 +321,10 @@ def bench_execution(quick: bool, row: Row, header: Callable[[str], None]) -> Non
         for label, paused in (("", False), (", runtime paused", True)):
             with paused_runtime(state) if paused else nullcontext():
                 base, base_cpu = pgbench_measured(state, seconds)
-                rate, cpu = executor_rate(state, order, per_worker)
+                # Running: until the platform has consumed the executors' trade updates (its fan-out would
+                # otherwise finish its backlog after the clock, uncounted); paused, nothing consumes them.
+                settled = None if paused else consumed_by_platform(state, bootstrap)
+                rate, cpu = executor_rate(state, order, per_worker, settled=settled)
             row(f"executions/s, executor{label}", f"{rate:.0f}/s", f"{base.tps:.0f} tps", f"{rate / base.tps:.2f}x",
                 "baseline: pgbench TPC-B-like, 8 clients; goal >= 1.0x")  # fmt: skip
             row("  CPU per execution", "", "", "", cpu_meter.describe(cpu))
