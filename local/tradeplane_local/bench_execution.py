@@ -159,7 +159,7 @@ def executor_rate(
     return executions / elapsed, cpu_meter.per_operation_ms(before, after, executions)
 
 
-def _fanout_sources(state: Path) -> list[dict[str, Any]]:
+def _orders_events_sources(state: Path) -> list[dict[str, Any]]:
     runtime = stack.status(state).get("runtime") or {}
     return [s for s in runtime.get("kafka_sources", []) if s["topic"] == "orders.events"]
 
@@ -179,11 +179,11 @@ def consumed_by_platform(state: Path, bootstrap: str, timeout: float = 180.0) ->
         reader.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            sources = _fanout_sources(state)
+            sources = _orders_events_sources(state)
             if sources and all(int(s["committed"].get(str(p), 0)) >= end for s in sources for p, end in ends.items()):
                 return time.time()
             time.sleep(0.2)
-        raise TimeoutError(f"orders.events was not consumed within {timeout:.0f} s: {ends} vs {_fanout_sources(state)}")
+        raise TimeoutError(f"orders.events was not consumed within {timeout:.0f} s: {ends} vs {_orders_events_sources(state)}")
 
     return settled
 

@@ -145,9 +145,8 @@ class _TradeFile:
         # Headers as a dict of bytes: the collector does not track it, where a list of pairs per record cost it
         # more than building the records (full collections over every live object, ~half the CPU of a block).
         self.cid = cid.encode() if cid else None
-        self.headers = {**({"correlation_id": self.cid} if self.cid else {}), "type": TICK_TYPE}
-        # Every record's headers are these and its id (`header_bytes`).
-        self.fixed_header_bytes = sum(len(k) + len(v) for k, v in self.headers.items()) + len("id")
+        # Every record's headers are `_headers`' with its id: their size but the id's (`_batch`'s bound).
+        self.fixed_header_bytes = sum(len(k) + len(v) for k, v in self._headers([b""])[0].items())
         self.head, self.tail = writer.trade_parts()
         self.symbols: dict[str, str | None] = {}
         self.line = 1
@@ -355,7 +354,7 @@ class _TradeFile:
 
     def _headers(self, ids: list[bytes]) -> list[dict[str, bytes]]:
         kind, cid = TICK_TYPE, self.cid
-        if cid is None:  # dict displays: half the cost of merging `self.headers` into each
+        if cid is None:  # dict displays: half the cost of merging a template dict into each
             return [{"type": kind, "id": event_id} for event_id in ids]
         return [{"correlation_id": cid, "type": kind, "id": event_id} for event_id in ids]
 
@@ -370,7 +369,7 @@ class _TradeFile:
         """A block row by row (`_keep` for plain rows, the row readers for the others), in file order."""
         lines: list[int] = []
         records: list[Record] = []
-        head = self.headers
+        headers = self._headers(ids)
         line = self.line
         for i, is_plain in enumerate(fast):
             line += 1
@@ -381,7 +380,7 @@ class _TradeFile:
                     records.append((out.key.encode(), out.value, dict(out.headers())))
             elif self._keep(line, keys[i], symbols[i], micros[i]):
                 lines.append(line)
-                records.append((symbols[i].encode(), values[i], {**head, "id": ids[i]}))
+                records.append((symbols[i].encode(), values[i], headers[i]))
         self.line = line
         return self._batch(lines, records)
 

@@ -265,32 +265,30 @@ def publish(
     _produce_all(producer(), topic, [record])
     # Single publishes are business events (orders, cancels): each gets a line, so a trace shows it.
     # Bulk market data (publish_many) does not: one line per tick would dwarf every other log.
-    from tradeplane.observability import domain_keys, logger
-
-    logger.info(
-        "event published",
-        extra={"event_id": envelope.id, "event_type": envelope.type, "topic": topic, **domain_keys(envelope.data)},
-    )
+    _log_published([(topic, envelope)])
 
 
 def publish_events(items: Sequence[tuple[str, str, Envelope]]) -> None:
-    """Queue business events `(topic, key, envelope)` in order, all checked before any is queued, and log them.
-
-    One "event published" line per run of consecutive events with the same topic, type and domain keys (an
-    order's trade updates of one execution: `new`, then `fill`): a run of one is `publish`'s line; a longer run
-    names its events in `event_ids`, in order, instead of `event_id`. Every line still carries the order's keys,
-    so a trace by order id finds them all; a line costs ~55 us, as much as queueing the event.
-    """
+    """Queue business events `(topic, key, envelope)` in order, all checked before any is queued, and log them
+    (`_log_published`: an order's `new` and `fill` of one execution share a line, `event_ids`). Every line still
+    carries the order's keys, so a trace by order id finds them all; a line costs ~55 us, as much as queueing
+    the event."""
     settings = settings_for(KafkaSettings)
     prepared = [(topic, _prepared(settings, topic, key, env, kafka_headers(env))) for topic, key, env in items]
     p = producer()
     for topic, (key_bytes, value, headers) in prepared:
         _produce(p, topic, key_bytes, value, headers)
     p.poll(0)
+    _log_published([(topic, env) for topic, _, env in items])
+
+
+def _log_published(events: Sequence[tuple[str, Envelope]]) -> None:
+    """One "event published" line per run of consecutive events with the same topic, type and domain keys:
+    `event_id` for a run of one, `event_ids` (in order) for a longer run."""
     from tradeplane.observability import domain_keys, logger
 
     runs: list[tuple[tuple[str, str, dict[str, str]], list[str]]] = []
-    for topic, _, env in items:
+    for topic, env in events:
         line = (topic, env.type, domain_keys(env.data))
         if runs and runs[-1][0] == line:
             runs[-1][1].append(env.id)
