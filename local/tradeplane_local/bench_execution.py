@@ -183,7 +183,8 @@ def consumed_by_platform(state: Path, bootstrap: str, timeout: float = 180.0) ->
             if sources and all(int(s["committed"].get(str(p), 0)) >= end for s in sources for p, end in ends.items()):
                 return time.time()
             time.sleep(0.2)
-        raise TimeoutError(f"orders.events was not consumed within {timeout:.0f} s: {ends} vs {_orders_events_sources(state)}")
+        left = _orders_events_sources(state)
+        raise TimeoutError(f"orders.events was not consumed within {timeout:.0f} s: {ends} vs {left}")
 
     return settled
 
