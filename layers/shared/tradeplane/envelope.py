@@ -24,6 +24,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 __all__ = [
@@ -203,7 +204,12 @@ class Envelope(BaseModel):
             "producer": self.producer,
             "data": jsonable(self.data),
         }
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            # orjson writes what `json.dumps(..., separators=(",", ":"), ensure_ascii=False)` writes, in C (~10x
+            # faster), except a float's negative exponent (1e-7 for 1e-07: the same number).
+            return orjson.dumps(document)
+        except orjson.JSONEncodeError:  # an int beyond 64 bits, a lone surrogate: the standard library's answer
+            return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON bytes, ready to be a Kafka message value (computed once: the envelope is frozen)."""

@@ -26,6 +26,7 @@ returned in the response's `X-Correlation-Id` header (docs/logging.md).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -34,6 +35,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import orjson
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
@@ -52,6 +54,7 @@ __all__ = [
     "domain_keys",
     "get_tracer",
     "instrument",
+    "log_json",
     "log_keys",
     "logger",
     "metrics",
@@ -69,8 +72,26 @@ _RESERVED = frozenset(RESERVED_LOG_ATTRS)
 _JSON_STARTS = frozenset('{["-0123456789tfnNI')
 
 
+# Powertools' default serializer (compact `json.dumps`, `default=str`, not ASCII-escaped), for what orjson refuses.
+_stdlib_log_json = functools.partial(json.dumps, default=str, separators=(",", ":"), ensure_ascii=False)
+# Datetimes and dataclasses go to `default=str`, as Powertools' serializer sends them; non-str keys become text.
+_LOG_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def log_json(log: Mapping[str, Any]) -> str:
+    """A log line's text as Powertools' default serializer writes it, in C (~10 us less a line). Where the two
+    differ, orjson's is the better JSON: a non-finite float is null (not NaN), a plain Enum its value (not
+    `Cls.NAME`), a negative exponent 1e-7 (not 1e-07). An int beyond 64 bits or a lone surrogate: the standard
+    library writes the line."""
+    try:
+        return orjson.dumps(log, default=str, option=_LOG_JSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _stdlib_log_json(log)
+
+
 class MaskingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON formatter with secrets masked in the finished record, just before serialising.
+    """Powertools' JSON formatter with secrets masked in the finished record, just before serialising, and its
+    lines written by `log_json`.
 
     Two of Powertools' (3.x) per-record steps are redone here with the same result, because every line paid
     for them (~15 of the ~40 us the formatter spends on a short line; tests/unit/shared/test_shared_log_format.py
@@ -78,6 +99,11 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
     - the record's ~25 attributes are told from `extra` keys by a set lookup, not a scan of a 24-name tuple each;
     - a message that cannot be JSON is not handed to json.loads (which raised and caught for every plain line).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "json_serializer" not in kwargs and not self.json_indent:  # not Powertools' indented dev lines
+            self.json_serializer = log_json
 
     def _extract_log_keys(self, log_record: logging.LogRecord) -> dict[str, Any]:
         record_dict = log_record.__dict__.copy()

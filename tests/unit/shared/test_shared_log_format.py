@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import logging
+import math
 import sys
+from datetime import UTC
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tradeplane.observability import MaskingFormatter
+from tradeplane.observability import MaskingFormatter, log_json, logger
 
 
 class PowertoolsSteps(MaskingFormatter):
@@ -107,3 +111,51 @@ def test_a_reserved_key_with_a_non_text_template_is_refused_as_powertools_does()
         reference.format(rec)
     with pytest.raises(ValueError, match="reserved log attributes"):
         fast.format(rec)
+
+
+# What a line's fields hold: JSON values, and the types handlers put in `extra` that Powertools writes with str().
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+log_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),  # beyond 64 bits too: the standard library writes those lines
+    st.text(),
+    st.decimals(allow_nan=False),
+    st.uuids(),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(UTC))),
+    st.dates(),
+    st.binary(max_size=4),
+    st.builds(Point, st.integers(-5, 5)),
+    st.frozensets(st.integers(0, 3), max_size=2),
+)
+log_values = st.recursive(
+    log_leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner),
+        st.dictionaries(st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none()), inner, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.dictionaries(st.text(max_size=8), log_values, max_size=6))
+def test_log_json_writes_powertools_default_text(line: dict[str, Any]) -> None:
+    assert log_json(line) == LambdaPowertoolsFormatter().json_serializer(line)
+
+
+def test_log_json_where_it_differs_from_the_standard_library() -> None:
+    class Side(enum.Enum):
+        BUY = "buy"
+
+    text = log_json({"nan": math.nan, "tiny": 1e-7, "side": Side.BUY, "x": 0.5})
+    assert json.loads(text) == {"nan": None, "tiny": 1e-7, "side": "buy", "x": 0.5}
+
+
+def test_the_platform_logger_writes_lines_with_log_json() -> None:
+    assert logger.registered_formatter.json_serializer is log_json
