@@ -33,6 +33,7 @@ from tradeplane_tools.manifest import DEFAULT_MANIFEST, KafkaTrigger, Manifest, 
 from tradeplane_local import provision
 from tradeplane_local.host import InvokeResult
 from tradeplane_local.kafka_source import KafkaEventSource, SourceStats
+from tradeplane_local.redeliveries import RedeliveryLedger, Tally
 from tradeplane_local.runtime import Runtime, RuntimeConfig
 
 FUNCTION = "bar_aggregator"
@@ -67,12 +68,17 @@ class RoundReport:
     dead_lettered: int = 0  # acknowledged ticks in the dead-letter topic
     missing: list[str] = field(default_factory=list)  # acknowledged, neither applied nor dead-lettered
     trade_count: int = 0  # market.bars' count of ticks folded in: equals `applied` when each applied once
+    # Redeliveries, judged per invocation (tradeplane_local.redeliveries): at least once, no more.
     duplicates: int = 0  # redelivered ticks the function's inbox recognised
     failed_records: int = 0  # records of failed invocations (a kill after the commit applied them once already)
+    redelivered: int = 0  # records handed over again after a failed invocation of theirs
+    answered_again: int = 0  # records handed over again after an answered invocation: never allowed
+    unexplained_duplicates: int = 0  # duplicates their own invocation did not redeliver after a failure
+    redelivery_notes: list[str] = field(default_factory=list)  # the invocations behind the two figures above
     kills: int = 0
     restarts: int = 0
     seed: int = 0  # the driver's chaos seed
-    seconds: float = 0.0  # first produce to every tick accounted for
+    seconds: float = 0.0  # first produce to every tick accounted for and every invocation answered
     peak_in_flight: int = 0  # most invocations (so partitions' batches) running at once
     busy_at_kills: list[int] = field(default_factory=list)  # containers in an invocation when each kill landed
     baseline_seconds: float = 0.0  # a bare consumer draining the same records
@@ -157,10 +163,9 @@ class ChaosDriver:
         self.host = runtime.hosts[FUNCTION]
         self._dead: set[str] = set()
         self._dlq_reader = self._reader(self.dlq_topic, None)
-        self._duplicates = 0
+        self.ledger = RedeliveryLedger()
         self._in_flight = 0
         self._peak = 0
-        self._failed_records = 0
         self._closed: dict[str, int] = {}  # counters of sources replaced by a restart
         self._lock = threading.Lock()
         self._wrap(self._source())
@@ -172,23 +177,19 @@ class ChaosDriver:
         return next(s for s in self.runtime.sources if s.cfg.function == FUNCTION)
 
     def _wrap(self, source: KafkaEventSource) -> None:
-        """Count the inbox's duplicates from the function's own answers."""
-        invoke = self.host.invoke
+        """Count every invocation's records and answer in the ledger (the inbox's duplicates come from the
+        function's own answers). `host.invoke` is looked up per call, so a test can put a fault in front of it."""
 
         def counting(event: dict[str, Any]) -> InvokeResult:
             with self._lock:
                 self._in_flight += 1
                 self._peak = max(self._peak, self._in_flight)
             try:
-                result = invoke(event)
+                result = self.host.invoke(event)
             finally:
                 with self._lock:
                     self._in_flight -= 1
-            with self._lock:
-                if not result.ok:
-                    self._failed_records += sum(len(records) for records in event.get("records", {}).values())
-                elif isinstance(result.result, dict):
-                    self._duplicates += int(result.result.get("duplicates", 0))
+            self.ledger.count(event, result)
             return result
 
         source.invoke = counting
@@ -279,7 +280,9 @@ class ChaosDriver:
             applied, trade_count = self._applied(run, symbols)
             dead = self._dead_lettered() & acks.ids
             missing = acks.ids - applied - dead
-            if not missing or time.monotonic() > deadline:
+            # Every tick applied is not every invocation answered: a batch's commit comes before its answer, and
+            # the retry of one killed after its commit is still due. Those answers belong to this round's figures.
+            if (not missing and self._source().settled()) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         report.applied, report.trade_count = len(applied & acks.ids), trade_count
@@ -325,7 +328,7 @@ class ChaosDriver:
         acks = _Acks()
         before = self._counters()
         self.host.warm_many(self.host.cfg.max_concurrency)  # containers killed last round: not this one's cold starts
-        dup_before, failed_before = self._duplicates, self._failed_records
+        tally_before = self.ledger.tally
         with self._lock:
             self._peak = self._in_flight
         t0 = time.perf_counter()
@@ -346,9 +349,13 @@ class ChaosDriver:
         report.baseline_seconds = self._baseline(acks)
         after = self._counters()
         report.source = {k: after[k] - before[k] for k in SOURCE_COUNTERS}
-        report.duplicates = self._duplicates - dup_before
         report.peak_in_flight = self._peak
-        report.failed_records = self._failed_records - failed_before
+        tally: Tally = self.ledger.tally - tally_before
+        report.duplicates, report.failed_records = tally.duplicates, tally.failed_records
+        report.redelivered, report.answered_again = tally.redelivered, tally.answered_again
+        report.unexplained_duplicates = tally.unexplained
+        if tally.answered_again or tally.unexplained:
+            report.redelivery_notes = self.ledger.notes
         return report
 
     def close(self) -> None:

@@ -263,6 +263,12 @@ class KafkaEventSource(BackgroundLoop):
             self._last_logged_error = text
             self._say(text)
 
+    def settled(self) -> bool:
+        """No batch in flight (a failed one waiting for its retry included) and no record taken waits for one:
+        every record taken from the broker so far has been answered for (or dead-lettered)."""
+        with self._lock:
+            return all(not s.in_flight and not s.buffer for s in self._parts.values())
+
     # ------------------------------------------------------------------ lifecycle
 
     def _run(self) -> None:
