@@ -374,3 +374,22 @@ def test_added_partitions_are_picked_up_without_a_restart(
     finally:
         source.stop()
     assert source.stats.partitions == 2 and any("picked up new partitions [1]" in line for line in log)
+
+
+def test_a_quiet_source_fetches_in_probes_and_loses_nothing(
+    fixture_runtime,
+    kafka_bootstrap: str,
+    sink_file: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A source with no record for a second gives up its partitions between fetches (`_pace`: the broker's
+    idle CPU); records that arrive then, one or a burst, all reach the function once, in order."""
+    source = next(s for s in fixture_runtime.sources if s.cfg.function == "consumer")
+    probes = source.stats.idle_probes
+    _wait_for(lambda: source.stats.idle_probes >= probes + 5)  # quiet: it is pacing
+    _produce(kafka_bootstrap, "events", [("Q", "quiet-1")], partition=1)
+    _wait_for(lambda: "quiet-1" in _values(sink_file))
+    _wait_for(lambda: source.stats.idle_probes >= probes + 10)  # quiet again
+    burst = [f"quiet-burst-{i}" for i in range(300)]
+    _produce(kafka_bootstrap, "events", [("Q", v) for v in burst], partition=1)
+    _wait_for(lambda: burst[-1] in _values(sink_file))
+    assert [v for v in _values(sink_file) if v.startswith("quiet-")] == ["quiet-1", *burst]
