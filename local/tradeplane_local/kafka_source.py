@@ -77,7 +77,7 @@ class SourceStats:
     offset_resets: int = 0  # the broker answered "no such offset" (records deleted, or it lost its log)
     commits: int = 0
     commit_failures: int = 0
-    idle_probes: int = 0  # fetches of a quiet source, each after a pause (`_pace`)
+    idle_probes: int = 0  # fetches of a quiet source, each after IDLE_GAP_S without its partitions (`_pace`)
     partitions: int = 0
     last_error: str | None = None
     committed: dict[int, int] = field(default_factory=dict)
@@ -118,7 +118,6 @@ def consumer_config(bootstrap: str, group: str) -> dict[str, Any]:
         # Low latency: ask the broker to answer fetches at once rather than waiting to fill them.
         "fetch.wait.max.ms": 10,
         "fetch.min.bytes": 1,
-        "fetch.queue.backoff.ms": 10,
         "socket.timeout.ms": 10_000,
         "session.timeout.ms": 6000,
     }
@@ -342,7 +341,7 @@ class KafkaEventSource(BackgroundLoop):
         Why: Tansu 0.6 holds an empty fetch for the consumer's whole `fetch.wait.max.ms` and does not answer
         it early when a record arrives, so the sources keep that wait at 10 ms (latency) and librdkafka fetches
         ~100 times a second per source, records or not: the stack's six idle sources kept the broker at ~0.37
-        of a core of two (0.15 with this). The first record after a quiet second waits up to IDLE_GAP_S longer
+        of a core of two (0.12 with this). The first record after a quiet second waits up to IDLE_GAP_S longer
         (submit -> filled after 2 s of quiet: 46 ms at the median, 39 ms back to back); a busy source fetches
         back to back as before. Unassign/assign, not pause/resume: a resumed partition was fetched again only
         ~1 s later (librdkafka), an assigned one at once, from the offset given."""
