@@ -50,6 +50,8 @@ class LogRouter(BackgroundLoop):
         now_ms = int(time.time() * 1000)
         record = json.dumps({"t": now_ms, "fn": function, "stream": stream, "msg": line})
         with self._lock:
+            if self._out.closed:  # a thread that outlived the runtime's stop (a container's last lines): dropped
+                return
             self._out.write(record + "\n")
             if self._subscribers:
                 self._pending.setdefault((function, stream), []).append(events.LogLine(now_ms, line))
@@ -75,9 +77,13 @@ class LogRouter(BackgroundLoop):
             self.flush()
 
     def stop(self) -> None:
+        """Stop delivering (after a last flush); lines are still written to the file until `close`."""
         super().stop()
         self.flush()
-        self._out.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._out.close()
 
 
 def _matches(pattern: str, message: str) -> bool:

@@ -272,6 +272,7 @@ class Runtime:
         self.logs.stop()  # its last flush invokes the log subscribers: before their containers go
         for host in self.hosts.values():
             host.shutdown()
+        self.logs.close()  # after the containers' last lines
 
     # ------------------------------------------------------------------ views
 
