@@ -47,6 +47,8 @@ class Scheduler(BackgroundLoop):
         now = self.clock()
         fired = 0
         for sched in self.schedules:
+            if self._stop.is_set():  # stopping: the runtime may already be shutting the functions down
+                break
             if sched.next_at > now:
                 continue
             self._fire(sched)
@@ -61,6 +63,8 @@ class Scheduler(BackgroundLoop):
             if self.invoke(rule.function, event).ok:
                 break
             sched.failures += 1
+            if self._stop.is_set():  # no retry into a runtime that is stopping
+                return
         else:
             self.log(f"schedule {rule.name}: {rule.function} failed {rule.retry_attempts + 1} times; event dropped")
         sched.fired += 1

@@ -41,3 +41,23 @@ def test_due_schedule_fires_with_retries_then_moves_on() -> None:
     assert len(calls) == 2  # failed once, retried once
     assert calls[0][1]["detail-type"] == "Scheduled Event" and calls[0][1]["time"] == "2026-11-24T10:08:00Z"
     assert sched.next_at == datetime(2026, 11, 24, 10, 9, tzinfo=UTC)
+
+
+def test_a_stopping_scheduler_fires_and_retries_nothing_more() -> None:
+    """The runtime stops the scheduler before it shuts the functions down; an invocation that outlived the stop's
+    join must not be retried, nor the next due schedule fired, into functions that are gone."""
+    now = [T0]
+    calls: list[str] = []
+    s = Scheduler(lambda fn, event: InvokeResult(ok=False, request_id="r"), clock=lambda: now[0])
+
+    def invoke(fn: str, event: dict) -> InvokeResult:  # type: ignore[type-arg]
+        calls.append(fn)
+        s._stop.set()  # the stop comes while this invocation runs
+        return InvokeResult(ok=False, request_id="r")
+
+    s.invoke = invoke
+    s.add(ScheduleRule("expiry", "expiry-0", "rate(1 minute)", retry_attempts=2))
+    s.add(ScheduleRule("relay", "relay-0", "rate(1 minute)"))
+    now[0] = datetime(2026, 11, 24, 10, 8, 0, 100, tzinfo=UTC)  # both due
+    s.run_due()
+    assert calls == ["expiry"]  # no retry, and the relay's schedule was not fired
